@@ -1,0 +1,344 @@
+"""A local Azure Functions host for function_app.app.
+
+It reads the app's registered functions (no routing table of its own) and
+- serves every HTTP trigger at its route, methods and the routePrefix of host.json, many requests
+  at once (one thread per connection);
+- feeds Service Bus-triggered functions from an Azure Storage queue of the same name in Azurite,
+  with peek-lock semantics: a message is invisible while processed, deleted on success, visible
+  again after a back-off on failure, its delivery count passed in, and moved to the dead-letter
+  queue after the maximum deliveries (where a ``<queue>/$deadletterqueue`` trigger receives it);
+- runs timer-triggered functions on their NCRONTAB schedule.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import logging
+import os
+import re
+import threading
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Callable
+from urllib.parse import parse_qsl, urlsplit
+
+import azure.functions as func
+
+from devstack.queue_pump import QueuePump
+from devstack.routes import compile_route
+from devstack.timers import TimerRunner
+
+log = logging.getLogger("devstack.host")
+
+_SETTING_REFERENCE = re.compile(r"%([^%]+)%")
+MAX_REQUEST_BYTES = 100 * 1024 * 1024  # the Functions host's default request size limit
+
+
+def resolve_setting_references(value: str) -> str:
+    """Binding expressions such as ``%JOBS_QUEUE%`` read app settings, as in Azure."""
+    def lookup(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in os.environ:
+            raise KeyError(f"binding expression %{name}% names an app setting that is not set")
+        return os.environ[name]
+
+    return _SETTING_REFERENCE.sub(lookup, value)
+
+
+class _Context(func.Context):
+    def __init__(self, function_name: str) -> None:
+        self._invocation_id = str(uuid.uuid4())
+        self._function_name = function_name
+        self._local = threading.local()
+
+    invocation_id = property(lambda self: self._invocation_id)
+    function_name = property(lambda self: self._function_name)
+    function_directory = property(lambda self: os.getcwd())
+    thread_local_storage = property(lambda self: self._local)
+    trace_context = property(lambda self: None)
+    retry_context = property(lambda self: None)
+
+
+@dataclass(frozen=True)
+class Invocable:
+    """A registered function and how to call it with its trigger value."""
+
+    name: str
+    trigger_arg: str
+    user_function: Callable[..., Any]
+
+    def __call__(self, trigger_value: Any) -> Any:
+        kwargs = {self.trigger_arg: trigger_value}
+        if "context" in inspect.signature(self.user_function).parameters:
+            kwargs["context"] = _Context(self.name)
+        result = self.user_function(**kwargs)
+        if inspect.isawaitable(result):
+            result = asyncio.run(_await(result))
+        return result
+
+
+async def _await(awaitable):
+    return await awaitable
+
+
+@dataclass(frozen=True)
+class HttpRoute:
+    invocable: Invocable
+    template: str
+    pattern: re.Pattern[str]
+    methods: frozenset[str] | None  # None: every method
+
+
+def _enum_value(value: Any) -> Any:
+    return getattr(value, "value", value)
+
+
+class LocalFunctionsHost:
+    def __init__(
+        self,
+        app: func.FunctionApp,
+        *,
+        host_json: dict[str, Any],
+        port: int = 7071,
+        bind: str = "127.0.0.1",
+        queue_service: Any = None,
+        max_delivery_count: int = 10,
+        redelivery_backoff: float = 2.0,
+        cors_origins: list[str] | None = None,
+    ) -> None:
+        self._bind = bind
+        self._port = port
+        self._cors = cors_origins or []
+        extensions = host_json.get("extensions", {})
+        prefix = extensions.get("http", {}).get("routePrefix", "api")
+        self.route_prefix = prefix.strip("/")
+        self.routes: list[HttpRoute] = []
+        self.pumps: list[QueuePump] = []
+        self.timers: list[TimerRunner] = []
+        service_bus = extensions.get("serviceBus", {})
+        for function in app.get_functions():
+            trigger = function.get_trigger()
+            binding = {k: _enum_value(v) for k, v in trigger.get_dict_repr().items()}
+            invocable = Invocable(function.get_function_name(), binding["name"], function.get_user_function())
+            kind = binding["type"]
+            if kind == "httpTrigger":
+                self._add_route(invocable, binding)
+            elif kind == "serviceBusTrigger":
+                if queue_service is None:
+                    raise ValueError(f"{invocable.name} needs a queue service for its Service Bus trigger")
+                queue = resolve_setting_references(binding.get("queueName") or binding.get("topicName"))
+                self.pumps.append(QueuePump(
+                    invocable, queue, queue_service,
+                    max_delivery_count=max_delivery_count,
+                    redelivery_backoff=redelivery_backoff,
+                    max_concurrent_calls=int(service_bus.get("maxConcurrentCalls", 16)),
+                ))
+            elif kind == "timerTrigger":
+                self.timers.append(TimerRunner(invocable, resolve_setting_references(binding["schedule"]),
+                                               run_on_startup=bool(binding.get("runOnStartup"))))
+            else:
+                log.warning("function %s has a %s trigger, which the local host does not run", invocable.name, kind)
+        self._server: ThreadingHTTPServer | None = None
+        self._server_thread: threading.Thread | None = None
+
+    def _add_route(self, invocable: Invocable, binding: dict[str, Any]) -> None:
+        template = binding.get("route") or invocable.name
+        methods = binding.get("methods")
+        allowed = frozenset(str(_enum_value(m)).upper() for m in methods) if methods else None
+        self.routes.append(HttpRoute(invocable, template, compile_route(template), allowed))
+
+    # --- lifecycle ---
+
+    @property
+    def port(self) -> int:
+        return self._server.server_address[1] if self._server else self._port
+
+    @property
+    def url(self) -> str:
+        return f"http://{self._bind}:{self.port}"
+
+    def start(self) -> "LocalFunctionsHost":
+        handler = type("Handler", (_RequestHandler,), {"host": self})
+        self._server = ThreadingHTTPServer((self._bind, self._port), handler)
+        self._server.daemon_threads = True
+        self._server_thread = threading.Thread(target=self._server.serve_forever, name="http", daemon=True)
+        self._server_thread.start()
+        for pump in self.pumps:
+            pump.start()
+        for timer in self.timers:
+            timer.start()
+        return self
+
+    def stop(self) -> None:
+        for timer in self.timers:
+            timer.stop()
+        for pump in self.pumps:
+            pump.stop()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> "LocalFunctionsHost":
+        return self.start()
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
+
+    def describe(self) -> list[str]:
+        lines = []
+        for route in self.routes:
+            methods = ",".join(sorted(route.methods)) if route.methods else "ALL"
+            lines.append(f"  {route.invocable.name}: [{methods}] {self.url}/{self._full_path(route.template)}")
+        for pump in self.pumps:
+            lines.append(f"  {pump.invocable.name}: serviceBusTrigger on local queue {pump.storage_queue}")
+        for timer in self.timers:
+            lines.append(f"  {timer.invocable.name}: timerTrigger {timer.schedule}")
+        return lines
+
+    def _full_path(self, template: str) -> str:
+        return "/".join(p for p in (self.route_prefix, template.strip("/")) if p)
+
+    # --- HTTP dispatch ---
+
+    def match(self, method: str, path: str) -> tuple[HttpRoute, dict[str, str]] | None | bool:
+        """(route, params) for a match; False when the path matches but not the method; None otherwise."""
+        relative = path.strip("/")
+        if self.route_prefix:
+            head, _, rest = relative.partition("/")
+            if head.lower() != self.route_prefix.lower():
+                return None
+            relative = rest
+        path_matched = False
+        for route in self.routes:
+            found = route.pattern.match(relative)
+            if not found:
+                continue
+            path_matched = True
+            if route.methods is None or method in route.methods:
+                params = {k: v for k, v in found.groupdict().items() if v is not None}
+                return route, params
+        return False if path_matched else None
+
+    def cors_headers(self, origin: str | None) -> dict[str, str]:
+        if not origin or not self._cors:
+            return {}
+        if "*" in self._cors:
+            return {"Access-Control-Allow-Origin": "*"}
+        if origin in self._cors:
+            return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
+        return {}
+
+
+class _RequestHandler(BaseHTTPRequestHandler):
+    host: LocalFunctionsHost
+    protocol_version = "HTTP/1.1"
+    server_version = "simgate-local-host"
+
+    def log_message(self, fmt: str, *args: Any) -> None:
+        log.info("%s - %s", self.address_string(), fmt % args)
+
+    def do_OPTIONS(self) -> None:  # noqa: N802 - CORS preflight
+        cors = self.host.cors_headers(self.headers.get("Origin"))
+        if not cors:
+            return self._dispatch()
+        self._read_body()
+        cors.update({
+            "Access-Control-Allow-Methods": self.headers.get("Access-Control-Request-Method", "GET"),
+            "Access-Control-Allow-Headers": self.headers.get("Access-Control-Request-Headers", "*"),
+            "Access-Control-Max-Age": "600",
+        })
+        self._send(HTTPStatus.NO_CONTENT, cors, b"")
+
+    def do_GET(self) -> None:  # noqa: N802
+        self._dispatch()
+
+    do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_GET
+
+    def _dispatch(self) -> None:
+        try:
+            body = self._read_body()
+        except ValueError as exc:
+            return self._send(HTTPStatus.BAD_REQUEST, {}, str(exc).encode())
+        if body is None:
+            return self._send(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, {}, b"")
+        split = urlsplit(self.path)
+        method = self.command.upper()
+        found = self.host.match(method, split.path)
+        if not found:
+            status = HTTPStatus.METHOD_NOT_ALLOWED if found is False else HTTPStatus.NOT_FOUND
+            return self._send(status, {}, b"")
+        route, params = found
+        request = func.HttpRequest(
+            method=method,
+            url=f"http://{self.headers.get('Host') or self.host.url.split('//')[1]}{self.path}",
+            headers=dict(self.headers.items()),
+            params=dict(parse_qsl(split.query, keep_blank_values=True)),
+            route_params=params,
+            body=body,
+        )
+        try:
+            response = route.invocable(request)
+        except Exception:
+            log.exception("function %s raised", route.invocable.name)
+            return self._send(HTTPStatus.INTERNAL_SERVER_ERROR, {}, b"")
+        status, headers, payload = _wire(response)
+        headers.update(self.host.cors_headers(self.headers.get("Origin")))
+        self._send(status, headers, b"" if method == "HEAD" else payload, content_length=len(payload))
+
+    def _read_body(self) -> bytes | None:
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            return self._read_chunked()
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_REQUEST_BYTES:
+            self.close_connection = True
+            return None
+        return self.rfile.read(length) if length else b""
+
+    def _read_chunked(self) -> bytes | None:
+        chunks, total = [], 0
+        while True:
+            size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+            if size == 0:
+                while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                    pass
+                return b"".join(chunks)
+            total += size
+            if total > MAX_REQUEST_BYTES:
+                self.close_connection = True
+                return None
+            chunks.append(self.rfile.read(size))
+            self.rfile.readline()
+
+    def _send(self, status: int, headers: dict[str, str], payload: bytes, content_length: int | None = None) -> None:
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(payload) if content_length is None else content_length))
+        self.end_headers()
+        if payload:
+            self.wfile.write(payload)
+
+
+def _wire(response: Any) -> tuple[int, dict[str, str], bytes]:
+    if isinstance(response, func.HttpResponse):
+        headers = dict(response.headers.items())
+        if response.mimetype and not any(k.lower() == "content-type" for k in headers):
+            charset = f"; charset={response.charset}" if response.charset and response.mimetype.startswith(("text/", "application/json", "application/problem+json")) else ""
+            headers["Content-Type"] = response.mimetype + charset
+        return response.status_code, headers, response.get_body() or b""
+    if response is None:
+        return 204, {}, b""
+    if isinstance(response, (dict, list)):
+        return 200, {"Content-Type": "application/json"}, json.dumps(response).encode()
+    text = response if isinstance(response, (bytes, bytearray)) else str(response).encode()
+    return 200, {"Content-Type": "text/plain; charset=utf-8"}, bytes(text)
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)

@@ -1,0 +1,132 @@
+"""`make up`: the whole system on this machine, on the embedded defaults.
+
+Azurite (HTTPS, OAuth), the local simulator (sshd on a loopback port), storage resources, and the
+local Functions host on http://localhost:7071. Ctrl-C stops everything.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+from urllib.parse import urlsplit
+
+from devstack import LOCAL_DIR, PROJECT_ROOT
+from devstack.azurite import start_azurite
+from devstack.host import LocalFunctionsHost
+from devstack.keys import SshKeys, ensure_ssh_keys, ensure_tls_certificate
+from devstack.processes import ManagedProcess, port_open
+from devstack.settings import LOCAL_SETTINGS, SAMPLE_SETTINGS, apply_values, host_section, read_local_settings
+from devstack.sshd import login_user, start_sshd
+
+LOCAL_SIMULATOR = "local"
+log = logging.getLogger("devstack.up")
+
+
+def write_local_settings(keys: SshKeys) -> dict:
+    """Create local.settings.json from the sample, pinning the local simulator's generated host key."""
+    source = LOCAL_SETTINGS if LOCAL_SETTINGS.exists() else SAMPLE_SETTINGS
+    document = read_local_settings(source)
+    values = document["Values"]
+    simulators = json.loads(values.get("SIMULATORS") or "[]")
+    for spec in simulators:
+        if spec.get("name") == LOCAL_SIMULATOR:
+            if spec.get("host_key") != keys.host_public and source == LOCAL_SETTINGS:
+                print(f"pinning the local simulator's host key in {LOCAL_SETTINGS.name}")
+            spec["host_key"] = keys.host_public
+            spec["user"] = login_user()
+            spec["private_key_path"] = str(keys.client_key.relative_to(PROJECT_ROOT))
+    values["SIMULATORS"] = json.dumps(simulators)
+    LOCAL_SETTINGS.write_text(json.dumps(document, indent=2) + "\n")
+    return document
+
+
+def _port(uri: str) -> int:
+    return urlsplit(uri).port or 443
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("azure", "paramiko", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    os.chdir(PROJECT_ROOT)  # like the Functions host: the app runs in its own folder
+    tls = ensure_tls_certificate(LOCAL_DIR / "certs")
+    keys = ensure_ssh_keys(LOCAL_DIR / "ssh")
+    document = write_local_settings(keys)
+    apply_values(document)
+
+    from shared.adapters.storage import StorageClients
+    from shared.config import Settings
+
+    settings = Settings.from_environ()
+    ports = (_port(settings.blob_service_uri), _port(settings.queue_service_uri), _port(settings.table_service_uri))
+    host_port = int(host_section(document).get("LocalHttpPort", 7071))
+    local_sim = next((s for s in settings.simulators if s.name == LOCAL_SIMULATOR), None)
+    wanted = [*ports, host_port] + ([local_sim.port] if local_sim else [])
+    busy = [p for p in wanted if port_open(p)]
+    if busy:
+        print(f"ports already in use: {', '.join(map(str, busy))} — is the stack running already?", file=sys.stderr)
+        return 1
+
+    processes: list[ManagedProcess] = []
+    host = None
+    try:
+        azurite, _ = start_azurite(LOCAL_DIR / "azurite", tls, ports, LOCAL_DIR / "logs" / "azurite.log")
+        processes.append(azurite)
+        if local_sim:
+            processes.append(start_sshd(LOCAL_DIR / "ssh", keys, local_sim.port, LOCAL_DIR / "logs" / "sshd.log"))
+
+        from devstack.provision import provision
+
+        clients = StorageClients(settings)
+        provision(settings, clients)
+
+        import function_app
+
+        host_json = json.loads((PROJECT_ROOT / "host.json").read_text())
+        cors = host_section(document).get("CORS", "")
+        host = LocalFunctionsHost(
+            function_app.app,
+            host_json=host_json,
+            port=host_port,
+            queue_service=clients.queue_service,
+            max_delivery_count=settings.jobs_queue_max_delivery_count,
+            cors_origins=[o.strip() for o in cors.split(",") if o.strip()],
+        ).start()
+        _print_summary(settings, host, local_sim)
+        _wait_for_signal()
+    finally:
+        print("\nstopping…")
+        if host is not None:
+            host.stop()
+        for process in reversed(processes):
+            process.stop()
+    return 0
+
+
+def _print_summary(settings, host: LocalFunctionsHost, local_sim) -> None:
+    print("\nsimgate is running locally:")
+    print(f"  API           {host.url}/api   (health: {host.url}/api/health)")
+    print(f"  Azurite       blob {settings.blob_service_uri}")
+    print(f"                queue {settings.queue_service_uri}")
+    print(f"                table {settings.table_service_uri}")
+    if local_sim:
+        print(f"  simulator     {local_sim.user}@{local_sim.host}:{local_sim.port} (sshd, {local_sim.scheduler})")
+    print(f"  logs          {LOCAL_DIR / 'logs'}")
+    print("functions:")
+    print("\n".join(host.describe()))
+    print("\nDevelopment sign-in: send the header 'X-Simgate-User: <name>'. Ctrl-C stops everything.\n", flush=True)
+
+
+def _wait_for_signal() -> None:
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    stop.wait()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

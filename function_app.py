@@ -1,0 +1,10 @@
+"""The Function app: composes one blueprint per module of functions/. No logic here."""
+
+import azure.functions as func
+
+from functions import health
+
+app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
+
+for module in (health,):
+    app.register_functions(module.bp)

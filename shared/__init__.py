@@ -1,0 +1,1 @@
+"""simgate's application package: domain, services, adapters, configuration."""

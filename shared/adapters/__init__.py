@@ -1,0 +1,1 @@
+"""Adapters: each wraps one library and translates its errors into simgate's own."""

@@ -1,0 +1,83 @@
+"""The job queue port and its local adapter.
+
+In Azure the job queue is a Service Bus queue. Locally (no Service Bus emulator runs without
+Docker) it is an Azure Storage queue in Azurite, and the local host gives it Service Bus's
+peek-lock semantics. Messages travel in an envelope carrying what Service Bus carries natively.
+"""
+
+from __future__ import annotations
+
+import abc
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from shared.adapters.storage import StorageClients, check_queue, storage_errors
+
+SERVICE_BUS_DEAD_LETTER_SUFFIX = "/$deadletterqueue"
+LOCAL_DEAD_LETTER_SUFFIX = "-deadletter"
+
+
+@dataclass(frozen=True)
+class QueueMessage:
+    """A message for the manager. ``message_id`` is derived from the job so duplicates collapse."""
+
+    message_id: str
+    subject: str
+    body: dict[str, Any]
+    application_properties: dict[str, str | int | bool] = field(default_factory=dict)
+    content_type: str = "application/json"
+
+
+class JobQueue(abc.ABC):
+    @abc.abstractmethod
+    def send(self, message: QueueMessage) -> None: ...
+
+    @abc.abstractmethod
+    def check(self) -> None:
+        """Raise a SimgateError when the queue cannot be reached."""
+
+
+class StorageJobQueue(JobQueue):
+    """The local job queue: an Azure Storage queue holding Service Bus-shaped envelopes."""
+
+    def __init__(self, clients: StorageClients, queue_name: str) -> None:
+        self._clients = clients
+        self.queue_name = queue_name
+
+    def send(self, message: QueueMessage) -> None:
+        with storage_errors(f"queue {self.queue_name}"):
+            self._clients.queue(self.queue_name).send_message(encode_envelope(message))
+
+    def check(self) -> None:
+        check_queue(self._clients, self.queue_name)
+
+
+def local_dead_letter_queue(queue_name: str) -> str:
+    """Storage queue names allow no '/', so ``jobs/$deadletterqueue`` lives in ``jobs-deadletter``."""
+    return queue_name + LOCAL_DEAD_LETTER_SUFFIX
+
+
+def encode_envelope(message: QueueMessage, **extra: Any) -> str:
+    envelope = {
+        "messageId": message.message_id,
+        "subject": message.subject,
+        "contentType": message.content_type,
+        "applicationProperties": message.application_properties,
+        "enqueuedTimeUtc": datetime.now(timezone.utc).isoformat(),
+        "body": json.dumps(message.body),
+        **extra,
+    }
+    return json.dumps(envelope)
+
+
+def decode_envelope(text: str) -> dict[str, Any]:
+    """The envelope's fields; a message that is not an envelope is carried as its raw body."""
+    try:
+        envelope = json.loads(text)
+    except json.JSONDecodeError:
+        envelope = None
+    if not isinstance(envelope, dict) or "messageId" not in envelope:
+        return {"messageId": None, "body": text, "applicationProperties": {}}
+    return envelope

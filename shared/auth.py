@@ -1,0 +1,83 @@
+"""Who is calling: the user signed in through App Service Authentication (Easy Auth).
+
+In Azure, Easy Auth validates the user's token and forwards the identity in
+``X-MS-CLIENT-PRINCIPAL`` (base64 JSON with claims) and ``X-MS-CLIENT-PRINCIPAL-ID``/``-NAME``;
+it strips those headers from incoming requests, so they cannot be forged from outside.
+For local development only, ``AUTH_DEV_MODE=true`` trusts a plain ``X-Simgate-User`` header
+(and ``X-Simgate-Roles``). Infra never turns that mode on.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from shared.errors import Unauthorized
+
+PRINCIPAL_HEADER = "x-ms-client-principal"
+PRINCIPAL_ID_HEADER = "x-ms-client-principal-id"
+PRINCIPAL_NAME_HEADER = "x-ms-client-principal-name"
+DEV_USER_HEADER = "x-simgate-user"
+DEV_ROLES_HEADER = "x-simgate-roles"
+
+_OBJECT_ID_CLAIMS = ("http://schemas.microsoft.com/identity/claims/objectidentifier", "oid")
+_ROLE_CLAIMS = ("roles", "http://schemas.microsoft.com/ws/2008/06/identity/claims/role")
+_NAME_CLAIMS = ("name", "preferred_username", "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name")
+# User ids become Table partition keys: no '/', '\', '#', '?' and no control characters.
+_USER_ID = re.compile(r"^[A-Za-z0-9@._+-]{1,128}$")
+
+
+@dataclass(frozen=True)
+class Principal:
+    user_id: str
+    name: str
+    roles: frozenset[str] = field(default_factory=frozenset)
+
+    def has_role(self, role: str) -> bool:
+        return role in self.roles
+
+
+def authenticate(headers: Mapping[str, str], *, dev_mode: bool) -> Principal:
+    """The caller's identity, or Unauthorized. ``headers`` must be case-insensitive."""
+    if headers.get(PRINCIPAL_HEADER):
+        return _from_easy_auth(headers)
+    if dev_mode and headers.get(DEV_USER_HEADER):
+        return _from_dev_headers(headers)
+    raise Unauthorized(
+        "sign in first: no authenticated user on this request",
+        headers={"WWW-Authenticate": 'Bearer realm="simgate"'},
+    )
+
+
+def _from_easy_auth(headers: Mapping[str, str]) -> Principal:
+    try:
+        payload = json.loads(base64.b64decode(headers[PRINCIPAL_HEADER], validate=False))
+        claims = [(str(c["typ"]), str(c["val"])) for c in payload.get("claims", [])]
+    except (binascii.Error, ValueError, TypeError, KeyError, AttributeError):
+        raise Unauthorized("the client principal header is not valid") from None
+    role_types = {payload.get("role_typ"), *_ROLE_CLAIMS} - {None}
+    name_types = {payload.get("name_typ"), *_NAME_CLAIMS} - {None}
+    user_id = headers.get(PRINCIPAL_ID_HEADER) or _first(claims, _OBJECT_ID_CLAIMS)
+    name = headers.get(PRINCIPAL_NAME_HEADER) or _first(claims, name_types) or user_id
+    roles = frozenset(v for t, v in claims if t in role_types)
+    return _principal(user_id, name, roles)
+
+
+def _from_dev_headers(headers: Mapping[str, str]) -> Principal:
+    user = headers[DEV_USER_HEADER].strip()
+    roles = frozenset(r.strip() for r in headers.get(DEV_ROLES_HEADER, "").split(",") if r.strip())
+    return _principal(user, user, roles)
+
+
+def _principal(user_id: str | None, name: str | None, roles: frozenset[str]) -> Principal:
+    if not user_id or not _USER_ID.match(user_id):
+        raise Unauthorized("the signed-in user has no usable identifier")
+    return Principal(user_id=user_id, name=name or user_id, roles=roles)
+
+
+def _first(claims: list[tuple[str, str]], types) -> str | None:
+    return next((v for t, v in claims if t in types), None)

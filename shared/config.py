@@ -1,0 +1,197 @@
+"""The one reader of the environment: typed, validated app settings.
+
+Names follow Azure's identity-based connection convention where one exists
+(``<Connection>__tableServiceUri``, ``__credential``, ``__clientId``), so the same names work with
+managed identity in Azure and with Azurite locally. Every name read here is listed in
+``local.settings.sample.json``.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+from collections.abc import Mapping
+from enum import Enum
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
+
+from shared.errors import ConfigurationError
+
+STORAGE = "SimgateStorage"
+
+
+class StorageCredential(str, Enum):
+    """How the app authenticates to Storage. All three use Entra ID tokens, never account keys."""
+
+    DEFAULT = "default"  # DefaultAzureCredential: az login, environment, workload identity, ...
+    MANAGED_IDENTITY = "managedidentity"  # the Function app's user-assigned identity
+    AZURITE = "azurite"  # the local emulator: a locally minted token Azurite accepts
+
+
+_HOST_KEY_TYPES = {
+    "ssh-ed25519",
+    "ssh-rsa",
+    "rsa-sha2-256",
+    "rsa-sha2-512",
+    "ecdsa-sha2-nistp256",
+    "ecdsa-sha2-nistp384",
+    "ecdsa-sha2-nistp521",
+}
+
+
+class SimulatorSpec(BaseModel):
+    """One SSH-reachable simulator. Its host key is pinned: no key, no connection."""
+
+    model_config = {"extra": "forbid", "frozen": True}
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$")
+    host: str = Field(min_length=1)
+    port: int = Field(default=22, ge=1, le=65535)
+    user: str = Field(min_length=1)
+    host_key: str = Field(description='The server\'s public host key, "<type> <base64>"')
+    private_key_path: Path | None = None
+    # The name of an app setting that holds the PEM key; in Azure that setting is a Key Vault
+    # reference (@Microsoft.KeyVault(...)), resolved by the platform with the app's identity.
+    private_key_setting: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    scheduler: Literal["direct", "slurm"] = "direct"
+    workdir: str = "simgate-jobs"
+    python: str = "python3"
+    slurm_partition: str | None = None
+    slurm_account: str | None = None
+    max_parallel_jobs: int = Field(default=4, ge=1)
+
+    @field_validator("host_key")
+    @classmethod
+    def _host_key_shape(cls, value: str) -> str:
+        parts = value.split()
+        if len(parts) < 2 or parts[0] not in _HOST_KEY_TYPES:
+            raise ValueError('must be "<key type> <base64 key>", e.g. a line of ssh-keyscan output without the host')
+        return " ".join(parts[:2])
+
+    @model_validator(mode="after")
+    def _one_private_key_source(self) -> "SimulatorSpec":
+        if (self.private_key_path is None) == (self.private_key_setting is None):
+            raise ValueError("set exactly one of private_key_path (a file) or private_key_setting (an app setting)")
+        return self
+
+
+class Settings(BaseModel):
+    """Built only by ``from_environ``: field names are the app settings' own names (the aliases)."""
+
+    model_config = {"extra": "ignore", "frozen": True}
+
+    table_service_uri: str = Field(validation_alias=f"{STORAGE}__tableServiceUri")
+    blob_service_uri: str = Field(validation_alias=f"{STORAGE}__blobServiceUri")
+    queue_service_uri: str | None = Field(default=None, validation_alias=f"{STORAGE}__queueServiceUri")
+    storage_credential: StorageCredential = Field(
+        default=StorageCredential.DEFAULT, validation_alias=f"{STORAGE}__credential"
+    )
+    storage_client_id: str | None = Field(default=None, validation_alias=f"{STORAGE}__clientId")
+    # Local only: an extra CA certificate to trust (Azurite's self-signed one). Never set in Azure.
+    storage_ca_bundle: Path | None = Field(default=None, validation_alias=f"{STORAGE}__caBundle")
+
+    cases_table: str = Field(default="cases", validation_alias="CASES_TABLE", pattern=r"^[A-Za-z][A-Za-z0-9]{2,62}$")
+    jobs_table: str = Field(default="jobs", validation_alias="JOBS_TABLE", pattern=r"^[A-Za-z][A-Za-z0-9]{2,62}$")
+    scripts_container: str = Field(
+        default="case-scripts", validation_alias="SCRIPTS_CONTAINER", pattern=r"^[a-z0-9](-?[a-z0-9]){2,62}$"
+    )
+    outputs_container: str = Field(
+        default="job-outputs", validation_alias="OUTPUTS_CONTAINER", pattern=r"^[a-z0-9](-?[a-z0-9]){2,62}$"
+    )
+
+    jobs_queue: str = Field(default="jobs", validation_alias="JOBS_QUEUE", pattern=r"^[a-z0-9](-?[a-z0-9]){2,50}$")
+    jobs_queue_max_delivery_count: int = Field(default=5, ge=1, le=100, validation_alias="JOBS_QUEUE_MAX_DELIVERY_COUNT")
+
+    auth_dev_mode: bool = Field(default=False, validation_alias="AUTH_DEV_MODE")
+    admin_role: str = Field(default="simgate.admin", min_length=1, validation_alias="ADMIN_ROLE")
+
+    simulators: list[SimulatorSpec] = Field(default_factory=list, validation_alias="SIMULATORS")
+    # PEM private keys read from the settings that simulators name in ``private_key_setting``.
+    simulator_keys: dict[str, SecretStr] = Field(default_factory=dict, exclude=True)
+
+    @field_validator("table_service_uri", "blob_service_uri", "queue_service_uri")
+    @classmethod
+    def _https_only(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith("https://"):
+            raise ValueError("must be an https:// URL (tokens are never sent over plain http)")
+        return value.rstrip("/") if value else value
+
+    @field_validator("simulators", mode="before")
+    @classmethod
+    def _parse_simulators(cls, value: object) -> object:
+        if isinstance(value, str):
+            try:
+                return json.loads(value) if value.strip() else []
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"is not valid JSON ({exc.msg} at position {exc.pos})") from None
+        return value
+
+    @model_validator(mode="after")
+    def _unique_simulator_names(self) -> "Settings":
+        names = [s.name for s in self.simulators]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"SIMULATORS: names must be unique, repeated: {', '.join(duplicates)}")
+        return self
+
+    def simulator(self, name: str) -> SimulatorSpec:
+        for spec in self.simulators:
+            if spec.name == name:
+                return spec
+        raise ConfigurationError(f"no simulator named {name!r} is configured")
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str] | None = None) -> "Settings":
+        """Read and validate settings; raise ConfigurationError naming every bad setting."""
+        source = dict(os.environ if environ is None else environ)
+        try:
+            settings = cls(**_aliased(source))
+        except ValidationError as exc:
+            raise ConfigurationError(_describe(exc)) from None
+        keys, missing = {}, []
+        for spec in settings.simulators:
+            if spec.private_key_setting:
+                value = _lookup(source, spec.private_key_setting)
+                if value:
+                    keys[spec.name] = SecretStr(value)
+                else:
+                    missing.append(f"setting {spec.private_key_setting} (the key of simulator {spec.name}) is missing")
+        if missing:
+            raise ConfigurationError("invalid configuration: " + "; ".join(missing))
+        return settings.model_copy(update={"simulator_keys": keys})
+
+
+def _lookup(environ: Mapping[str, str], name: str) -> str | None:
+    return next((v for k, v in environ.items() if k.lower() == name.lower()), None)
+
+
+def _aliased(environ: Mapping[str, str]) -> dict[str, str]:
+    """Pick the settings' own names out of the environment, matching names case-insensitively."""
+    wanted = {_alias_of(f).lower(): _alias_of(f) for f in Settings.model_fields.values() if f.validation_alias}
+    # An empty value counts as unset, as in App Service, where a setting cannot be removed per slot.
+    return {wanted[k.lower()]: v for k, v in environ.items() if k.lower() in wanted and v.strip()}
+
+
+def _alias_of(field) -> str:
+    alias = field.validation_alias
+    return alias.choices[0] if isinstance(alias, AliasChoices) else alias
+
+
+def _describe(exc: ValidationError) -> str:
+    problems = []
+    for error in exc.errors():
+        loc = [str(p) for p in error["loc"]]
+        setting = loc[0] if loc else "settings"
+        where = "".join(f"[{p}]" if p.isdigit() else f".{p}" for p in loc[1:])
+        message = "is missing" if error["type"] == "missing" else error["msg"].removeprefix("Value error, ")
+        problems.append(f"setting {setting}{where} {message}")
+    return "invalid configuration: " + "; ".join(problems)
+
+
+@functools.lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings, read once on first use (never at import)."""
+    return Settings.from_environ()

@@ -1,0 +1,56 @@
+"""The composition root: builds adapters from settings on first use and keeps them for the process.
+
+Nothing here runs at import time, so a missing setting or an unreachable service never hides the
+app's functions: it surfaces as a problem response of the function that needs it.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from shared.adapters import storage as storage_adapter
+from shared.adapters.job_queue import JobQueue, StorageJobQueue
+from shared.adapters.ssh import SshSession
+from shared.config import Settings, SimulatorSpec, get_settings
+from shared.services.health import Probe
+
+
+@functools.lru_cache(maxsize=1)
+def storage() -> storage_adapter.StorageClients:
+    return storage_adapter.StorageClients(get_settings())
+
+
+@functools.lru_cache(maxsize=1)
+def job_queue() -> JobQueue:
+    settings = get_settings()
+    return StorageJobQueue(storage(), settings.jobs_queue)
+
+
+def simulator_session(spec: SimulatorSpec, settings: Settings | None = None) -> SshSession:
+    settings = settings or get_settings()
+    key = settings.simulator_keys.get(spec.name)
+    return SshSession(spec, key.get_secret_value() if key else None)
+
+
+def health_probes() -> list[Probe]:
+    settings = get_settings()
+    clients = storage()
+    probes = [
+        Probe("storage", f"table:{settings.cases_table}",
+              lambda: storage_adapter.check_table(clients, settings.cases_table)),
+        Probe("storage", f"table:{settings.jobs_table}",
+              lambda: storage_adapter.check_table(clients, settings.jobs_table)),
+        Probe("storage", f"blob:{settings.scripts_container}",
+              lambda: storage_adapter.check_container(clients, settings.scripts_container)),
+        Probe("storage", f"blob:{settings.outputs_container}",
+              lambda: storage_adapter.check_container(clients, settings.outputs_container)),
+        Probe("queue", settings.jobs_queue, job_queue().check),
+    ]
+    for spec in settings.simulators:
+        probes.append(Probe("simulators", spec.name, functools.partial(_probe_simulator, spec, settings)))
+    return probes
+
+
+def _probe_simulator(spec: SimulatorSpec, settings: Settings) -> None:
+    with simulator_session(spec, settings) as session:
+        session.run(["true"], timeout=10)
