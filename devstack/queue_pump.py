@@ -21,7 +21,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from azure.core.exceptions import AzureError, ResourceExistsError, ResourceNotFoundError
-from azure.functions import ServiceBusMessage
+from azure.functions.servicebus import ServiceBusMessage
 from azure.storage.queue import QueueMessage
 
 from shared.adapters.job_queue import (

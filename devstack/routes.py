@@ -59,7 +59,7 @@ def _constraint_pattern(constraints: str) -> str:
     pattern = r"[^/]+"
     for constraint in filter(None, constraints.split(":")):
         if constraint.startswith("regex(") and constraint.endswith(")"):
-            pattern = f"(?:{constraint[6:-1]})"
+            pattern = f"(?:{constraint[6:-1].removeprefix('^').removesuffix('$')})"
         elif constraint in _CONSTRAINTS:
             pattern = _CONSTRAINTS[constraint]
         else:

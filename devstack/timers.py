@@ -6,7 +6,7 @@ import logging
 import threading
 from datetime import datetime, timezone
 
-import azure.functions as func
+from azure.functions.timer import TimerRequest
 from croniter import croniter
 
 log = logging.getLogger("devstack.timers")
@@ -44,6 +44,6 @@ class TimerRunner:
 
     def _fire(self, *, past_due: bool) -> None:
         try:
-            self.invocable(func.TimerRequest(past_due=past_due))
+            self.invocable(TimerRequest(past_due=past_due))
         except Exception:
             log.exception("timer function %s raised", self.invocable.name)

@@ -63,6 +63,12 @@ class StorageClients:
             raise ConfigurationError("setting SimgateStorage__queueServiceUri is needed for the local job queue")
         return self._client("queue", lambda c: QueueServiceClient(uri, credential=c, **self._transport_options))
 
+    @property
+    def account_name(self) -> str:
+        """The storage account's name. (A BlobClient's own ``account_name`` is wrong for
+        emulator-style URLs such as https://127.0.0.1:10000/devstoreaccount1/...; this one is not.)"""
+        return self.blob_service.account_name
+
     def table(self, name: str) -> TableClient:
         return self.table_service.get_table_client(name)
 

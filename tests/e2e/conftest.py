@@ -1,0 +1,42 @@
+"""The real function_app served by the local host, configured for the test Azurite and sshd."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from devstack.host import LocalFunctionsHost
+from devstack.settings import read_local_settings
+from shared import wiring
+from shared.config import get_settings
+from devstack import PROJECT_ROOT
+
+
+def reset_app_caches() -> None:
+    get_settings.cache_clear()
+    wiring.storage.cache_clear()
+    wiring.job_queue.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def app_env(storage_env, sshd, storage) -> dict[str, str]:
+    sample = read_local_settings(PROJECT_ROOT / "local.settings.sample.json")["Values"]
+    simulator = json.loads(sshd.spec.model_dump_json())
+    return {**sample, **storage_env, "AUTH_DEV_MODE": "true", "SIMULATORS": json.dumps([simulator])}
+
+
+@pytest.fixture(scope="session")
+def local_host(app_env, storage):
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in app_env.items():
+            patch.setenv(name, value)
+        reset_app_caches()
+        import function_app
+
+        host_json = json.loads((PROJECT_ROOT / "host.json").read_text())
+        with LocalFunctionsHost(function_app.app, host_json=host_json, port=0,
+                                queue_service=storage.queue_service,
+                                max_delivery_count=int(app_env["JOBS_QUEUE_MAX_DELIVERY_COUNT"])) as host:
+            yield host
+        reset_app_caches()

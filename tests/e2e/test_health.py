@@ -1,0 +1,60 @@
+"""GET /api/health over HTTP against the local host serving the real app."""
+
+import json
+
+import pytest
+import requests
+
+from shared import wiring
+from shared.config import get_settings
+
+pytestmark = pytest.mark.e2e
+
+
+def test_health_reports_every_dependency_reachable(local_host):
+    response = requests.get(f"{local_host.url}/api/health", timeout=30)
+    body = response.json()
+    assert response.status_code == 200, body
+    assert body["status"] == "ok"
+    checks = {(c["group"], c["name"]): c["ok"] for c in body["checks"]}
+    assert checks == {
+        ("storage", "table:cases"): True,
+        ("storage", "table:jobs"): True,
+        ("storage", "blob:case-scripts"): True,
+        ("storage", "blob:job-outputs"): True,
+        ("queue", "jobs"): True,
+        ("simulators", "test"): True,
+    }
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_health_is_503_and_says_why_when_a_simulator_is_not_trusted(local_host, app_env, monkeypatch):
+    (simulator,) = json.loads(app_env["SIMULATORS"])
+    simulator["host_key"] = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHVfbJ0pyMYG0C5v7V4Pd9d2Bnbl3HgFhFZ+o6r9mQYx"
+    monkeypatch.setenv("SIMULATORS", json.dumps([simulator]))
+    get_settings.cache_clear()
+    wiring.storage.cache_clear()
+    try:
+        response = requests.get(f"{local_host.url}/api/health", timeout=30)
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
+        wiring.storage.cache_clear()
+    body = response.json()
+    assert response.status_code == 503 and body["status"] == "degraded"
+    (sim,) = [c for c in body["checks"] if c["group"] == "simulators"]
+    assert sim["ok"] is False and sim["error"] == "Simulator host key does not match the pinned key"
+
+
+def test_a_broken_configuration_is_a_500_problem_that_names_nothing_secret(local_host, monkeypatch):
+    monkeypatch.setenv("SIMULATORS", "{broken")
+    get_settings.cache_clear()
+    try:
+        response = requests.get(f"{local_host.url}/api/health", timeout=30)
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
+    assert response.status_code == 500
+    assert response.headers["Content-Type"].startswith("application/problem+json")
+    assert response.json()["type"] == "urn:simgate:problem:misconfigured"
+    assert "SIMULATORS" not in response.text

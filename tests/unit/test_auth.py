@@ -1,0 +1,56 @@
+import base64
+import json
+
+import pytest
+
+from shared.auth import authenticate
+from shared.errors import Unauthorized
+
+
+def principal_header(claims, **extra) -> str:
+    payload = {"auth_typ": "aad", "name_typ": "name", "role_typ": "roles", "claims": claims, **extra}
+    return base64.b64encode(json.dumps(payload).encode()).decode()
+
+
+def test_easy_auth_principal_with_roles():
+    header = principal_header([
+        {"typ": "http://schemas.microsoft.com/identity/claims/objectidentifier", "val": "0f4c-11aa"},
+        {"typ": "name", "val": "Martin"},
+        {"typ": "roles", "val": "simgate.admin"},
+        {"typ": "roles", "val": "reader"},
+    ])
+    who = authenticate({"x-ms-client-principal": header}, dev_mode=False)
+    assert who.user_id == "0f4c-11aa" and who.name == "Martin"
+    assert who.has_role("simgate.admin") and who.roles == {"simgate.admin", "reader"}
+
+
+def test_easy_auth_id_header_wins_over_claims():
+    header = principal_header([{"typ": "oid", "val": "from-claim"}])
+    who = authenticate({"x-ms-client-principal": header, "x-ms-client-principal-id": "from-header"}, dev_mode=False)
+    assert who.user_id == "from-header"
+
+
+@pytest.mark.parametrize("header", ["%%%not-base64", base64.b64encode(b"[1, 2]").decode(),
+                                    base64.b64encode(b'{"claims": "nope"}').decode()])
+def test_a_malformed_principal_is_401(header):
+    with pytest.raises(Unauthorized):
+        authenticate({"x-ms-client-principal": header}, dev_mode=False)
+
+
+def test_no_identity_is_401_with_a_challenge():
+    with pytest.raises(Unauthorized) as caught:
+        authenticate({}, dev_mode=False)
+    assert "WWW-Authenticate" in caught.value.headers
+
+
+def test_the_dev_header_is_ignored_unless_dev_mode_is_on():
+    with pytest.raises(Unauthorized):
+        authenticate({"x-simgate-user": "martin"}, dev_mode=False)
+    who = authenticate({"x-simgate-user": "martin", "x-simgate-roles": "simgate.admin, x"}, dev_mode=True)
+    assert who.user_id == "martin" and who.roles == {"simgate.admin", "x"}
+
+
+@pytest.mark.parametrize("user", ["a/b", "a#b", "x" * 200, "tab\there"])
+def test_user_ids_that_cannot_be_keys_are_refused(user):
+    with pytest.raises(Unauthorized):
+        authenticate({"x-simgate-user": user}, dev_mode=True)

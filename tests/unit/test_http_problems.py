@@ -1,0 +1,110 @@
+import json
+
+import azure.functions as func
+import pytest
+from pydantic import BaseModel, Field
+
+from shared.errors import Conflict, NotFound, ValidationFailed
+from shared.http import PROBLEM_JSON, endpoint, read_json, read_query
+
+
+def request(body: bytes = b"", headers=None, params=None, method="POST") -> func.HttpRequest:
+    return func.HttpRequest(method, "http://localhost/api/things/7", headers=headers or {}, params=params or {},
+                            body=body)
+
+
+def problem(response: func.HttpResponse) -> dict:
+    assert response.mimetype == PROBLEM_JSON
+    return json.loads(response.get_body())
+
+
+def test_a_typed_error_becomes_its_problem_document():
+    @endpoint
+    def handler(req):
+        raise NotFound("no thing 7")
+
+    response = handler(request())
+    assert response.status_code == 404
+    assert problem(response) == {
+        "type": "urn:simgate:problem:not-found",
+        "title": "Not found",
+        "status": 404,
+        "detail": "no thing 7",
+        "instance": "/api/things/7",
+    }
+
+
+def test_validation_errors_list_each_problem():
+    @endpoint
+    def handler(req):
+        raise ValidationFailed("bad", errors=[{"field": "speed", "message": "must be at most 10"}])
+
+    body = problem(handler(request()))
+    assert body["status"] == 422 and body["errors"] == [{"field": "speed", "message": "must be at most 10"}]
+
+
+def test_unexpected_errors_are_500_without_internals(caplog):
+    @endpoint
+    def handler(req):
+        raise RuntimeError("password=hunter2 at /srv/secret")
+
+    response = handler(request())
+    body = problem(response)
+    assert response.status_code == 500
+    assert "hunter2" not in response.get_body().decode() and "Traceback" not in response.get_body().decode()
+    assert body["type"] == "urn:simgate:problem:internal-error"
+    assert "hunter2" in caplog.text  # the detail goes to the log, for operators
+
+
+def test_error_headers_reach_the_response():
+    @endpoint
+    def handler(req):
+        raise Conflict("busy", headers={"Retry-After": "3"})
+
+    assert handler(request()).headers["Retry-After"] == "3"
+
+
+class Body(BaseModel):
+    title: str = Field(min_length=1)
+    count: int = Field(ge=1)
+
+
+@pytest.mark.parametrize(
+    ("body", "headers", "status"),
+    [
+        (b"{not json", {}, 400),
+        (b'{"title": "x", "count": 1}', {"Content-Type": "text/plain"}, 415),
+        (b'{"title": "", "count": 0}', {}, 422),
+        (b"x" * 300_000, {}, 413),
+    ],
+)
+def test_bad_bodies_get_the_right_problem(body, headers, status):
+    @endpoint
+    def handler(req):
+        read_json(req, Body)
+        return func.HttpResponse("ok")
+
+    response = handler(request(body, headers))
+    assert response.status_code == status
+    assert problem(response)["status"] == status
+
+
+def test_validation_problems_name_the_fields():
+    with pytest.raises(ValidationFailed) as caught:
+        read_json(request(b'{"title": ""}'), Body)
+    fields = {e["field"]: e["message"] for e in caught.value.errors}
+    assert set(fields) == {"title", "count"} and fields["count"] == "is required"
+
+
+def test_a_good_body_is_parsed():
+    parsed = read_json(request(b'{"title": "Test 1", "count": 2}', {"Content-Type": "application/json; charset=utf-8"}), Body)
+    assert parsed == Body(title="Test 1", count=2)
+
+
+def test_bad_query_parameters_are_400():
+    class Page(BaseModel):
+        page: int = Field(default=1, ge=1)
+
+    with pytest.raises(Exception) as caught:
+        read_query(request(params={"page": "0"}), Page)
+    assert caught.value.status == 400 and caught.value.errors[0]["field"] == "page"
