@@ -1,0 +1,32 @@
+import json
+
+from devstack import PROJECT_ROOT
+from devstack.settings import apply_values, read_local_settings
+from shared.config import Settings
+
+# Read by the Functions platform itself (Core Tools, the host), not by simgate's code.
+PLATFORM_SETTINGS = {"FUNCTIONS_WORKER_RUNTIME", "AzureWebJobsStorage"}
+
+
+def setting_names_the_code_reads() -> set[str]:
+    return {f.validation_alias for f in Settings.model_fields.values() if f.validation_alias}
+
+
+def test_the_sample_lists_exactly_the_settings_the_code_reads():
+    values = read_local_settings(PROJECT_ROOT / "local.settings.sample.json")["Values"]
+    assert set(values) - PLATFORM_SETTINGS == setting_names_the_code_reads()
+
+
+def test_the_sample_is_a_valid_configuration():
+    values = read_local_settings(PROJECT_ROOT / "local.settings.sample.json")["Values"]
+    settings = Settings.from_environ(values)
+    assert settings.auth_dev_mode and settings.storage_credential.value == "azurite"
+    assert [s.name for s in settings.simulators] == ["local"]
+
+
+def test_environment_variables_win_over_local_settings(tmp_path):
+    path = tmp_path / "local.settings.json"
+    path.write_text(json.dumps({"IsEncrypted": False, "Values": {"JOBS_QUEUE": "from-file", "CASES_TABLE": "cases"}}))
+    environ = {"JOBS_QUEUE": "from-env"}
+    apply_values(read_local_settings(path), environ)
+    assert environ == {"JOBS_QUEUE": "from-env", "CASES_TABLE": "cases"}
