@@ -5,8 +5,7 @@ import json
 import pytest
 import requests
 
-from shared import wiring
-from shared.config import get_settings
+from tests.e2e.conftest import reset_app_caches
 
 pytestmark = pytest.mark.e2e
 
@@ -32,14 +31,12 @@ def test_health_is_503_and_says_why_when_a_simulator_is_not_trusted(local_host, 
     (simulator,) = json.loads(app_env["SIMULATORS"])
     simulator["host_key"] = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHVfbJ0pyMYG0C5v7V4Pd9d2Bnbl3HgFhFZ+o6r9mQYx"
     monkeypatch.setenv("SIMULATORS", json.dumps([simulator]))
-    get_settings.cache_clear()
-    wiring.storage.cache_clear()
+    reset_app_caches()
     try:
         response = requests.get(f"{local_host.url}/api/health", timeout=30)
     finally:
         monkeypatch.undo()
-        get_settings.cache_clear()
-        wiring.storage.cache_clear()
+        reset_app_caches()
     body = response.json()
     assert response.status_code == 503 and body["status"] == "degraded"
     (sim,) = [c for c in body["checks"] if c["group"] == "simulators"]
@@ -48,12 +45,12 @@ def test_health_is_503_and_says_why_when_a_simulator_is_not_trusted(local_host, 
 
 def test_a_broken_configuration_is_a_500_problem_that_names_nothing_secret(local_host, monkeypatch):
     monkeypatch.setenv("SIMULATORS", "{broken")
-    get_settings.cache_clear()
+    reset_app_caches()
     try:
         response = requests.get(f"{local_host.url}/api/health", timeout=30)
     finally:
         monkeypatch.undo()
-        get_settings.cache_clear()
+        reset_app_caches()
     assert response.status_code == 500
     assert response.headers["Content-Type"].startswith("application/problem+json")
     assert response.json()["type"] == "urn:simgate:problem:misconfigured"
