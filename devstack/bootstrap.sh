@@ -38,3 +38,11 @@ if [[ ! -f $stamp || requirements.txt -nt $stamp || requirements-dev.txt -nt $st
   .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements-dev.txt
   touch "$stamp"
 fi
+
+# checkov (infra checks) pins packages that clash with the app's, so it gets its own environment.
+if [[ ! -x .venv-checkov/bin/checkov || requirements-checkov.txt -nt .venv-checkov/.installed ]]; then
+  echo "installing checkov into .venv-checkov"
+  "$PYTHON" -m venv .venv-checkov
+  .venv-checkov/bin/python -m pip install -q --disable-pip-version-check -r requirements-checkov.txt
+  touch .venv-checkov/.installed
+fi

@@ -21,6 +21,8 @@ from pydantic import AliasChoices, BaseModel, Field, SecretStr, ValidationError,
 from shared.errors import ConfigurationError
 
 STORAGE = "SimgateStorage"
+# Marks settings that exist only for the local stack: infra never sets them.
+LOCAL_ONLY = {"local_only": True}
 
 
 class StorageCredential(str, Enum):
@@ -85,13 +87,18 @@ class Settings(BaseModel):
 
     table_service_uri: str = Field(validation_alias=f"{STORAGE}__tableServiceUri")
     blob_service_uri: str = Field(validation_alias=f"{STORAGE}__blobServiceUri")
-    queue_service_uri: str | None = Field(default=None, validation_alias=f"{STORAGE}__queueServiceUri")
+    # The local stand-in for the Service Bus job queue (an Azure Storage queue in Azurite).
+    queue_service_uri: str | None = Field(
+        default=None, validation_alias=f"{STORAGE}__queueServiceUri", json_schema_extra=LOCAL_ONLY
+    )
     storage_credential: StorageCredential = Field(
         default=StorageCredential.DEFAULT, validation_alias=f"{STORAGE}__credential"
     )
     storage_client_id: str | None = Field(default=None, validation_alias=f"{STORAGE}__clientId")
     # Local only: an extra CA certificate to trust (Azurite's self-signed one). Never set in Azure.
-    storage_ca_bundle: Path | None = Field(default=None, validation_alias=f"{STORAGE}__caBundle")
+    storage_ca_bundle: Path | None = Field(
+        default=None, validation_alias=f"{STORAGE}__caBundle", json_schema_extra=LOCAL_ONLY
+    )
 
     cases_table: str = Field(default="cases", validation_alias="CASES_TABLE", pattern=r"^[A-Za-z][A-Za-z0-9]{2,62}$")
     jobs_table: str = Field(default="jobs", validation_alias="JOBS_TABLE", pattern=r"^[A-Za-z][A-Za-z0-9]{2,62}$")
@@ -105,7 +112,7 @@ class Settings(BaseModel):
     jobs_queue: str = Field(default="jobs", validation_alias="JOBS_QUEUE", pattern=r"^[a-z0-9](-?[a-z0-9]){2,50}$")
     jobs_queue_max_delivery_count: int = Field(default=5, ge=1, le=100, validation_alias="JOBS_QUEUE_MAX_DELIVERY_COUNT")
 
-    auth_dev_mode: bool = Field(default=False, validation_alias="AUTH_DEV_MODE")
+    auth_dev_mode: bool = Field(default=False, validation_alias="AUTH_DEV_MODE", json_schema_extra=LOCAL_ONLY)
     admin_role: str = Field(default="simgate.admin", min_length=1, validation_alias="ADMIN_ROLE")
 
     simulators: list[SimulatorSpec] = Field(default_factory=list, validation_alias="SIMULATORS")
@@ -166,6 +173,18 @@ class Settings(BaseModel):
 
 def _lookup(environ: Mapping[str, str], name: str) -> str | None:
     return next((v for k, v in environ.items() if k.lower() == name.lower()), None)
+
+
+def setting_names(*, local_only: bool | None = None) -> set[str]:
+    """The app setting names this module reads; ``local_only`` filters on the local-only mark."""
+    names = set()
+    for field in Settings.model_fields.values():
+        if not field.validation_alias:
+            continue
+        is_local = bool((field.json_schema_extra or {}).get("local_only"))
+        if local_only is None or local_only == is_local:
+            names.add(_alias_of(field))
+    return names
 
 
 def _aliased(environ: Mapping[str, str]) -> dict[str, str]:

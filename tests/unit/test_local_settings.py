@@ -2,19 +2,15 @@ import json
 
 from devstack import PROJECT_ROOT
 from devstack.settings import apply_values, read_local_settings
-from shared.config import Settings
+from shared.config import Settings, setting_names
 
 # Read by the Functions platform itself (Core Tools, the host), not by simgate's code.
 PLATFORM_SETTINGS = {"FUNCTIONS_WORKER_RUNTIME", "AzureWebJobsStorage"}
 
 
-def setting_names_the_code_reads() -> set[str]:
-    return {f.validation_alias for f in Settings.model_fields.values() if f.validation_alias}
-
-
 def test_the_sample_lists_exactly_the_settings_the_code_reads():
     values = read_local_settings(PROJECT_ROOT / "local.settings.sample.json")["Values"]
-    assert set(values) - PLATFORM_SETTINGS == setting_names_the_code_reads()
+    assert set(values) - PLATFORM_SETTINGS == setting_names()
 
 
 def test_the_sample_is_a_valid_configuration():

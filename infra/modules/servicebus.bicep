@@ -1,0 +1,65 @@
+// The jobs queue. Local (SAS key) auth is off: only Entra ID identities with data roles reach it.
+param name string
+param location string
+param tags object
+param queueName string
+param maxDeliveryCount int
+param senderPrincipalIds array
+param receiverPrincipalIds array
+
+var dataSender = '69a216fc-b8fb-44d8-bc22-1f3c2552ae39'
+var dataReceiver = '4f6d3b08-6bd3-4f48-b1b4-ed19cbcf6d02'
+
+resource namespace 'Microsoft.ServiceBus/namespaces@2022-10-01-preview' = {
+  name: name
+  location: location
+  tags: tags
+  sku: { name: 'Standard', tier: 'Standard' }
+  properties: {
+    disableLocalAuth: true
+    minimumTlsVersion: '1.2'
+    publicNetworkAccess: 'Enabled'
+  }
+}
+
+resource queue 'Microsoft.ServiceBus/namespaces/queues@2022-10-01-preview' = {
+  parent: namespace
+  name: queueName
+  properties: {
+    // The API derives each start message's id from its job id: a retried send is dropped here.
+    requiresDuplicateDetection: true
+    duplicateDetectionHistoryTimeWindow: 'PT1H'
+    // Long enough for an SSH upload and submit; the Functions host renews it while the manager runs.
+    lockDuration: 'PT5M'
+    maxDeliveryCount: maxDeliveryCount
+    deadLetteringOnMessageExpiration: true
+    defaultMessageTimeToLive: 'P7D'
+    requiresSession: false
+    enablePartitioning: false
+  }
+}
+
+// The API sends start and cancel messages.
+resource senders 'Microsoft.Authorization/roleAssignments@2022-04-01' = [for principalId in senderPrincipalIds: {
+  name: guid(queue.id, principalId, dataSender)
+  scope: queue
+  properties: {
+    principalId: principalId
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', dataSender)
+  }
+}]
+
+// The manager function receives them (and its dead-letter subqueue).
+resource receivers 'Microsoft.Authorization/roleAssignments@2022-04-01' = [for principalId in receiverPrincipalIds: {
+  name: guid(queue.id, principalId, dataReceiver)
+  scope: queue
+  properties: {
+    principalId: principalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', dataReceiver)
+  }
+}]
+
+output name string = namespace.name
+output fullyQualifiedNamespace string = '${namespace.name}.servicebus.windows.net'
+output queueName string = queue.name

@@ -1,0 +1,182 @@
+"""Offline checks of infra/ (no Bicep CLI or Azure here): parse, structure, settings, checkov."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+from functools import cache
+from pathlib import Path
+
+import pytest
+from pycep import BicepParser
+
+from devstack import PROJECT_ROOT
+from shared.config import setting_names
+from tests.conftest import unavailable
+
+INFRA = PROJECT_ROOT / "infra"
+BICEP_FILES = sorted(INFRA.rglob("*.bicep"))
+PLATFORM_SETTINGS = {
+    "AzureWebJobsStorage__accountName",
+    "AzureWebJobsStorage__credential",
+    "AzureWebJobsStorage__clientId",
+    "ServiceBusConnection__fullyQualifiedNamespace",
+    "ServiceBusConnection__credential",
+    "ServiceBusConnection__clientId",
+    "APPLICATIONINSIGHTS_CONNECTION_STRING",
+    "APPLICATIONINSIGHTS_AUTHENTICATION_STRING",
+}
+# Role definition ids (built-in roles) the deployment must grant.
+REQUIRED_ROLES = {
+    "ba92f5b4-2d11-453d-a403-e96b0029c9fe": "Storage Blob Data Contributor (scripts and outputs containers)",
+    "db58b8e5-c6ad-4a2a-8342-4190687cbf4a": "Storage Blob Delegator (user delegation keys)",
+    "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3": "Storage Table Data Contributor (cases, jobs)",
+    "b7e6dc6d-f1e8-4753-8033-0f276bb0955b": "Storage Blob Data Owner (host storage)",
+    "69a216fc-b8fb-44d8-bc22-1f3c2552ae39": "Azure Service Bus Data Sender",
+    "4f6d3b08-6bd3-4f48-b1b4-ed19cbcf6d02": "Azure Service Bus Data Receiver",
+    "4633458b-17de-408a-b874-0445c86b69e6": "Key Vault Secrets User",
+    "3913510d-42f4-4e42-8a64-420c390055eb": "Monitoring Metrics Publisher",
+}
+SECRET_PATTERNS = re.compile(
+    r"AccountKey=|SharedAccessKey|SharedAccessSignature|DefaultEndpointsProtocol|UseDevelopmentStorage"
+    r"|listKeys\(|listConnectionStrings\(|InstrumentationKey=",
+    re.IGNORECASE,
+)
+
+
+@cache
+def parsed(relative: str) -> dict:
+    return BicepParser().parse(file_path=INFRA / relative)
+
+
+def all_text() -> str:
+    return "\n".join(p.read_text() for p in BICEP_FILES) + (INFRA / "main.parameters.json").read_text()
+
+
+@pytest.mark.parametrize("path", BICEP_FILES, ids=lambda p: str(p.relative_to(INFRA)))
+def test_every_bicep_file_parses(path: Path):
+    document = BicepParser().parse(file_path=path)
+    assert document.get("resources") or document.get("modules")
+
+
+def test_main_is_subscription_scoped_with_a_resource_token():
+    main = parsed("main.bicep")
+    assert main["globals"]["scope"]["value"] == "subscription"
+    assert "resourceToken" in main["variables"]
+    assert {"environmentName", "location"} <= set(main["parameters"])
+    azure_yaml = (PROJECT_ROOT / "azure.yaml").read_text()
+    assert re.search(r"language:\s*python", azure_yaml) and re.search(r"host:\s*function", azure_yaml)
+
+
+def test_storage_accounts_accept_no_shared_keys_and_no_public_blobs():
+    properties = parsed("modules/storage.bicep")["resources"]["account"]["config"]["properties"]
+    assert properties["allowSharedKeyAccess"] is False
+    assert properties["allowBlobPublicAccess"] is False
+    assert properties["minimumTlsVersion"] == "TLS1_2"
+    assert properties["supportsHttpsTrafficOnly"] is True
+
+
+def test_no_secret_or_connection_string_in_any_setting():
+    found = SECRET_PATTERNS.findall(all_text())
+    assert not found, f"secrets or keys in infra: {found}"
+    settings = app_settings() | platform_settings()
+    assert "AzureWebJobsStorage" not in settings and "ServiceBusConnection" not in settings
+    for name in settings:
+        if name.endswith("__credential"):
+            assert literal_setting(name) == "managedidentity", name
+
+
+def test_local_only_settings_are_never_set_in_azure():
+    text = all_text()
+    for name in setting_names(local_only=True):
+        assert name not in text, f"{name} is local-only and must not appear in infra"
+
+
+def test_every_required_role_is_assigned():
+    text = all_text()
+    missing = {role: what for role, what in REQUIRED_ROLES.items() if role not in text}
+    assert not missing, f"role assignments missing: {missing}"
+
+
+def test_the_jobs_queue_detects_duplicates_and_dead_letters():
+    queue = parsed("modules/servicebus.bicep")["resources"]["queue"]["config"]["properties"]
+    assert queue["requiresDuplicateDetection"] is True
+    assert queue["deadLetteringOnMessageExpiration"] is True
+    assert queue["maxDeliveryCount"] == "maxDeliveryCount"
+    namespace = parsed("modules/servicebus.bicep")["resources"]["namespace"]["config"]
+    assert namespace["properties"]["disableLocalAuth"] is True and namespace["sku"]["name"] == "Standard"
+
+
+def test_key_vault_uses_rbac_and_monitoring_has_local_auth_off():
+    vault = parsed("modules/keyvault.bicep")["resources"]["vault"]["config"]["properties"]
+    assert vault["enableRbacAuthorization"] is True and vault["enablePurgeProtection"] is True
+    insights = parsed("modules/monitoring.bicep")["resources"]["insights"]["config"]["properties"]
+    assert insights["DisableLocalAuth"] is True
+
+
+def test_the_app_runs_python_on_flex_consumption_with_sign_in():
+    function = parsed("modules/function.bicep")["resources"]
+    assert function["plan"]["config"]["sku"] == {"name": "FC1", "tier": "FlexConsumption"}
+    config = function["app"]["config"]["properties"]
+    assert config["functionAppConfig"]["runtime"]["name"] == "python"
+    assert float(config["functionAppConfig"]["runtime"]["version"]) >= 3.11
+    assert config["functionAppConfig"]["deployment"]["storage"]["authentication"]["type"] == "UserAssignedIdentity"
+    assert config["httpsOnly"] is True
+    auth = function["auth"]["config"]["properties"]
+    assert auth["platform"]["enabled"] is True
+    assert auth["identityProviders"]["azureActiveDirectory"]["enabled"] is True
+
+
+def app_settings() -> set[str]:
+    return set(parsed("main.bicep")["modules"]["api"]["config"]["params"]["appSettings"])
+
+
+def platform_settings() -> set[str]:
+    return set(parsed("modules/function.bicep")["variables"]["platformSettings"]["value"])
+
+
+def literal_setting(name: str):
+    merged = {**parsed("main.bicep")["modules"]["api"]["config"]["params"]["appSettings"],
+              **parsed("modules/function.bicep")["variables"]["platformSettings"]["value"]}
+    return merged[name]
+
+
+def test_bicep_sets_exactly_the_settings_the_code_reads():
+    expected = setting_names(local_only=False)
+    assert app_settings() == expected, {
+        "read by the code but not set": expected - app_settings(),
+        "set but not read by the code": app_settings() - expected,
+    }
+    assert platform_settings() == PLATFORM_SETTINGS
+
+
+def test_the_local_sample_lists_the_same_settings():
+    sample = json.loads((PROJECT_ROOT / "local.settings.sample.json").read_text())["Values"]
+    assert set(sample) - {"FUNCTIONS_WORKER_RUNTIME", "AzureWebJobsStorage"} == setting_names()
+
+
+def checkov_executable() -> Path:
+    configured = os.environ.get("CHECKOV")
+    candidate = Path(configured) if configured else PROJECT_ROOT / ".venv-checkov" / "bin" / "checkov"
+    if not candidate.exists():
+        unavailable(f"checkov not installed at {candidate} (make bootstrap installs it)")
+    return candidate
+
+
+def test_checkov_finds_nothing_but_the_accepted_findings():
+    result = subprocess.run(
+        [str(checkov_executable()), "-d", str(INFRA), "--framework", "bicep", "--skip-download",
+         "--compact", "--quiet", "-o", "json"],
+        capture_output=True, text=True, timeout=300, env={**os.environ, "BC_SKIP_MAPPING": "TRUE"},
+    )
+    report = json.loads(result.stdout)
+    report = report[0] if isinstance(report, list) else report
+    assert report["summary"]["parsing_errors"] == 0
+    failed = {(c["check_id"], c["resource"]) for c in report["results"]["failed_checks"]}
+    accepted_entries = json.loads((INFRA / "checkov-accepted.json").read_text())["accepted"]
+    assert all(entry["reason"].strip() for entry in accepted_entries)
+    accepted = {(e["check"], e["resource"]) for e in accepted_entries}
+    assert failed - accepted == set(), "new checkov findings: fix them or accept them with a reason"
+    assert accepted - failed == set(), "accepted findings that no longer occur: remove them"
