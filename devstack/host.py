@@ -21,7 +21,6 @@ import re
 import threading
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
@@ -338,7 +337,3 @@ def _wire(response: Any) -> tuple[int, dict[str, str], bytes]:
         return 200, {"Content-Type": "application/json"}, json.dumps(response).encode()
     text = response if isinstance(response, (bytes, bytearray)) else str(response).encode()
     return 200, {"Content-Type": "text/plain; charset=utf-8"}, bytes(text)
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)

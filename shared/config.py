@@ -141,14 +141,8 @@ class Settings(BaseModel):
         names = [s.name for s in self.simulators]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
-            raise ValueError(f"SIMULATORS: names must be unique, repeated: {', '.join(duplicates)}")
+            raise ValueError(f"setting SIMULATORS: names must be unique, repeated: {', '.join(duplicates)}")
         return self
-
-    def simulator(self, name: str) -> SimulatorSpec:
-        for spec in self.simulators:
-            if spec.name == name:
-                return spec
-        raise ConfigurationError(f"no simulator named {name!r} is configured")
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> "Settings":
@@ -203,10 +197,12 @@ def _describe(exc: ValidationError) -> str:
     problems = []
     for error in exc.errors():
         loc = [str(p) for p in error["loc"]]
-        setting = loc[0] if loc else "settings"
-        where = "".join(f"[{p}]" if p.isdigit() else f".{p}" for p in loc[1:])
         message = "is missing" if error["type"] == "missing" else error["msg"].removeprefix("Value error, ")
-        problems.append(f"setting {setting}{where} {message}")
+        if not loc:  # a rule across settings; its message names them
+            problems.append(message)
+            continue
+        where = "".join(f"[{p}]" if p.isdigit() else f".{p}" for p in loc[1:])
+        problems.append(f"setting {loc[0]}{where} {message}")
     return "invalid configuration: " + "; ".join(problems)
 
 

@@ -122,8 +122,6 @@ class SshSession:
             raise SimulatorAuthenticationFailed(f"simulator {spec.name} refused the key for user {spec.user}") from None
         except (socket.timeout, OSError, EOFError, paramiko.SSHException) as exc:
             client.close()
-            if isinstance(exc, HostKeyMismatch):
-                raise
             raise SimulatorUnreachable(f"simulator {spec.name} at {spec.host}:{spec.port} unreachable: {exc}") from None
         except BaseException:
             client.close()
