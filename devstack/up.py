@@ -31,7 +31,10 @@ def write_local_settings(keys: SshKeys) -> dict:
     source = LOCAL_SETTINGS if LOCAL_SETTINGS.exists() else SAMPLE_SETTINGS
     document = read_local_settings(source)
     values = document["Values"]
-    simulators = json.loads(values.get("SIMULATORS") or "[]")
+    try:
+        simulators = json.loads(values.get("SIMULATORS") or "[]")
+    except json.JSONDecodeError as exc:
+        raise SystemExit(f"make up: {source.name}: setting SIMULATORS is not valid JSON ({exc})") from None
     for spec in simulators:
         if spec.get("name") == LOCAL_SIMULATOR:
             if spec.get("host_key") != keys.host_public and source == LOCAL_SETTINGS:
@@ -49,6 +52,19 @@ def _port(uri: str) -> int:
 
 
 def main() -> int:
+    from devstack.azurite import AzuriteMissing
+    from devstack.processes import ProcessFailed
+    from devstack.sshd import SshdMissing
+    from shared.errors import ConfigurationError
+
+    try:
+        return run()
+    except (AzuriteMissing, SshdMissing, ProcessFailed, ConfigurationError, TimeoutError) as exc:
+        print(f"\nmake up: {exc}", file=sys.stderr)
+        return 1
+
+
+def run() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("azure", "paramiko", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
