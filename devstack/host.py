@@ -108,6 +108,7 @@ class LocalFunctionsHost:
         queue_service: Any = None,
         max_delivery_count: int = 10,
         redelivery_backoff: float = 2.0,
+        lock_seconds: int = 60,
         cors_origins: list[str] | None = None,
     ) -> None:
         self._bind = bind
@@ -136,6 +137,7 @@ class LocalFunctionsHost:
                     max_delivery_count=max_delivery_count,
                     redelivery_backoff=redelivery_backoff,
                     max_concurrent_calls=int(service_bus.get("maxConcurrentCalls", 16)),
+                    lock_seconds=lock_seconds,
                 ))
             elif kind == "timerTrigger":
                 self.timers.append(TimerRunner(invocable, resolve_setting_references(binding["schedule"]),

@@ -18,6 +18,7 @@ class Recorder:
     timer_ticks: int = 0
     failures_to_inject: int = 0
     barrier: threading.Barrier = field(default_factory=lambda: threading.Barrier(2, timeout=10))
+    release: threading.Event = field(default_factory=threading.Event)
     changed: threading.Condition = field(default_factory=threading.Condition)
 
     def record(self, kind: str, item) -> None:
@@ -67,6 +68,8 @@ def consume(msg: func.ServiceBusMessage) -> None:
     seen = {"id": msg.message_id, "body": json.loads(msg.get_body()), "delivery_count": msg.delivery_count,
             "subject": msg.subject, "properties": dict(msg.application_properties or {})}
     recorder.record("deliveries", seen)
+    if seen["body"].get("hold"):
+        recorder.release.wait(30)
     if seen["body"].get("fail_times", 0) >= msg.delivery_count:
         raise RuntimeError(f"injected failure on delivery {msg.delivery_count}")
 

@@ -18,13 +18,15 @@ pytestmark = pytest.mark.integration
 HOST_JSON = {"extensions": {"http": {"routePrefix": "api"}, "serviceBus": {"maxConcurrentCalls": 2}}}
 MAX_DELIVERIES = 3
 BACKOFF_SECONDS = 1
+LOCK_SECONDS = 2
 
 
 @pytest.fixture(scope="module")
 def host(storage, settings, monkeypatch_module):
     monkeypatch_module.setenv("JOBS_QUEUE", settings.jobs_queue)
     with LocalFunctionsHost(sample_app.app, host_json=HOST_JSON, port=0, queue_service=storage.queue_service,
-                            max_delivery_count=MAX_DELIVERIES, redelivery_backoff=BACKOFF_SECONDS) as running:
+                            max_delivery_count=MAX_DELIVERIES, redelivery_backoff=BACKOFF_SECONDS,
+                            lock_seconds=LOCK_SECONDS) as running:
         yield running
 
 
@@ -119,6 +121,18 @@ def test_a_message_is_dead_lettered_after_the_maximum_deliveries(host, recorder,
     dlq = storage.queue(local_dead_letter_queue(settings.jobs_queue))
     assert _wait(lambda: main.get_queue_properties().approximate_message_count == 0)
     assert _wait(lambda: dlq.get_queue_properties().approximate_message_count == 0), "the dead-letter function completed it"
+
+
+def test_the_lock_is_renewed_while_the_function_runs(host, recorder, settings, storage):
+    message_id = send(settings, storage, {"hold": True})
+    assert recorder.wait_for(lambda: deliveries_of(recorder, message_id), timeout=20)
+    # Held for three lock durations: without renewal the message would reappear and run again.
+    redelivered = recorder.wait_for(lambda: len(deliveries_of(recorder, message_id)) > 1, timeout=3 * LOCK_SECONDS)
+    recorder.release.set()
+    assert not redelivered
+    queue = storage.queue(settings.jobs_queue)
+    assert _wait(lambda: queue.get_queue_properties().approximate_message_count == 0)
+    assert len(deliveries_of(recorder, message_id)) == 1
 
 
 def test_timer_functions_run_on_their_schedule(host, recorder):
