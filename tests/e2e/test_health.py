@@ -27,16 +27,22 @@ def test_health_reports_every_dependency_reachable(local_host):
     assert response.headers["Cache-Control"] == "no-store"
 
 
-def test_health_is_503_and_says_why_when_a_simulator_is_not_trusted(local_host, app_env, monkeypatch):
-    (simulator,) = json.loads(app_env["SIMULATORS"])
-    simulator["host_key"] = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHVfbJ0pyMYG0C5v7V4Pd9d2Bnbl3HgFhFZ+o6r9mQYx"
-    monkeypatch.setenv("SIMULATORS", json.dumps([simulator]))
+def health_with(local_host, monkeypatch, **settings: str) -> requests.Response:
+    """GET /api/health while the app runs with ``settings`` changed."""
+    for name, value in settings.items():
+        monkeypatch.setenv(name, value)
     reset_app_caches()
     try:
-        response = requests.get(f"{local_host.url}/api/health", timeout=30)
+        return requests.get(f"{local_host.url}/api/health", timeout=30)
     finally:
         monkeypatch.undo()
         reset_app_caches()
+
+
+def test_health_is_503_and_says_why_when_a_simulator_is_not_trusted(local_host, app_env, monkeypatch):
+    (simulator,) = json.loads(app_env["SIMULATORS"])
+    simulator["host_key"] = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHVfbJ0pyMYG0C5v7V4Pd9d2Bnbl3HgFhFZ+o6r9mQYx"
+    response = health_with(local_host, monkeypatch, SIMULATORS=json.dumps([simulator]))
     body = response.json()
     assert response.status_code == 503 and body["status"] == "degraded"
     (sim,) = [c for c in body["checks"] if c["group"] == "simulators"]
@@ -44,13 +50,7 @@ def test_health_is_503_and_says_why_when_a_simulator_is_not_trusted(local_host, 
 
 
 def test_a_broken_configuration_is_a_500_problem_that_names_nothing_secret(local_host, monkeypatch):
-    monkeypatch.setenv("SIMULATORS", "{broken")
-    reset_app_caches()
-    try:
-        response = requests.get(f"{local_host.url}/api/health", timeout=30)
-    finally:
-        monkeypatch.undo()
-        reset_app_caches()
+    response = health_with(local_host, monkeypatch, SIMULATORS="{broken")
     assert response.status_code == 500
     assert response.headers["Content-Type"].startswith("application/problem+json")
     assert response.json()["type"] == "urn:simgate:problem:misconfigured"
