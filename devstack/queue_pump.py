@@ -84,7 +84,11 @@ class QueuePump:
                 idle = min(idle * 2, IDLE_POLL_MAX_SECONDS)
                 continue
             idle = 0.05
-            self._handle(message)
+            try:
+                self._handle(message)
+            except Exception:  # settling failed; the worker must live on
+                log.exception("queue %s: could not settle message %s; it reappears when its lock expires",
+                              self.storage_queue, message.id)
 
     def _handle(self, message: QueueMessage) -> None:
         if not self.is_dead_letter_reader and message.dequeue_count > self.max_delivery_count:
