@@ -28,7 +28,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import azure.functions as func
 
-from devstack.queue_pump import QueuePump
+from devstack.queue_pump import LOCK_SECONDS, QueuePump
 from devstack.routes import compile_route
 from devstack.timers import TimerRunner
 
@@ -108,7 +108,7 @@ class LocalFunctionsHost:
         queue_service: Any = None,
         max_delivery_count: int = 10,
         redelivery_backoff: float = 2.0,
-        lock_seconds: int = 60,
+        lock_seconds: int = LOCK_SECONDS,
         cors_origins: list[str] | None = None,
     ) -> None:
         self._bind = bind

@@ -183,7 +183,7 @@ def setting_names(*, local_only: bool | None = None) -> set[str]:
 
 def _aliased(environ: Mapping[str, str]) -> dict[str, str]:
     """Pick the settings' own names out of the environment, matching names case-insensitively."""
-    wanted = {_alias_of(f).lower(): _alias_of(f) for f in Settings.model_fields.values() if f.validation_alias}
+    wanted = {name.lower(): name for name in setting_names()}
     # An empty value counts as unset, as in App Service, where a setting cannot be removed per slot.
     return {wanted[k.lower()]: v for k, v in environ.items() if k.lower() in wanted and v.strip()}
 
