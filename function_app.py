@@ -2,9 +2,9 @@
 
 import azure.functions as func
 
-from functions import health
+from functions import cases, health
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 
-for module in (health,):
+for module in (health, cases):
     app.register_functions(module.bp)

@@ -71,8 +71,8 @@ def caller(req: func.HttpRequest) -> Principal:
     return authenticate(req.headers, dev_mode=get_settings().auth_dev_mode)
 
 
-def read_json(req: func.HttpRequest, model: type[Model], max_bytes: int = MAX_JSON_BODY_BYTES) -> Model:
-    """The request body validated as ``model``: 413, 415, 400 or 422 problems otherwise."""
+def read_json_document(req: func.HttpRequest, max_bytes: int = MAX_JSON_BODY_BYTES) -> Any:
+    """The request body as decoded JSON: 413, 415 or 400 problems otherwise."""
     body = req.get_body() or b""
     if len(body) > max_bytes:
         raise PayloadTooLarge(f"the request body is {len(body)} bytes; the limit is {max_bytes}")
@@ -80,9 +80,14 @@ def read_json(req: func.HttpRequest, model: type[Model], max_bytes: int = MAX_JS
     if content_type != "application/json" and not content_type.endswith("+json"):
         raise UnsupportedMediaType(f"send the body as application/json, not {content_type}")
     try:
-        data = json.loads(body or b"null")
+        return json.loads(body or b"null")
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BadRequest(f"the request body is not valid JSON: {exc}") from None
+
+
+def read_json(req: func.HttpRequest, model: type[Model], max_bytes: int = MAX_JSON_BODY_BYTES) -> Model:
+    """The request body validated as ``model``: 413, 415, 400 or 422 problems otherwise."""
+    data = read_json_document(req, max_bytes)
     try:
         return model.model_validate(data)
     except ValidationError as exc:

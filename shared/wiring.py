@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 
 from shared.adapters import storage as storage_adapter
+from shared.adapters.case_store import TableCaseRepository
 from shared.adapters.job_queue import JobQueue, StorageJobQueue
 from shared.adapters.ssh import SshSession
 from shared.config import Settings, SimulatorSpec, get_settings
@@ -18,6 +19,12 @@ from shared.services.health import Probe
 @functools.lru_cache(maxsize=1)
 def storage() -> storage_adapter.StorageClients:
     return storage_adapter.StorageClients(get_settings())
+
+
+@functools.lru_cache(maxsize=1)
+def case_repository() -> TableCaseRepository:
+    settings = get_settings()
+    return TableCaseRepository(storage(), settings.cases_table, settings.scripts_container)
 
 
 @functools.lru_cache(maxsize=1)

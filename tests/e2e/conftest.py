@@ -17,6 +17,7 @@ def reset_app_caches() -> None:
     get_settings.cache_clear()
     wiring.storage.cache_clear()
     wiring.job_queue.cache_clear()
+    wiring.case_repository.cache_clear()
 
 
 @pytest.fixture(scope="session")

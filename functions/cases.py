@@ -1,0 +1,95 @@
+"""The case catalogue's endpoints: list, details, publish."""
+
+import re
+from urllib.parse import urlencode
+
+import azure.functions as func
+from pydantic import BaseModel, Field
+
+from shared import wiring
+from shared.config import get_settings
+from shared.domain.cases import CASE_ID
+from shared.errors import NotFound
+from shared.http import caller, endpoint, json_response, read_json_document, read_query
+from shared.services import catalogue
+from shared.views import case_details, case_header
+
+bp = func.Blueprint()
+
+MAX_DEFINITION_BYTES = 2 * 1024 * 1024
+EXPOSED = "Link, X-Continuation-Token, X-Per-Page, ETag, Location"
+
+
+class VersionQuery(BaseModel):
+    version: int | None = Field(default=None, ge=1)
+
+
+@bp.route(route="case", methods=["GET"])
+@endpoint
+def list_cases(req: func.HttpRequest) -> func.HttpResponse:
+    """Case headers, a JSON array; the next page is in the Link header and X-Continuation-Token."""
+    caller(req)
+    query = read_query(req, catalogue.PageQuery)
+    listing = catalogue.list_cases(wiring.case_repository(), query)
+    headers = {"X-Per-Page": str(query.capped_per_page), "Access-Control-Expose-Headers": EXPOSED}
+    links = _links(req, listing)
+    if links:
+        headers["Link"] = ", ".join(links)
+    if listing.page.continuation:
+        headers["X-Continuation-Token"] = listing.page.continuation
+    return json_response([case_header(h) for h in listing.page.items], headers=headers)
+
+
+def _links(req: func.HttpRequest, listing: catalogue.CaseListing) -> list[str]:
+    base = req.url.split("?", 1)[0]
+    per_page = listing.query.capped_per_page
+
+    def link(rel: str, **params) -> str:
+        return f'<{base}?{urlencode({**params, "per_page": per_page})}>; rel="{rel}"'
+
+    links = [link("first", page=1)]
+    if listing.page.continuation:
+        links.append(link("next", continuation=listing.page.continuation) if listing.query.continuation
+                     else link("next", page=listing.query.page + 1))
+    if not listing.query.continuation and listing.query.page > 1:
+        links.append(link("prev", page=listing.query.page - 1))
+    return links
+
+
+@bp.route(route="case/{case_id}", methods=["GET"])
+@endpoint
+def get_case(req: func.HttpRequest) -> func.HttpResponse:
+    """One case's details: fields with their rules, script names, outputs; ?version=N for an older one."""
+    caller(req)
+    case_id = _case_id(req)
+    query = read_query(req, VersionQuery)
+    published, latest = catalogue.get_case(wiring.case_repository(), case_id, query.version)
+    headers = {
+        "ETag": f'"{published.id}-v{published.version}"',
+        "Cache-Control": "private, max-age=3600, immutable" if query.version else "private, no-cache",
+        "Access-Control-Expose-Headers": EXPOSED,
+    }
+    return json_response(case_details(published, latest), headers=headers)
+
+
+@bp.route(route="case/{case_id}", methods=["PUT"])
+@endpoint
+def publish_case(req: func.HttpRequest) -> func.HttpResponse:
+    """Publish a definition (admins): 201 with the new version, or 200 when nothing changed."""
+    principal = caller(req)
+    case_id = req.route_params.get("case_id", "")
+    document = read_json_document(req, max_bytes=MAX_DEFINITION_BYTES)
+    publication = catalogue.publish_case(wiring.case_repository(), principal, get_settings().admin_role,
+                                         document, case_id=case_id)
+    case = publication.case
+    body = {"id": case.id, "version": case.version, "changed": publication.changed}
+    location = f"/api/case/{case.id}?version={case.version}"
+    return json_response(body, status=201 if publication.changed else 200,
+                         headers={"Location": location, "Access-Control-Expose-Headers": EXPOSED})
+
+
+def _case_id(req: func.HttpRequest) -> str:
+    case_id = req.route_params.get("case_id", "")
+    if not re.match(CASE_ID, case_id):
+        raise NotFound(f"there is no case '{case_id[:80]}'")
+    return case_id

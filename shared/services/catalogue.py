@@ -1,0 +1,69 @@
+"""Use cases of the case catalogue: list, read, publish."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.auth import Principal
+from shared.domain.cases import CaseHeader, PublishedCase, parse_definition
+from shared.errors import Forbidden, ValidationFailed
+from shared.services.ports import CaseRepository, Page, Publication
+
+MAX_PER_PAGE = 100
+
+
+class PageQuery(BaseModel):
+    """?page=&per_page= (the seed's paging) or ?continuation= (cheaper for deep pages)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    page: int = Field(default=1, ge=1, le=10_000)
+    per_page: int = Field(default=20, ge=1)
+    continuation: str | None = Field(default=None, max_length=2048)
+
+    @property
+    def capped_per_page(self) -> int:
+        return min(self.per_page, MAX_PER_PAGE)
+
+
+@dataclass(frozen=True)
+class CaseListing:
+    page: Page[CaseHeader]
+    query: PageQuery
+
+
+def list_cases(repository: CaseRepository, query: PageQuery) -> CaseListing:
+    """One page of case headers. Page N without a token walks the N-1 pages before it."""
+    per_page = query.capped_per_page
+    if query.continuation:
+        return CaseListing(repository.list_headers(per_page, query.continuation), query)
+    page = repository.list_headers(per_page)
+    for _ in range(query.page - 1):
+        if page.continuation is None:
+            return CaseListing(Page([], None), query)
+        page = repository.list_headers(per_page, page.continuation)
+    return CaseListing(page, query)
+
+
+def get_case(repository: CaseRepository, case_id: str, version: int | None = None) -> tuple[PublishedCase, int]:
+    """The version asked for (the latest by default), and the latest version number."""
+    latest = repository.latest_version(case_id)
+    return repository.get(case_id, version or latest), latest
+
+
+def publish_case(repository: CaseRepository, principal: Principal, admin_role: str, document: Any,
+                 case_id: str | None = None, now: datetime | None = None) -> Publication:
+    """Publish a definition (admins only). ``case_id`` is the id in the URL, if any."""
+    if not principal.has_role(admin_role):
+        raise Forbidden(f"publishing cases needs the '{admin_role}' role")
+    if case_id is not None and isinstance(document, dict):
+        body_id = document.setdefault("id", case_id)
+        if body_id != case_id:
+            raise ValidationFailed("the definition is for another case", errors=[
+                {"field": "id", "message": f"is '{body_id}' but the URL names case '{case_id}'"}])
+    definition = parse_definition(document)
+    return repository.publish(definition, principal.user_id, now or datetime.now(timezone.utc))
