@@ -1,10 +1,14 @@
-.PHONY: up test bootstrap unit
+.PHONY: up test bootstrap unit cases
 
 PYTHON := .venv/bin/python
 
 ## Start the whole system locally: Azurite, the local simulator, the local Functions host (:7071).
 up: bootstrap
 	$(PYTHON) -m devstack up
+
+## Publish the case folders under cases/ to the storage in local.settings.json (or the environment).
+cases: bootstrap
+	$(PYTHON) -m commands.load_cases cases
 
 ## Run the whole test suite (starts and stops its own Azurite, sshd, ...).
 test: bootstrap

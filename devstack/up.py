@@ -99,6 +99,7 @@ def run() -> int:
 
         clients = StorageClients(settings)
         provision(settings, clients)
+        _load_demo_cases(settings, clients)
 
         import function_app
 
@@ -121,6 +122,17 @@ def run() -> int:
         for process in reversed(processes):
             process.stop()
     return 0
+
+
+def _load_demo_cases(settings, clients) -> None:
+    from commands.load_cases import DEFAULT_DIRECTORY, load
+    from shared.adapters.case_store import TableCaseRepository
+
+    repository = TableCaseRepository(clients, settings.cases_table, settings.scripts_container)
+    for outcome in load([DEFAULT_DIRECTORY], repository, published_by="make-up"):
+        print(f"case {outcome.folder.name}: {outcome.message}")
+        for problem in outcome.problems:
+            print(f"    {problem}")
 
 
 def _print_summary(settings, host: LocalFunctionsHost, local_sim) -> None:

@@ -122,3 +122,15 @@ def render_scripts(scripts: Mapping[str, str], variables: Mapping[str, Any]) -> 
     if problems:
         raise ValidationFailed("the case's scripts cannot be rendered", errors=problems)
     return rendered
+
+
+def entry_command(entry_point: str, python: str) -> list[str]:
+    """How a job's entry script is started in its directory, chosen by the file's extension."""
+    suffix = PurePosixPath(entry_point).suffix.lower()
+    if suffix == ".py":
+        return [python, entry_point]
+    if suffix in (".sh", ".slurm"):
+        return ["/bin/sh", entry_point]
+    if suffix == ".bash":
+        return ["bash", entry_point]
+    return [f"./{entry_point}"]
