@@ -1,7 +1,6 @@
 """The case catalogue's endpoints: list, details, publish."""
 
 import re
-from urllib.parse import urlencode
 
 import azure.functions as func
 from pydantic import BaseModel, Field
@@ -10,14 +9,22 @@ from shared import wiring
 from shared.config import get_settings
 from shared.domain.cases import CASE_ID
 from shared.errors import NotFound
-from shared.http import caller, endpoint, json_response, read_json_document, read_query
+from shared.http import (
+    EXPOSED_HEADERS,
+    caller,
+    endpoint,
+    json_response,
+    page_headers,
+    read_json_document,
+    read_query,
+)
 from shared.services import catalogue
+from shared.services.paging import PageQuery
 from shared.views import case_details, case_header
 
 bp = func.Blueprint()
 
 MAX_DEFINITION_BYTES = 2 * 1024 * 1024
-EXPOSED = "Link, X-Continuation-Token, X-Per-Page, ETag, Location"
 
 
 class VersionQuery(BaseModel):
@@ -29,31 +36,11 @@ class VersionQuery(BaseModel):
 def list_cases(req: func.HttpRequest) -> func.HttpResponse:
     """Case headers, a JSON array; the next page is in the Link header and X-Continuation-Token."""
     caller(req)
-    query = read_query(req, catalogue.PageQuery)
+    query = read_query(req, PageQuery)
     listing = catalogue.list_cases(wiring.case_repository(), query)
-    headers = {"X-Per-Page": str(query.capped_per_page), "Access-Control-Expose-Headers": EXPOSED}
-    links = _links(req, listing)
-    if links:
-        headers["Link"] = ", ".join(links)
-    if listing.page.continuation:
-        headers["X-Continuation-Token"] = listing.page.continuation
+    headers = page_headers(req, query.page, query.capped_per_page, bool(query.continuation),
+                           listing.page.continuation)
     return json_response([case_header(h) for h in listing.page.items], headers=headers)
-
-
-def _links(req: func.HttpRequest, listing: catalogue.CaseListing) -> list[str]:
-    base = req.url.split("?", 1)[0]
-    per_page = listing.query.capped_per_page
-
-    def link(rel: str, **params) -> str:
-        return f'<{base}?{urlencode({**params, "per_page": per_page})}>; rel="{rel}"'
-
-    links = [link("first", page=1)]
-    if listing.page.continuation:
-        links.append(link("next", continuation=listing.page.continuation) if listing.query.continuation
-                     else link("next", page=listing.query.page + 1))
-    if not listing.query.continuation and listing.query.page > 1:
-        links.append(link("prev", page=listing.query.page - 1))
-    return links
 
 
 @bp.route(route="case/{case_id}", methods=["GET"])
@@ -67,7 +54,7 @@ def get_case(req: func.HttpRequest) -> func.HttpResponse:
     headers = {
         "ETag": f'"{published.id}-v{published.version}"',
         "Cache-Control": "private, max-age=3600, immutable" if query.version else "private, no-cache",
-        "Access-Control-Expose-Headers": EXPOSED,
+        "Access-Control-Expose-Headers": EXPOSED_HEADERS,
     }
     return json_response(case_details(published, latest), headers=headers)
 
@@ -85,7 +72,7 @@ def publish_case(req: func.HttpRequest) -> func.HttpResponse:
     body = {"id": case.id, "version": case.version, "changed": publication.changed}
     location = f"/api/case/{case.id}?version={case.version}"
     return json_response(body, status=201 if publication.changed else 200,
-                         headers={"Location": location, "Access-Control-Expose-Headers": EXPOSED})
+                         headers={"Location": location, "Access-Control-Expose-Headers": EXPOSED_HEADERS})
 
 
 def _case_id(req: func.HttpRequest) -> str:

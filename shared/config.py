@@ -23,6 +23,10 @@ from shared.errors import ConfigurationError
 STORAGE = "SimgateStorage"
 # Marks settings that exist only for the local stack: infra never sets them.
 LOCAL_ONLY = {"local_only": True}
+# Marks settings the Functions host reads too (its Service Bus trigger connection): infra sets them
+# with the platform's settings.
+BINDING = {"binding": True}
+SERVICE_BUS = "ServiceBusConnection"
 
 
 class StorageCredential(str, Enum):
@@ -109,6 +113,13 @@ class Settings(BaseModel):
         default="job-outputs", validation_alias="OUTPUTS_CONTAINER", pattern=r"^[a-z0-9](-?[a-z0-9]){2,62}$"
     )
 
+    # Set in Azure: the job queue is Service Bus. Unset locally: the Storage queue stands in for it.
+    service_bus_namespace: str | None = Field(
+        default=None, validation_alias=f"{SERVICE_BUS}__fullyQualifiedNamespace", json_schema_extra=BINDING
+    )
+    service_bus_client_id: str | None = Field(
+        default=None, validation_alias=f"{SERVICE_BUS}__clientId", json_schema_extra=BINDING
+    )
     jobs_queue: str = Field(default="jobs", validation_alias="JOBS_QUEUE", pattern=r"^[a-z0-9](-?[a-z0-9]){2,50}$")
     jobs_queue_max_delivery_count: int = Field(default=5, ge=1, le=100, validation_alias="JOBS_QUEUE_MAX_DELIVERY_COUNT")
 
@@ -169,15 +180,18 @@ def _lookup(environ: Mapping[str, str], name: str) -> str | None:
     return next((v for k, v in environ.items() if k.lower() == name.lower()), None)
 
 
-def setting_names(*, local_only: bool | None = None) -> set[str]:
-    """The app setting names this module reads; ``local_only`` filters on the local-only mark."""
+def setting_names(*, local_only: bool | None = None, binding: bool | None = None) -> set[str]:
+    """The app setting names this module reads, filtered on the local-only and binding marks."""
     names = set()
     for field in Settings.model_fields.values():
         if not field.validation_alias:
             continue
-        is_local = bool((field.json_schema_extra or {}).get("local_only"))
-        if local_only is None or local_only == is_local:
-            names.add(_alias_of(field))
+        marks = field.json_schema_extra or {}
+        if local_only is not None and local_only != bool(marks.get("local_only")):
+            continue
+        if binding is not None and binding != bool(marks.get("binding")):
+            continue
+        names.add(_alias_of(field))
     return names
 
 

@@ -11,7 +11,7 @@ import json
 import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import azure.functions as func
 from pydantic import BaseModel, ValidationError
@@ -100,3 +100,26 @@ def read_query(req: func.HttpRequest, model: type[Model]) -> Model:
         return model.model_validate(dict(req.params))
     except ValidationError as exc:
         raise BadRequest("the query string is not valid", errors=describe_pydantic_errors(exc.errors())) from None
+
+
+EXPOSED_HEADERS = "Link, X-Continuation-Token, X-Per-Page, ETag, Location"
+
+
+def page_headers(req: func.HttpRequest, page: int, per_page: int, by_token: bool, next_token: str | None) -> dict[str, str]:
+    """Link (first, prev, next), X-Continuation-Token and X-Per-Page for one page of a list.
+    The links keep the request's other query parameters (filters)."""
+    base = req.url.split("?", 1)[0]
+    kept = {k: v for k, v in req.params.items() if k not in ("page", "per_page", "continuation")}
+
+    def link(rel: str, **params: object) -> str:
+        return f'<{base}?{urlencode({**kept, **params, "per_page": per_page})}>; rel="{rel}"'
+
+    links = [link("first", page=1)]
+    if not by_token and page > 1:
+        links.append(link("prev", page=page - 1))
+    if next_token:
+        links.append(link("next", continuation=next_token) if by_token else link("next", page=page + 1))
+    headers = {"Link": ", ".join(links), "X-Per-Page": str(per_page), "Access-Control-Expose-Headers": EXPOSED_HEADERS}
+    if next_token:
+        headers["X-Continuation-Token"] = next_token
+    return headers

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from shared.domain.cases import CaseHeader, PublishedCase
+from shared.domain.jobs import Job, JobSummary
 
 
 def case_header(header: CaseHeader) -> dict[str, Any]:
@@ -23,4 +24,37 @@ def case_details(case: PublishedCase, latest_version: int) -> dict[str, Any]:
         "outputs": [o.model_dump(mode="json") for o in d.outputs],
         "resources": d.resources.model_dump(mode="json"),
         "simulators": d.simulators,
+    }
+
+
+def job_summary(summary: JobSummary) -> dict[str, Any]:
+    return summary.model_dump(mode="json")
+
+
+def job_details(job: Job) -> dict[str, Any]:
+    return {
+        **job.summary().model_dump(mode="json"),
+        "owner": job.owner,
+        "uws_status": job.status.uws,
+        "fields": job.fields,
+        "history": [t.model_dump(mode="json") for t in job.history],
+        "detail": job.detail,
+        "progress": job.progress,
+        "cancel_requested": job.cancel_requested.model_dump(mode="json") if job.cancel_requested else None,
+        "simulator": job.simulator,
+        "scheduler_job_id": job.scheduler_job_id,
+        "error": job.error,
+        "outputs": {"count": len(job.outputs), "bytes": sum(int(o.get("size", 0)) for o in job.outputs)},
+    }
+
+
+def job_status(job: Job) -> dict[str, Any]:
+    return {
+        "job_id": job.job_id,
+        "status": job.status.value,
+        "uws_status": job.status.uws,
+        "updated_at": job.updated.isoformat(),
+        "detail": job.detail,
+        "progress": job.progress,
+        "cancel_requested": job.cancel_requested is not None,
     }

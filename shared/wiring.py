@@ -11,8 +11,12 @@ import functools
 from shared.adapters import storage as storage_adapter
 from shared.adapters.case_store import TableCaseRepository
 from shared.adapters.job_queue import JobQueue, StorageJobQueue
+from shared.adapters.job_store import TableJobRepository
+from shared.adapters.output_store import BlobOutputStore
+from shared.adapters.service_bus import ServiceBusJobQueue, default_client_factory
 from shared.adapters.ssh import SshSession
 from shared.config import Settings, SimulatorSpec, get_settings
+from shared.errors import ConfigurationError
 from shared.services.health import Probe
 
 
@@ -28,9 +32,26 @@ def case_repository() -> TableCaseRepository:
 
 
 @functools.lru_cache(maxsize=1)
+def job_repository() -> TableJobRepository:
+    return TableJobRepository(storage(), get_settings().jobs_table)
+
+
+@functools.lru_cache(maxsize=1)
+def output_store() -> BlobOutputStore:
+    return BlobOutputStore(storage(), get_settings().outputs_container)
+
+
+@functools.lru_cache(maxsize=1)
 def job_queue() -> JobQueue:
+    """Service Bus when its namespace is set (Azure); otherwise the local Storage queue."""
     settings = get_settings()
-    return StorageJobQueue(storage(), settings.jobs_queue)
+    if settings.service_bus_namespace:
+        factory = default_client_factory(settings.service_bus_namespace, settings.service_bus_client_id)
+        return ServiceBusJobQueue(settings.jobs_queue, factory)
+    if settings.queue_service_uri:
+        return StorageJobQueue(storage(), settings.jobs_queue)
+    raise ConfigurationError("no job queue: set ServiceBusConnection__fullyQualifiedNamespace (Azure) "
+                             "or SimgateStorage__queueServiceUri (local)")
 
 
 def simulator_session(spec: SimulatorSpec, settings: Settings | None = None) -> SshSession:

@@ -7,6 +7,7 @@ with the reason.
 from __future__ import annotations
 
 import os
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,3 +90,12 @@ def sshd(tmp_path_factory) -> TestSimulator:
                          host_key=keys.host_public, private_key_path=keys.client_key)
     yield TestSimulator(spec, keys, directory)
     process.stop()
+
+
+@pytest.fixture
+def own_table(storage):
+    """The name of a new, empty table for this test alone (so listings see only its rows); dropped after."""
+    name = "t" + uuid.uuid4().hex[:16]
+    storage.table_service.create_table(name)
+    yield name
+    storage.table_service.delete_table(name)

@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import datetime
 
+from shared.adapters.job_queue import JobQueue, QueueMessage
 from shared.domain.cases import CaseDefinition, CaseHeader, PublishedCase
-from shared.errors import NotFound
-from shared.services.ports import CaseRepository, Page, Publication, decode_continuation, encode_continuation
+from shared.domain.jobs import Job, JobStatus, JobSummary
+from shared.errors import NotFound, PreconditionFailed
+from shared.services.ports import (
+    CaseRepository,
+    IdempotencyKeyReused,
+    IdempotencyRecord,
+    JobRepository,
+    OutputStore,
+    Page,
+    Publication,
+    Stored,
+    decode_continuation,
+    encode_continuation,
+)
 
 
 class InMemoryCaseRepository(CaseRepository):
@@ -44,3 +58,75 @@ class InMemoryCaseRepository(CaseRepository):
         history.append(published)
         self.writes += 1
         return Publication(published, changed=True)
+
+
+class InMemoryJobRepository(JobRepository):
+    """Jobs with ETags that change on every write, like Table storage."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, tuple[Job, str]] = {}
+        self.idempotency: dict[tuple[str, str], tuple[str, str]] = {}
+        self._versions = itertools.count(1)
+
+    def _etag(self) -> str:
+        return f'W/"{next(self._versions)}"'
+
+    def add(self, job: Job, idempotency: IdempotencyRecord | None = None) -> Stored[Job]:
+        if idempotency:
+            found = self.idempotency.get((job.owner, idempotency.key_hash))
+            if found:
+                raise IdempotencyKeyReused(*found)
+            self.idempotency[(job.owner, idempotency.key_hash)] = (job.job_id, idempotency.request_hash)
+        etag = self._etag()
+        self.rows[job.job_id] = (job, etag)
+        return Stored(job, etag)
+
+    def get(self, job_id: str) -> Stored[Job]:
+        if job_id not in self.rows:
+            raise NotFound(f"there is no job '{job_id}'")
+        return Stored(*self.rows[job_id])
+
+    def update(self, job: Job, etag: str) -> Stored[Job]:
+        if self.get(job.job_id).etag != etag:
+            raise PreconditionFailed("changed")
+        etag = self._etag()
+        self.rows[job.job_id] = (job, etag)
+        return Stored(job, etag)
+
+    def delete(self, job: Job, etag: str) -> None:
+        if self.get(job.job_id).etag != etag:
+            raise PreconditionFailed("changed")
+        del self.rows[job.job_id]
+        if job.idempotency_key_hash:
+            self.idempotency.pop((job.owner, job.idempotency_key_hash), None)
+
+    def list_for_owner(self, owner: str, per_page: int, continuation: str | None = None, *,
+                       status: JobStatus | None = None, case_id: str | None = None) -> Page[JobSummary]:
+        after = (decode_continuation(continuation) or {}).get("after", "")
+        jobs = sorted((j for j, _ in self.rows.values() if j.owner == owner and j.job_id > after
+                       and status in (None, j.status) and case_id in (None, j.case_id)), key=lambda j: j.job_id)
+        chosen = jobs[:per_page]
+        more = len(jobs) > per_page
+        return Page([j.summary() for j in chosen], encode_continuation({"after": chosen[-1].job_id}) if more else None)
+
+
+class RecordingJobQueue(JobQueue):
+    def __init__(self) -> None:
+        self.sent: list[QueueMessage] = []
+
+    def send(self, message: QueueMessage) -> None:
+        self.sent.append(message)
+
+    def check(self) -> None:
+        pass
+
+
+class InMemoryOutputStore(OutputStore):
+    def __init__(self) -> None:
+        self.blobs: dict[str, bytes] = {}
+
+    def delete_outputs(self, job_id: str) -> int:
+        doomed = [name for name in self.blobs if name.startswith(f"{job_id}/")]
+        for name in doomed:
+            del self.blobs[name]
+        return len(doomed)

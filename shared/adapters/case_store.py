@@ -30,13 +30,13 @@ from azure.data.tables import UpdateMode
 from azure.storage.blob import ContentSettings
 
 from shared.adapters.storage import StorageClients, storage_errors
+from shared.adapters.table_paging import read_page
+from shared.adapters.table_text import join_text, split_text
 from shared.domain.cases import CaseDefinition, CaseHeader, PublishedCase
 from shared.errors import Conflict, NotFound
-from shared.services.ports import CaseRepository, Page, Publication, decode_continuation, encode_continuation
+from shared.services.ports import CaseRepository, Page, Publication
 
 HEADERS = "headers"
-CHUNK_CHARS = 15_000  # code points; at most 60 KB of UTF-16, below the 64 KiB property limit
-MAX_CHUNKS = 30
 PUBLISH_ATTEMPTS = 8
 _HEADER_COLUMNS = ["RowKey", "title", "summary", "tags", "version", "updated"]
 
@@ -69,19 +69,9 @@ class TableCaseRepository(CaseRepository):
     # --- reading ---
 
     def list_headers(self, per_page: int, continuation: str | None = None) -> Page[CaseHeader]:
-        position = decode_continuation(continuation)
-        items: list[CaseHeader] = []
         with storage_errors("listing cases"):
-            # A server page may hold fewer rows than asked for; keep reading until the page is full.
-            while True:
-                pages = self._table.query_entities(
-                    f"PartitionKey eq '{HEADERS}'", results_per_page=per_page - len(items), select=_HEADER_COLUMNS
-                ).by_page(continuation_token=position)
-                items.extend(_header(e) for e in next(pages, []))
-                position = pages.continuation_token
-                if position is None or len(items) >= per_page:
-                    break
-        return Page(items, encode_continuation(position))
+            return read_page(self._table, f"PartitionKey eq '{HEADERS}'", per_page, continuation, _header,
+                             select=_HEADER_COLUMNS)
 
     def latest_version(self, case_id: str) -> int:
         entity = self._header_entity(case_id)
@@ -117,7 +107,7 @@ class TableCaseRepository(CaseRepository):
                 return None
 
     def _load(self, entity: dict[str, Any]) -> PublishedCase:
-        document = json.loads("".join(entity[f"definition_{i:02d}"] for i in range(entity["definition_chunks"])))
+        document = json.loads(join_text("definition", entity))
         prefix = entity["scripts_prefix"]
         with storage_errors(f"reading the scripts of case {document['id']}"):
             document["scripts"] = {
@@ -201,8 +191,7 @@ class TableCaseRepository(CaseRepository):
 
     def _move_header(self, version_row: dict[str, Any], current: dict[str, Any] | None) -> None:
         """Point the header at ``version_row``; quietly gives way if someone else moved it first."""
-        document = json.loads("".join(version_row[f"definition_{i:02d}"]
-                                      for i in range(version_row["definition_chunks"])))
+        document = json.loads(join_text("definition", version_row))
         header = {
             "PartitionKey": HEADERS,
             "RowKey": document["id"],
@@ -229,10 +218,6 @@ class TableCaseRepository(CaseRepository):
     @staticmethod
     def _version_row(definition: CaseDefinition, version: int, digest: str, prefix: str,
                      published_by: str, now: datetime) -> dict[str, Any]:
-        text = definition.model_dump_json(exclude={"scripts"})
-        chunks = [text[i:i + CHUNK_CHARS] for i in range(0, len(text), CHUNK_CHARS)]
-        if len(chunks) > MAX_CHUNKS:
-            raise ValueError("a validated definition never gets this large")
         return {
             "PartitionKey": _versions(definition.id),
             "RowKey": _row(version),
@@ -242,8 +227,7 @@ class TableCaseRepository(CaseRepository):
             "published_by": published_by,
             "scripts_prefix": prefix,
             "script_names": json.dumps(list(definition.scripts)),
-            "definition_chunks": len(chunks),
-            **{f"definition_{i:02d}": chunk for i, chunk in enumerate(chunks)},
+            **split_text("definition", definition.model_dump_json(exclude={"scripts"})),
         }
 
 

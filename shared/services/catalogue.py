@@ -6,28 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from shared.auth import Principal
 from shared.domain.cases import CaseHeader, PublishedCase, parse_definition
 from shared.errors import Forbidden, ValidationFailed
+from shared.services.paging import PageQuery, fetch_page
 from shared.services.ports import CaseRepository, Page, Publication
-
-MAX_PER_PAGE = 100
-
-
-class PageQuery(BaseModel):
-    """?page=&per_page= (the seed's paging) or ?continuation= (cheaper for deep pages)."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    page: int = Field(default=1, ge=1, le=10_000)
-    per_page: int = Field(default=20, ge=1)
-    continuation: str | None = Field(default=None, max_length=2048)
-
-    @property
-    def capped_per_page(self) -> int:
-        return min(self.per_page, MAX_PER_PAGE)
 
 
 @dataclass(frozen=True)
@@ -37,16 +20,7 @@ class CaseListing:
 
 
 def list_cases(repository: CaseRepository, query: PageQuery) -> CaseListing:
-    """One page of case headers. Page N without a token walks the N-1 pages before it."""
-    per_page = query.capped_per_page
-    if query.continuation:
-        return CaseListing(repository.list_headers(per_page, query.continuation), query)
-    page = repository.list_headers(per_page)
-    for _ in range(query.page - 1):
-        if page.continuation is None:
-            return CaseListing(Page([], None), query)
-        page = repository.list_headers(per_page, page.continuation)
-    return CaseListing(page, query)
+    return CaseListing(fetch_page(repository.list_headers, query), query)
 
 
 def get_case(repository: CaseRepository, case_id: str, version: int | None = None) -> tuple[PublishedCase, int]:

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Generic, TypeVar
 
 from shared.domain.cases import CaseDefinition, CaseHeader, PublishedCase
+from shared.domain.jobs import Job, JobStatus, JobSummary
 from shared.errors import BadRequest
 
 Item = TypeVar("Item")
@@ -67,3 +68,60 @@ class CaseRepository(abc.ABC):
     @abc.abstractmethod
     def publish(self, definition: CaseDefinition, published_by: str, now: datetime) -> Publication:
         """Publish ``definition`` as a new version unless it equals the latest one."""
+
+
+@dataclass(frozen=True)
+class Stored(Generic[Item]):
+    """An item as read from storage, with the ETag a conditional update must match."""
+
+    item: Item
+    etag: str
+
+
+@dataclass(frozen=True)
+class IdempotencyRecord:
+    key_hash: str  # hash of the client's Idempotency-Key: the key itself is not stored
+    request_hash: str  # hash of what was asked for: the same key with another request is refused
+
+
+class IdempotencyKeyReused(Exception):
+    """Create found the key already used; carries what it was used for."""
+
+    def __init__(self, job_id: str, request_hash: str) -> None:
+        super().__init__(job_id)
+        self.job_id = job_id
+        self.request_hash = request_hash
+
+
+class JobRepository(abc.ABC):
+    """Jobs, found by id with a point read and listed per owner, newest first."""
+
+    @abc.abstractmethod
+    def add(self, job: Job, idempotency: IdempotencyRecord | None = None) -> Stored[Job]:
+        """Store a new job (and its idempotency record, atomically). IdempotencyKeyReused if the key
+        was used before."""
+
+    @abc.abstractmethod
+    def get(self, job_id: str) -> Stored[Job]:
+        """NotFound for an unknown id."""
+
+    @abc.abstractmethod
+    def update(self, job: Job, etag: str) -> Stored[Job]:
+        """Replace the job if it still has ``etag``; PreconditionFailed if it changed meanwhile."""
+
+    @abc.abstractmethod
+    def delete(self, job: Job, etag: str) -> None:
+        """Delete the job (and its idempotency record) if it still has ``etag``."""
+
+    @abc.abstractmethod
+    def list_for_owner(self, owner: str, per_page: int, continuation: str | None = None, *,
+                       status: JobStatus | None = None, case_id: str | None = None) -> Page[JobSummary]:
+        """The owner's jobs, newest first, exactly ``per_page`` of them unless it is the last page."""
+
+
+class OutputStore(abc.ABC):
+    """Where a job's outputs live (a blob prefix per job)."""
+
+    @abc.abstractmethod
+    def delete_outputs(self, job_id: str) -> int:
+        """Delete every output of the job; how many were deleted."""

@@ -18,6 +18,8 @@ def reset_app_caches() -> None:
     wiring.storage.cache_clear()
     wiring.job_queue.cache_clear()
     wiring.case_repository.cache_clear()
+    wiring.job_repository.cache_clear()
+    wiring.output_store.cache_clear()
 
 
 @pytest.fixture(scope="session")

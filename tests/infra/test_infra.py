@@ -144,12 +144,13 @@ def literal_setting(name: str):
 
 
 def test_bicep_sets_exactly_the_settings_the_code_reads():
-    expected = setting_names(local_only=False)
+    expected = setting_names(local_only=False, binding=False)
     assert app_settings() == expected, {
         "read by the code but not set": expected - app_settings(),
         "set but not read by the code": app_settings() - expected,
     }
     assert platform_settings() == PLATFORM_SETTINGS
+    assert setting_names(binding=True) <= PLATFORM_SETTINGS
 
 
 def test_the_local_sample_lists_the_same_settings():

@@ -1,6 +1,5 @@
 """The case repository against real Azurite (Table + Blob over HTTPS with OAuth)."""
 
-import threading
 import uuid
 from datetime import datetime, timezone
 
@@ -9,7 +8,9 @@ import pytest
 from shared.adapters.case_store import TableCaseRepository
 from shared.domain.cases import parse_definition
 from shared.errors import NotFound, TransientError
-from shared.services.catalogue import PageQuery, list_cases
+from shared.services.catalogue import list_cases
+from shared.services.paging import PageQuery
+from tests.concurrency import run_together
 from tests.factories import case_document
 
 pytestmark = pytest.mark.integration
@@ -17,17 +18,8 @@ NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
 
 
 @pytest.fixture
-def table(storage):
-    """A table of its own, so that listings see only this test's cases."""
-    name = "cases" + uuid.uuid4().hex[:12]
-    storage.table_service.create_table(name)
-    yield name
-    storage.table_service.delete_table(name)
-
-
-@pytest.fixture
-def repository(storage, settings, table) -> TableCaseRepository:
-    return TableCaseRepository(storage, table, settings.scripts_container)
+def repository(storage, settings, own_table) -> TableCaseRepository:
+    return TableCaseRepository(storage, own_table, settings.scripts_container)
 
 
 def publish(repository, case_id, **changes):
@@ -114,22 +106,12 @@ def test_concurrent_publishers_get_distinct_versions_and_lose_nothing(repository
     case_id = unique_id()
     publish(repository, case_id)
     titles = [f"Writer {i}" for i in range(6)]
-    barrier = threading.Barrier(len(titles))
-    results, errors = {}, []
+    results = {}
 
     def writer(title):
-        barrier.wait()
-        try:
-            results[title] = publish(repository, case_id, title=title).case.version
-        except Exception as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
+        results[title] = publish(repository, case_id, title=title).case.version
 
-    threads = [threading.Thread(target=writer, args=(t,)) for t in titles]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    assert not errors
+    assert run_together(writer, titles) == []
     assert sorted(results.values()) == list(range(2, 2 + len(titles)))
     assert repository.latest_version(case_id) == 1 + len(titles)
     for title, version in results.items():

@@ -4,7 +4,6 @@ import os
 import shutil
 import subprocess
 import sys
-import uuid
 
 import pytest
 
@@ -20,12 +19,9 @@ def run_loader(env, *args):
 
 
 @pytest.fixture
-def loader_env(storage_env, storage):
-    table = "cases" + uuid.uuid4().hex[:12]
-    storage.table_service.create_table(table)
+def loader_env(storage_env, own_table):
     env = {k: v for k, v in os.environ.items() if not k.startswith("SimgateStorage")}
-    yield {**env, **storage_env, "CASES_TABLE": table}
-    storage.table_service.delete_table(table)
+    return {**env, **storage_env, "CASES_TABLE": own_table}
 
 
 def test_the_loader_is_idempotent_and_publishes_changes(loader_env, storage, settings, tmp_path):

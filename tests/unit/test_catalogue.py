@@ -10,7 +10,8 @@ from shared.adapters.case_folders import read_case_folder
 from shared.auth import Principal
 from shared.domain.cases import parse_definition
 from shared.errors import Forbidden, NotFound, ValidationFailed
-from shared.services.catalogue import PageQuery, get_case, list_cases, publish_case
+from shared.services.catalogue import get_case, list_cases, publish_case
+from shared.services.paging import PageQuery
 from tests.factories import case_document
 from tests.fakes import InMemoryCaseRepository
 

@@ -1,0 +1,28 @@
+"""One full page of a Table query, with the opaque continuation token the API hands out."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from azure.data.tables import TableClient
+
+from shared.services.ports import Page, decode_continuation, encode_continuation
+
+Item = TypeVar("Item")
+
+
+def read_page(table: TableClient, query: str, per_page: int, continuation: str | None,
+              convert: Callable[[dict[str, Any]], Item], *, select: list[str] | None = None,
+              parameters: dict[str, Any] | None = None) -> Page[Item]:
+    """Exactly ``per_page`` items unless it is the last page. A server page may hold fewer rows than
+    asked for (above all with filters), so this keeps reading until the page is full."""
+    position = decode_continuation(continuation)
+    items: list[Item] = []
+    while True:
+        pages = table.query_entities(query, results_per_page=per_page - len(items), select=select,
+                                     parameters=parameters).by_page(continuation_token=position)
+        items.extend(convert(entity) for entity in next(pages, []))
+        position = pages.continuation_token
+        if position is None or len(items) >= per_page:
+            return Page(items, encode_continuation(position))

@@ -1,0 +1,221 @@
+"""The job endpoints over HTTP against the local host serving the real app (Azurite behind it)."""
+
+import json
+import threading
+import uuid
+
+import pytest
+import requests
+
+from shared.adapters.job_queue import decode_envelope
+from tests.factories import case_document
+
+pytestmark = pytest.mark.e2e
+
+ALICE = {"X-Simgate-User": "alice"}
+BOB = {"X-Simgate-User": "bob"}
+ADMIN = {"X-Simgate-User": "carol", "X-Simgate-Roles": "simgate.admin"}
+
+
+@pytest.fixture(scope="module")
+def case_id(local_host):
+    case_id = f"jobs-{uuid.uuid4().hex[:8]}"
+    fields = [*case_document()["fields"],
+              {"name": "fruit", "type": "choice", "choices": ["mango", "kiwi"], "default": "mango"},
+              {"name": "steps", "type": "integer", "min": 1, "max": 10}]
+    response = requests.put(f"{local_host.url}/api/case/{case_id}", headers=ADMIN, timeout=30,
+                            json=case_document(case_id, fields=fields))
+    assert response.status_code == 201, response.text
+    return case_id
+
+
+def api(local_host, method, path, headers=ALICE, **kwargs):
+    return requests.request(method, f"{local_host.url}/api/{path}", headers=headers, timeout=60, **kwargs)
+
+
+def create(local_host, case_id, headers=ALICE, **body):
+    response = api(local_host, "POST", "job", headers=headers, json={"case_id": case_id, "job_title": "Test 1", **body})
+    assert response.status_code == 201, response.text
+    return response.json()["job_id"]
+
+
+def assert_problem(response, status, slug=None):
+    assert response.status_code == status, response.text
+    assert response.headers["Content-Type"].startswith("application/problem+json")
+    if slug:
+        assert response.json()["type"] == f"urn:simgate:problem:{slug}"
+    return response.json()
+
+
+def unchanged(local_host, job_id, before):
+    after = api(local_host, "GET", f"job/{job_id}")
+    assert after.headers["ETag"] == before.headers["ETag"] and after.json() == before.json()
+
+
+def queued_messages(storage, settings):
+    return [decode_envelope(m.content) for m in storage.queue(settings.jobs_queue).peek_messages(max_messages=32)]
+
+
+def test_the_seed_flow_create_set_values_run_and_read(local_host, case_id, storage, settings):
+    response = api(local_host, "POST", "job", json={"case_id": case_id, "job_title": "Test 1", "user": "alice"})
+    assert response.status_code == 201 and set(response.json()) == {"job_id"}
+    job_id = response.json()["job_id"]
+    assert response.headers["Location"] == f"/api/job/{job_id}"
+
+    job = api(local_host, "GET", f"job/{job_id}")
+    body = job.json()
+    assert (body["status"], body["uws_status"], body["title"], body["case_id"], body["case_version"]) == (
+        "draft", "PENDING", "Test 1", case_id, 1)
+    assert body["fields"] == {"speed": 10, "label": "batch", "fast": False, "fruit": "mango", "steps": None}
+    assert body["history"][0]["status"] == "draft" and job.headers["ETag"]
+
+    patched = api(local_host, "PATCH", f"job/{job_id}", json={"fields": [{"name": "speed", "value": 42},
+                                                                         {"name": "steps", "value": 3}]})
+    assert patched.status_code == 200 and patched.json()["success"] is True
+    assert patched.json()["fields"]["speed"] == 42
+    assert api(local_host, "PATCH", f"job/{job_id}", json={"fields": {"fruit": "kiwi"}},
+               headers={**ALICE, "If-Match": patched.headers["ETag"]}).status_code == 200
+
+    run = api(local_host, "POST", f"job/{job_id}")
+    assert run.status_code == 202 and run.json() == {"success": True, "status": "submitted"}
+    status = api(local_host, "GET", f"job/{job_id}/status").json()
+    assert status["status"] == "submitted" and status["uws_status"] == "QUEUED" and status["updated_at"]
+    assert {"action": "start", "job_id": job_id} in [json.loads(m["body"]) for m in queued_messages(storage, settings)]
+    final = api(local_host, "GET", f"job/{job_id}").json()
+    assert final["fields"]["fruit"] == "kiwi" and [h["status"] for h in final["history"]] == ["draft", "submitted"]
+
+    again = api(local_host, "POST", f"job/{job_id}")
+    assert again.status_code == 202 and again.json()["status"] == "submitted"
+    assert_problem(api(local_host, "PATCH", f"job/{job_id}", json={"fields": {"speed": 1}}), 409, "conflict")
+
+
+@pytest.mark.parametrize("fields, field, rule", [
+    ({"colour": "red"}, "colour", "unknown"),
+    ({"speed": "fast"}, "speed", "type"),
+    ({"speed": 1000}, "speed", "max"),
+    ({"steps": 0}, "steps", "min"),
+    ({"fruit": "apple"}, "fruit", "choice"),
+    ({"fast": "yes"}, "fast", "type"),
+    ({"label": "x" * 41}, "label", "max_length"),
+])
+def test_bad_field_values_are_422_naming_field_and_rule_and_change_nothing(local_host, case_id, fields, field, rule):
+    job_id = create(local_host, case_id)
+    before = api(local_host, "GET", f"job/{job_id}")
+    body = assert_problem(api(local_host, "PATCH", f"job/{job_id}", json={"fields": fields}), 422,
+                          "validation-failed")
+    assert [(e["field"], e["rule"]) for e in body["errors"]] == [(field, rule)]
+    unchanged(local_host, job_id, before)
+
+
+def test_bad_requests(local_host, case_id):
+    job_id = create(local_host, case_id)
+    before = api(local_host, "GET", f"job/{job_id}")
+    json_headers = {**ALICE, "Content-Type": "application/json"}
+    assert_problem(api(local_host, "PATCH", f"job/{job_id}", headers=json_headers, data=b"{oops"), 400, "bad-request")
+    big = json.dumps({"fields": {"label": "x" * (300 * 1024)}})
+    assert_problem(api(local_host, "PATCH", f"job/{job_id}", headers=json_headers, data=big), 413)
+    assert_problem(api(local_host, "PATCH", f"job/{job_id}", json={"fields": {"speed": 1}},
+                       headers={**ALICE, "If-Match": 'W/"stale"'}), 412, "precondition-failed")
+    unchanged(local_host, job_id, before)
+
+    missing_title = assert_problem(api(local_host, "POST", "job", json={"case_id": case_id}), 422)
+    assert missing_title["errors"][0]["field"] == "job_title"
+    assert_problem(api(local_host, "POST", "job", json={"case_id": case_id, "job_title": "   "}), 422)
+    assert_problem(api(local_host, "POST", "job", json={"case_id": "no-such-case", "job_title": "x"}), 404)
+    assert_problem(api(local_host, "POST", "job", json={"case_id": case_id, "job_title": "x", "user": "bob"}), 403)
+    assert_problem(api(local_host, "GET", "job/not-a-job"), 404, "not-found")
+    assert_problem(api(local_host, "GET", "job", params={"status": "exploded"}), 400)
+    assert_problem(api(local_host, "GET", f"job/{job_id}/status", params={"wait": 100}), 400)
+
+
+def test_running_without_a_required_value_is_422_and_the_job_stays_a_draft(local_host, case_id):
+    job_id = create(local_host, case_id)
+    before = api(local_host, "GET", f"job/{job_id}")
+    body = assert_problem(api(local_host, "POST", f"job/{job_id}"), 422)
+    assert body["errors"] == [{"field": "steps", "rule": "required", "message": "a value is required"}]
+    unchanged(local_host, job_id, before)
+
+
+def test_another_users_job_does_not_exist_for_them(local_host, case_id):
+    job_id = create(local_host, case_id, fields={"steps": 2})
+    before = api(local_host, "GET", f"job/{job_id}")
+    for method, path, kwargs in [("GET", f"job/{job_id}", {}), ("GET", f"job/{job_id}/status", {}),
+                                 ("PATCH", f"job/{job_id}", {"json": {"fields": {"speed": 1}}}),
+                                 ("POST", f"job/{job_id}", {}), ("POST", f"job/{job_id}/cancel", {}),
+                                 ("DELETE", f"job/{job_id}", {})]:
+        assert_problem(api(local_host, method, path, headers=BOB, **kwargs), 404, "not-found")
+    unchanged(local_host, job_id, before)
+    assert job_id not in [j["job_id"] for j in api(local_host, "GET", "job", headers=BOB).json()]
+    assert_problem(api(local_host, "GET", "job", headers=BOB, params={"user": "alice"}), 403)
+    listed = api(local_host, "GET", "job", headers=ADMIN, params={"user": "alice", "per_page": 100}).json()
+    assert job_id in [j["job_id"] for j in listed]
+    assert api(local_host, "GET", f"job/{job_id}", headers=ADMIN).status_code == 200
+
+
+def test_a_retried_create_with_the_same_idempotency_key_makes_one_job(local_host, case_id):
+    key = {"Idempotency-Key": uuid.uuid4().hex}
+    body = {"case_id": case_id, "job_title": "Double click"}
+    first = api(local_host, "POST", "job", headers={**ALICE, **key}, json=body)
+    second = api(local_host, "POST", "job", headers={**ALICE, **key}, json=body)
+    assert first.status_code == second.status_code == 201
+    assert first.json() == second.json() and second.headers["Idempotent-Replayed"] == "true"
+    other = api(local_host, "POST", "job", headers={**ALICE, **key}, json={**body, "job_title": "Other"})
+    assert_problem(other, 422)
+    titles = [j["title"] for j in api(local_host, "GET", "job", params={"per_page": 100}).json()]
+    assert titles.count("Double click") == 1
+
+
+def test_the_list_is_newest_first_filtered_and_paged(local_host, case_id):
+    user = {"X-Simgate-User": f"lister-{uuid.uuid4().hex[:6]}"}
+    ids = [create(local_host, case_id, headers=user, job_title=f"Job {i}") for i in range(6)]
+    api(local_host, "POST", f"job/{ids[2]}/cancel", headers=user)
+    first = api(local_host, "GET", "job", headers=user, params={"page": 1, "per_page": 4})
+    assert [j["job_id"] for j in first.json()] == ids[::-1][:4]
+    assert set(first.json()[0]) == {"job_id", "title", "case_id", "case_version", "status", "created", "updated"}
+    second = requests.get(first.links["next"]["url"], headers=user, timeout=30)
+    assert [j["job_id"] for j in second.json()] == ids[::-1][4:] and "next" not in second.links
+    by_token = api(local_host, "GET", "job", headers=user,
+                   params={"per_page": 4, "continuation": first.headers["X-Continuation-Token"]})
+    assert by_token.json() == second.json()
+    cancelled = api(local_host, "GET", "job", headers=user, params={"status": "cancelled", "case_id": case_id})
+    assert [j["job_id"] for j in cancelled.json()] == [ids[2]]
+
+
+def test_status_wait_returns_as_soon_as_the_status_changes(local_host, case_id):
+    job_id = create(local_host, case_id, fields={"steps": 1})
+    result = {}
+
+    def waiter():  # since=draft: whether it reads before or after the run, it answers on the change
+        result["response"] = api(local_host, "GET", f"job/{job_id}/status", params={"wait": 25, "since": "draft"})
+
+    thread = threading.Thread(target=waiter)
+    thread.start()
+    assert api(local_host, "POST", f"job/{job_id}").status_code == 202
+    thread.join(timeout=40)
+    assert result["response"].json()["status"] == "submitted"
+
+
+def test_cancel_and_delete(local_host, case_id, storage, settings):
+    draft = create(local_host, case_id)
+    cancelled = api(local_host, "POST", f"job/{draft}/cancel")
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+    assert_problem(api(local_host, "POST", f"job/{draft}/cancel"), 409)
+    assert_problem(api(local_host, "POST", f"job/{draft}"), 409)
+
+    active = create(local_host, case_id, fields={"steps": 1})
+    api(local_host, "POST", f"job/{active}")
+    marked = api(local_host, "POST", f"job/{active}/cancel")
+    assert marked.status_code == 202 and marked.json() == {"success": True, "status": "submitted",
+                                                          "cancel_requested": True}
+    assert api(local_host, "GET", f"job/{active}").json()["cancel_requested"]["by"] == "alice"
+    assert {"action": "cancel", "job_id": active} in [json.loads(m["body"])
+                                                      for m in queued_messages(storage, settings)]
+    assert_problem(api(local_host, "DELETE", f"job/{active}"), 409)
+
+    outputs = storage.container(settings.outputs_container)
+    outputs.upload_blob(f"{draft}/results/a.csv", b"1,2\n")
+    assert api(local_host, "DELETE", f"job/{draft}").status_code == 204
+    assert_problem(api(local_host, "GET", f"job/{draft}"), 404)
+    assert list(outputs.list_blobs(name_starts_with=f"{draft}/")) == []
+    deletable = create(local_host, case_id)
+    assert api(local_host, "DELETE", f"job/{deletable}").status_code == 204

@@ -1,0 +1,115 @@
+"""The job repository against real Azurite Table storage."""
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from shared.adapters.job_store import IDEMPOTENCY_PREFIX, TableJobRepository
+from shared.auth import Principal
+from shared.domain.jobs import Job, JobStatus, new_job_id, partition_of
+from shared.errors import NotFound, PreconditionFailed
+from shared.services import jobs
+from shared.services.ports import IdempotencyKeyReused, IdempotencyRecord
+from tests.concurrency import run_together
+
+pytestmark = pytest.mark.integration
+NOW = datetime(2026, 3, 4, 5, 6, 7, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def repository(storage, own_table):
+    return TableJobRepository(storage, own_table)
+
+
+def new_job(owner="alice", at=NOW, **changes) -> Job:
+    values = dict(job_id=new_job_id(owner, at), owner=owner, title="Test 1", case_id="smoothie", case_version=2,
+                  fields={"speed": 10.0, "label": "x", "fast": False, "note": None}, created=at, updated=at)
+    return Job(**{**values, **changes})
+
+
+def test_a_job_reads_back_exactly(repository):
+    job = new_job()
+    stored = repository.add(job)
+    read = repository.get(job.job_id)
+    assert read.item == job and read.etag == stored.etag
+
+
+def test_unknown_and_malformed_ids_are_not_found(repository):
+    with pytest.raises(NotFound):
+        repository.get(new_job_id("alice", NOW))
+    with pytest.raises(NotFound):
+        repository.get("not-a-job-id")
+
+
+def test_a_stale_etag_is_refused(repository):
+    job = new_job()
+    first = repository.add(job)
+    repository.update(job.with_fields({"speed": 1.0}, NOW), first.etag)
+    with pytest.raises(PreconditionFailed):
+        repository.update(job.with_fields({"speed": 2.0}, NOW), first.etag)
+    assert repository.get(job.job_id).item.fields["speed"] == 1.0
+
+
+def test_two_concurrent_writers_lose_no_update(repository):
+    job = new_job()
+    repository.add(job)
+    principal = Principal("alice", "Alice")
+    names = [f"field_{i}" for i in range(8)]
+
+    def writer(name):
+        jobs.change_job(repository, principal, "admin", job.job_id,
+                        lambda current: current.with_fields({name: 1.0}, NOW))
+
+    assert run_together(writer, names) == []
+    assert set(names) <= set(repository.get(job.job_id).item.fields)
+
+
+def test_listing_pages_newest_first_with_filters_and_per_owner(repository):
+    created = [new_job(at=NOW + timedelta(seconds=i), title=f"Job {i}",
+                       status=JobStatus.DONE if i % 3 == 0 else JobStatus.DRAFT,
+                       case_id="heat-rod" if i % 2 else "smoothie") for i in range(12)]
+    for job in created:
+        repository.add(job)
+    repository.add(new_job(owner="bob"))
+    # Its idempotency row shares the partition but is not listed as a job.
+    repository.add(new_job(at=NOW - timedelta(seconds=1), title="Oldest"), IdempotencyRecord("k" * 64, "r" * 64))
+
+    seen, token, sizes = [], None, []
+    while True:
+        page = repository.list_for_owner("alice", 5, token)
+        seen += [s.title for s in page.items]
+        sizes.append(len(page.items))
+        token = page.continuation
+        if token is None:
+            break
+    assert seen == [f"Job {i}" for i in reversed(range(12))] + ["Oldest"] and sizes == [5, 5, 3]
+    done = repository.list_for_owner("alice", 2, status=JobStatus.DONE)
+    assert [s.title for s in done.items] == ["Job 9", "Job 6"] and done.continuation
+    rest = repository.list_for_owner("alice", 2, done.continuation, status=JobStatus.DONE)
+    assert [s.title for s in rest.items] == ["Job 3", "Job 0"]
+    heat_done = repository.list_for_owner("alice", 10, status=JobStatus.DONE, case_id="heat-rod")
+    assert [s.title for s in heat_done.items] == ["Job 9", "Job 3"]
+    assert len(repository.list_for_owner("bob", 10).items) == 1
+
+
+def test_an_idempotency_key_is_stored_with_its_job_atomically(repository, storage):
+    record = IdempotencyRecord("a" * 64, "b" * 64)
+    job = new_job(idempotency_key_hash=record.key_hash)
+    repository.add(job, record)
+    with pytest.raises(IdempotencyKeyReused) as caught:
+        repository.add(new_job(idempotency_key_hash=record.key_hash), record)
+    assert (caught.value.job_id, caught.value.request_hash) == (job.job_id, record.request_hash)
+    assert len(list(repository._table.query_entities(f"PartitionKey eq '{partition_of(job.job_id)}'"))) == 2
+
+    repository.delete(job, repository.get(job.job_id).etag)
+    assert list(repository._table.query_entities(f"PartitionKey eq '{partition_of(job.job_id)}'")) == []
+    repository.add(new_job(idempotency_key_hash=record.key_hash), record)  # the key is free again
+
+
+def test_large_field_values_are_split_over_properties(repository):
+    job = new_job(fields={f"text_{i}": "é" * 1000 for i in range(100)})
+    repository.add(job)
+    assert repository.get(job.job_id).item.fields == job.fields
+    entity = repository._table.get_entity(partition_of(job.job_id), job.job_id)
+    assert entity["job_chunks"] > 1
+    assert not entity["RowKey"].startswith(IDEMPOTENCY_PREFIX)
