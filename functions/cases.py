@@ -37,10 +37,9 @@ def list_cases(req: func.HttpRequest) -> func.HttpResponse:
     """Case headers, a JSON array; the next page is in the Link header and X-Continuation-Token."""
     caller(req)
     query = read_query(req, PageQuery)
-    listing = catalogue.list_cases(wiring.case_repository(), query)
-    headers = page_headers(req, query.page, query.capped_per_page, bool(query.continuation),
-                           listing.page.continuation)
-    return json_response([case_header(h) for h in listing.page.items], headers=headers)
+    page = catalogue.list_cases(wiring.case_repository(), query)
+    headers = page_headers(req, query.page, query.capped_per_page, bool(query.continuation), page.continuation)
+    return json_response([case_header(h) for h in page.items], headers=headers)
 
 
 @bp.route(route="case/{case_id}", methods=["GET"])

@@ -105,7 +105,8 @@ def read_query(req: func.HttpRequest, model: type[Model]) -> Model:
 EXPOSED_HEADERS = "Link, X-Continuation-Token, X-Per-Page, ETag, Location"
 
 
-def page_headers(req: func.HttpRequest, page: int, per_page: int, by_token: bool, next_token: str | None) -> dict[str, str]:
+def page_headers(req: func.HttpRequest, page: int, per_page: int, by_token: bool,
+                 next_token: str | None) -> dict[str, str]:
     """Link (first, prev, next), X-Continuation-Token and X-Per-Page for one page of a list.
     The links keep the request's other query parameters (filters)."""
     base = req.url.split("?", 1)[0]

@@ -138,7 +138,8 @@ def _whole_definition_problems(document: dict[str, Any]) -> list[dict[str, str]]
     scripts = {k: v for k, v in scripts.items() if isinstance(v, str)} if isinstance(scripts, dict) else {}
     entry = document.get("entry_point")
     if scripts and isinstance(entry, str) and entry not in scripts:
-        problems.append({"field": "entry_point", "message": f"'{entry}' is not one of the scripts ({', '.join(scripts)})"})
+        problems.append({"field": "entry_point",
+                         "message": f"'{entry}' is not one of the scripts ({', '.join(scripts)})"})
     known = {n for n in names if isinstance(n, str)} | set(BUILTINS)
     for problem in template_problems(scripts, known):
         problems.append({"field": f"scripts.{problem.script}", "message": problem.message})

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
@@ -13,14 +12,8 @@ from shared.services.paging import PageQuery, fetch_page
 from shared.services.ports import CaseRepository, Page, Publication
 
 
-@dataclass(frozen=True)
-class CaseListing:
-    page: Page[CaseHeader]
-    query: PageQuery
-
-
-def list_cases(repository: CaseRepository, query: PageQuery) -> CaseListing:
-    return CaseListing(fetch_page(repository.list_headers, query), query)
+def list_cases(repository: CaseRepository, query: PageQuery) -> Page[CaseHeader]:
+    return fetch_page(repository.list_headers, query)
 
 
 def get_case(repository: CaseRepository, case_id: str, version: int | None = None) -> tuple[PublishedCase, int]:

@@ -81,9 +81,9 @@ def test_listing_pages_through_more_than_one_page(repository):
         if token is None:
             break
     assert sizes == [5, 5, 2] and seen == ids
-    third = list_cases(repository, PageQuery(page=3, per_page=5)).page
+    third = list_cases(repository, PageQuery(page=3, per_page=5))
     assert [h.id for h in third.items] == ids[10:] and third.continuation is None
-    assert list_cases(repository, PageQuery(page=4, per_page=5)).page.items == []
+    assert list_cases(repository, PageQuery(page=4, per_page=5)).items == []
     header = repository.list_headers(1).items[0]
     assert (header.title, header.version, header.tags, header.updated) == ("Mixer", 1, ["test"], NOW)
 

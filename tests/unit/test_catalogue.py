@@ -29,14 +29,14 @@ def repository():
 
 
 def ids(listing):
-    return [h.id for h in listing.page.items]
+    return [h.id for h in listing.items]
 
 
 def test_pages_by_number_and_by_token_agree(repository):
     second = list_cases(repository, PageQuery(page=2, per_page=3))
     assert ids(second) == ["case-3", "case-4", "case-5"]
     first = list_cases(repository, PageQuery(page=1, per_page=3))
-    assert ids(list_cases(repository, PageQuery(per_page=3, continuation=first.page.continuation))) == ids(second)
+    assert ids(list_cases(repository, PageQuery(per_page=3, continuation=first.continuation))) == ids(second)
     assert ids(list_cases(repository, PageQuery(page=9, per_page=3))) == []
 
 
