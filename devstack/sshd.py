@@ -29,8 +29,10 @@ def sshd_executable() -> str:
     raise SshdMissing("sshd is not installed: install the Debian package openssh-server")
 
 
-def write_config(directory: Path, keys: SshKeys, port: int) -> Path:
+def write_config(directory: Path, keys: SshKeys, port: int, environment: dict[str, str] | None = None) -> Path:
     config = directory / "sshd_config"
+    # SetEnv gives every session these variables, e.g. SLURM_CONF for the local Slurm cluster.
+    set_env = [f"SetEnv {name}={value}" for name, value in (environment or {}).items()]
     config.write_text(
         "\n".join([
             f"Port {port}",
@@ -50,6 +52,7 @@ def write_config(directory: Path, keys: SshKeys, port: int) -> Path:
             "MaxStartups 64:30:128",
             "Subsystem sftp internal-sftp",
             "LogLevel INFO",
+            *set_env,
             "",
         ])
     )
@@ -64,9 +67,10 @@ def _banner_ready(port: int) -> bool:
         return False
 
 
-def start_sshd(directory: Path, keys: SshKeys, port: int, log_path: Path) -> ManagedProcess:
+def start_sshd(directory: Path, keys: SshKeys, port: int, log_path: Path,
+               environment: dict[str, str] | None = None) -> ManagedProcess:
     executable = sshd_executable()
-    config = write_config(directory, keys, port)
+    config = write_config(directory, keys, port, environment)
     if os.geteuid() == 0:
         # Running as root, sshd wants its privilege separation directory.
         Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)

@@ -92,6 +92,35 @@ def sshd(tmp_path_factory) -> TestSimulator:
     process.stop()
 
 
+@pytest.fixture(scope="session")
+def slurm(tmp_path_factory):
+    """A single-node Slurm cluster (munged, slurmctld, slurmd) for this test session."""
+    from devstack.slurm import SlurmMissing, slurm_executables, start_slurm
+
+    try:
+        slurm_executables()
+    except SlurmMissing as exc:
+        unavailable(str(exc))
+    directory = tmp_path_factory.mktemp("slurm")
+    cluster = start_slurm(directory / "cluster", directory / "logs")
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def slurm_sshd(tmp_path_factory, slurm) -> TestSimulator:
+    """A second simulator: sshd whose sessions reach the test Slurm cluster; scheduler "slurm"."""
+    directory = tmp_path_factory.mktemp("sshd-slurm")
+    keys = ensure_ssh_keys(directory)
+    port = free_port()
+    process = start_sshd(directory, keys, port, directory / "sshd.log", environment=slurm.environment)
+    spec = SimulatorSpec(name="test-slurm", host="127.0.0.1", port=port, user=login_user(),
+                         host_key=keys.host_public, private_key_path=keys.client_key, scheduler="slurm",
+                         slurm_partition=slurm.partition)
+    yield TestSimulator(spec, keys, directory)
+    process.stop()
+
+
 @pytest.fixture
 def own_table(storage):
     """The name of a new, empty table for this test alone (so listings see only its rows); dropped after."""
