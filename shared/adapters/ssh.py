@@ -5,9 +5,11 @@ from __future__ import annotations
 import base64
 import binascii
 import io
+import secrets
 import shlex
 import socket
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import paramiko
@@ -18,6 +20,7 @@ from shared.errors import (
     HostKeyMismatch,
     RemoteCommandFailed,
     SimulatorAuthenticationFailed,
+    SimulatorError,
     SimulatorUnreachable,
 )
 
@@ -133,8 +136,15 @@ class SshSession:
 
     @property
     def is_alive(self) -> bool:
+        """Whether the connection still works: the transport is up and a no-op message goes out."""
         transport = self._client.get_transport() if self._client else None
-        return bool(transport and transport.is_active())
+        if not (transport and transport.is_active()):
+            return False
+        try:
+            transport.send_ignore()
+        except (EOFError, OSError, paramiko.SSHException):
+            return False
+        return transport.is_active()
 
     def run(self, argv: Sequence[str] | str, *, check: bool = True, timeout: float = 60.0) -> CommandResult:
         """Run a command (argv list, quoted for the shell; or a prepared command line)."""
@@ -153,7 +163,66 @@ class SshSession:
             raise RemoteCommandFailed(line, status, err)
         return CommandResult(status, out, err)
 
+    def upload(self, directory: str, files: Mapping[str, bytes], *, mode: int = 0o600) -> None:
+        """Write ``files`` (name -> content) into ``directory`` (created with mode 0700) over SFTP.
+
+        Each file is written under a temporary name and renamed into place, so a reader never sees
+        half a file, and a retried upload simply replaces it.
+        """
+        if self._client is None:
+            self.connect()
+        self.run(["mkdir", "-p", "-m", "700", directory])
+        try:
+            with self._client.open_sftp() as sftp:
+                for name, content in files.items():
+                    final = f"{directory}/{name}"
+                    partial = f"{directory}/.{name}.{secrets.token_hex(4)}.part"
+                    with sftp.open(partial, "wb") as handle:
+                        handle.set_pipelined(True)
+                        handle.write(content)
+                    sftp.chmod(partial, mode)
+                    sftp.posix_rename(partial, final)
+        except (socket.timeout, EOFError, paramiko.SSHException) as exc:
+            self.close()
+            raise SimulatorUnreachable(f"simulator {self.spec.name}: connection lost uploading: {exc}") from None
+        except OSError as exc:  # an SFTP status: permission denied, no space, ...
+            raise SimulatorError(f"simulator {self.spec.name}: cannot write {directory}: {exc}") from None
+
     def close(self) -> None:
         if self._client is not None:
             self._client.close()
             self._client = None
+
+
+class SshPool:
+    """One connection per simulator, reused across invocations; checked before each use and made
+    again when it has died. paramiko runs many channels over one transport, so sessions are shared."""
+
+    def __init__(self, connect: Callable[[SimulatorSpec], SshSession]) -> None:
+        self._connect = connect
+        self._sessions: dict[str, SshSession] = {}
+        self._lock = threading.Lock()
+
+    def session(self, spec: SimulatorSpec) -> SshSession:
+        with self._lock:
+            session = self._sessions.get(spec.name)
+            if session is not None and (session.spec != spec or not session.is_alive):
+                session.close()
+                session = None
+            if session is None:
+                session = self._connect(spec)
+                session.connect()
+                self._sessions[spec.name] = session
+            return session
+
+    def discard(self, spec: SimulatorSpec) -> None:
+        with self._lock:
+            session = self._sessions.pop(spec.name, None)
+        if session is not None:
+            session.close()
+
+    def close(self) -> None:
+        with self._lock:
+            sessions, self._sessions = list(self._sessions.values()), {}
+        for session in sessions:
+            session.close()

@@ -65,3 +65,44 @@ def test_a_server_that_never_speaks_is_unreachable_within_the_timeout(sshd):
         spec = sshd.spec.model_copy(update={"port": silent.getsockname()[1]})
         with pytest.raises(SimulatorUnreachable):
             SshSession(spec, timeout=1).connect()
+
+
+def test_uploads_land_whole_with_their_modes_and_no_partial_files(sshd, tmp_path):
+    target = tmp_path / "bundle" / "job-1"
+    files = {"run.sh": b"#!/bin/sh\necho 'hi'\n", "job.json": b'{"a": 1}', "big.bin": bytes(range(256)) * 8192}
+    with SshSession(sshd.spec) as session:
+        session.upload(str(target), files)
+        session.upload(str(target), {"run.sh": b"replaced\n"}, mode=0o700)
+    assert {p.name for p in target.iterdir()} == set(files)
+    assert (target / "big.bin").read_bytes() == files["big.bin"]
+    assert (target / "run.sh").read_bytes() == b"replaced\n"
+    assert (target / "run.sh").stat().st_mode & 0o777 == 0o700
+    assert (target / "job.json").stat().st_mode & 0o777 == 0o600
+    assert target.stat().st_mode & 0o777 == 0o700
+
+
+def test_an_upload_that_cannot_be_written_is_a_simulator_error(sshd, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    with SshSession(sshd.spec) as session, pytest.raises(RemoteCommandFailed):
+        session.upload(str(blocker / "sub"), {"a": b"1"})
+
+
+def test_the_pool_reuses_one_connection_and_replaces_a_dead_one(sshd):
+    from shared.adapters.ssh import SshPool
+
+    made = []
+
+    def connect(spec):
+        made.append(SshSession(spec))
+        return made[-1]
+
+    pool = SshPool(connect)
+    try:
+        first = pool.session(sshd.spec)
+        assert pool.session(sshd.spec) is first and len(made) == 1
+        first._client.get_transport().close()  # the connection dies between invocations
+        second = pool.session(sshd.spec)
+        assert second is not first and second.run(["true"]).exit_status == 0 and len(made) == 2
+    finally:
+        pool.close()
