@@ -19,7 +19,9 @@ leaves a version row ahead of the header; the next publish finds it and moves th
 from __future__ import annotations
 
 import json
+import random
 import threading
+import time
 from collections import OrderedDict
 from datetime import datetime
 from typing import Any
@@ -37,7 +39,8 @@ from shared.errors import Conflict, NotFound
 from shared.services.ports import CaseRepository, Page, Publication
 
 HEADERS = "headers"
-PUBLISH_ATTEMPTS = 8
+# Each rival publisher can cost a round twice (its version row, then moving the header after it).
+PUBLISH_ATTEMPTS = 20
 _HEADER_COLUMNS = ["RowKey", "title", "summary", "tags", "version", "updated"]
 
 
@@ -159,6 +162,7 @@ class TableCaseRepository(CaseRepository):
                     try:
                         self._table.create_entity(entity)
                     except ResourceExistsError:
+                        time.sleep(random.uniform(0.005, 0.05))  # spread the publishers that collided
                         continue  # someone else took this version number: look again
                 inserted = latest + 1
                 self._move_header(entity, header)
