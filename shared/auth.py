@@ -28,7 +28,7 @@ _OBJECT_ID_CLAIMS = ("http://schemas.microsoft.com/identity/claims/objectidentif
 _ROLE_CLAIMS = ("roles", "http://schemas.microsoft.com/ws/2008/06/identity/claims/role")
 _NAME_CLAIMS = ("name", "preferred_username", "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name")
 # User ids become Table partition keys: no '/', '\', '#', '?' and no control characters.
-_USER_ID = re.compile(r"^[A-Za-z0-9@._+-]{1,128}$")
+USER_ID = re.compile(r"^[A-Za-z0-9@._+-]{1,128}$")
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,7 @@ def _from_dev_headers(headers: Mapping[str, str]) -> Principal:
 
 
 def _principal(user_id: str | None, name: str | None, roles: frozenset[str]) -> Principal:
-    if not user_id or not _USER_ID.match(user_id):
+    if not user_id or not USER_ID.match(user_id):
         raise Unauthorized("the signed-in user has no usable identifier")
     return Principal(user_id=user_id, name=name or user_id, roles=roles)
 

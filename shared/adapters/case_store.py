@@ -34,7 +34,7 @@ from azure.storage.blob import ContentSettings
 from shared.adapters.storage import StorageClients, storage_errors
 from shared.adapters.table_paging import read_page
 from shared.adapters.table_text import join_text, split_text
-from shared.domain.cases import CaseDefinition, CaseHeader, PublishedCase
+from shared.domain.cases import CaseDefinition, CaseHeader, PublishedCase, is_case_id
 from shared.errors import Conflict, NotFound
 from shared.services.ports import CaseRepository, Page, Publication
 
@@ -79,7 +79,7 @@ class TableCaseRepository(CaseRepository):
     def latest_version(self, case_id: str) -> int:
         entity = self._header_entity(case_id)
         if entity is None:
-            raise NotFound(f"there is no case '{case_id}'")
+            raise NotFound(f"there is no case '{case_id[:80]}'")
         return int(entity["version"])
 
     def get(self, case_id: str, version: int | None = None) -> PublishedCase:
@@ -96,6 +96,8 @@ class TableCaseRepository(CaseRepository):
         return published
 
     def _header_entity(self, case_id: str) -> dict[str, Any] | None:
+        if not is_case_id(case_id):
+            return None  # no such row can exist; and it must not become part of a Table key
         with storage_errors(f"reading case {case_id}"):
             try:
                 return self._table.get_entity(HEADERS, case_id)
@@ -103,6 +105,8 @@ class TableCaseRepository(CaseRepository):
                 return None
 
     def _version_entity(self, case_id: str, version: int) -> dict[str, Any] | None:
+        if not is_case_id(case_id):
+            return None
         with storage_errors(f"reading case {case_id} version {version}"):
             try:
                 return self._table.get_entity(_versions(case_id), _row(version))

@@ -25,6 +25,10 @@ MAX_SCRIPT_CHARS = 256 * 1024
 MAX_DEFINITION_CHARS = 200_000
 
 
+def is_case_id(text: str) -> bool:
+    return re.match(CASE_ID, text) is not None
+
+
 class ResourceSpec(BaseModel):
     """What one run of the case needs; the Slurm runner turns it into sbatch options."""
 

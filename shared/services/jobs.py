@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-import re
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -18,8 +17,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from shared.adapters.job_queue import JobQueue, QueueMessage
-from shared.auth import Principal
-from shared.domain.cases import CASE_ID
+from shared.auth import USER_ID, Principal
 from shared.domain.jobs import Job, JobStatus, JobSummary, Transition, new_job_id
 from shared.errors import Conflict, Forbidden, NotFound, PreconditionFailed, TransientError, ValidationFailed
 from shared.services.paging import PageQuery, fetch_page
@@ -33,7 +31,6 @@ from shared.services.ports import (
     Stored,
 )
 
-USER_ID = re.compile(r"^[A-Za-z0-9@._+-]{1,128}$")
 MAX_WAIT_SECONDS = 25
 UPDATE_ATTEMPTS = 10
 
@@ -167,8 +164,6 @@ def create_job(cases: CaseRepository, jobs: JobRepository, principal: Principal,
         raise Forbidden("you can only create jobs for yourself")
     if not USER_ID.match(owner):
         raise ValidationFailed("the user is not valid", errors=[{"field": "user", "message": "not a user id"}])
-    if not re.match(CASE_ID, request.case_id):
-        raise NotFound(f"there is no case '{request.case_id}'")
     case = cases.get(request.case_id)
     values = {**{f.name: f.default for f in case.definition.fields}, **case.check_values(request.fields)}
     record = None
