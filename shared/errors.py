@@ -137,6 +137,17 @@ class RemoteCommandFailed(SimulatorError):
         self.stderr = stderr
 
 
+class SubmissionRejected(SimulatorError):
+    slug, title = "submission-rejected", "The simulator's scheduler rejected the job"
+
+
+class SchedulerUnavailable(SimulatorError, TransientError):
+    """The simulator answered but its scheduler could not take the request now (e.g. slurmctld down)."""
+
+    status, slug, title = 503, "scheduler-unavailable", "Simulator scheduler temporarily unavailable"
+    retryable = True
+
+
 def describe_pydantic_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """pydantic's error list as simgate's ``errors`` entries: which field, and what was wrong."""
     described = []

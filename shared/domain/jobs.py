@@ -144,6 +144,8 @@ class Job(BaseModel):
     progress: float | None = None
     outputs: list[dict[str, Any]] = Field(default_factory=list)
     idempotency_key_hash: str | None = None
+    # The SHA-256 of the job's agent token: the agent proves itself with the token, never stored.
+    agent_token_hash: str | None = None
 
     def move(self, target: JobStatus, *, at: datetime, source: str, reason: str = "", **changes: Any) -> "Job":
         """The job in ``target`` status with ``changes`` applied; the same job for a no-op;
@@ -181,6 +183,17 @@ class Job(BaseModel):
         if self.status != JobStatus.DRAFT:
             raise Conflict(f"job {self.job_id} is {self.status.value}: fields can only change while it is a draft")
         return self.model_copy(update={"fields": {**self.fields, **values}, "updated": at})
+
+
+# --- the agent's token ----------------------------------------------------------------------------
+
+
+def new_agent_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def agent_token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 # --- job ids -------------------------------------------------------------------------------------

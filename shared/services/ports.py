@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Generic, TypeVar
 
+from shared.config import SimulatorSpec
+from shared.domain.bundle import JobBundle
 from shared.domain.cases import CaseDefinition, CaseHeader, PublishedCase
 from shared.domain.jobs import Job, JobStatus, JobSummary
 from shared.errors import BadRequest
@@ -125,3 +127,43 @@ class OutputStore(abc.ABC):
     @abc.abstractmethod
     def delete_outputs(self, job_id: str) -> int:
         """Delete every output of the job; how many were deleted."""
+
+
+@dataclass(frozen=True)
+class Submission:
+    """A job as its simulator's scheduler has it."""
+
+    scheduler: str
+    scheduler_job_id: str
+    token_hash: str  # of the token in the job.json the job was submitted with
+    resumed: bool = False  # found already submitted (a redelivery): nothing was submitted this time
+
+
+@dataclass(frozen=True)
+class CancelOutcome:
+    stopped: bool  # something was running or queued and has been signalled
+    state: str  # what the simulator knew of the job: not delivered, queued, running, finished, ...
+
+
+class SimulatorGateway(abc.ABC):
+    """Jobs on simulators. Each call is idempotent; errors are simgate's simulator errors."""
+
+    @abc.abstractmethod
+    def submission(self, simulator: SimulatorSpec, job_id: str) -> Submission | None:
+        """The job's submission marker, or None when it has not been submitted there."""
+
+    @abc.abstractmethod
+    def deliver(self, simulator: SimulatorSpec, job_id: str, bundle: JobBundle) -> None:
+        """Upload the agent and stage the bundle in the job's directory."""
+
+    @abc.abstractmethod
+    def submit(self, simulator: SimulatorSpec, job_id: str) -> Submission | None:
+        """Submit the staged job exactly once; None when a cancel got there first."""
+
+    @abc.abstractmethod
+    def cancel(self, simulator: SimulatorSpec, job_id: str) -> CancelOutcome:
+        """Stop the job and keep it from ever starting."""
+
+    @abc.abstractmethod
+    def load(self, simulator: SimulatorSpec) -> int:
+        """How many simgate jobs the simulator has queued or running."""

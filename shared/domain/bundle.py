@@ -1,0 +1,67 @@
+"""What the manager puts in a job's directory on the simulator: the rendered scripts and job.json.
+
+job.json is the agent's whole world: which command to run, with what resources, where to report and
+with which token, and which files are the job's outputs. The agent (``shared/agent``) reads it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from shared.domain.cases import PublishedCase
+from shared.domain.jobs import Job
+from shared.domain.scripts import entry_command
+
+DESCRIPTION_FILE = "job.json"
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a job runs: a simulator's name and what the job needs to know about it."""
+
+    simulator: str
+    scheduler: str
+    python: str
+    max_parallel_jobs: int
+    slurm_partition: str | None = None
+    slurm_account: str | None = None
+
+
+@dataclass(frozen=True)
+class JobBundle:
+    description: bytes
+    scripts: dict[str, bytes]
+
+
+def build_bundle(case: PublishedCase, job: Job, placement: Placement, scripts: dict[str, str], *,
+                 callback_base_url: str | None, token: str) -> JobBundle:
+    """The bundle for ``job``: its rendered ``scripts`` and the description the agent runs it from."""
+    definition = case.definition
+    resources = definition.resources
+    description = {
+        "job_id": job.job_id,
+        "title": job.title,
+        "case_id": case.id,
+        "case_version": case.version,
+        "simulator": placement.simulator,
+        "scheduler": placement.scheduler,
+        "python": placement.python,
+        "entry_command": entry_command(definition.entry_point, placement.python),
+        "outputs": [output.pattern for output in definition.outputs],
+        "resources": {
+            "cores": resources.cores,
+            "memory_mb": resources.memory_mb,
+            "wall_time_minutes": resources.wall_time_minutes,
+            # the case's own choice wins; the simulator's defaults fill in
+            "partition": resources.partition or placement.slurm_partition,
+            "account": resources.account or placement.slurm_account,
+        },
+        "max_parallel_jobs": placement.max_parallel_jobs,
+        "status_url": f"{callback_base_url.rstrip('/')}/job/{job.job_id}/status" if callback_base_url else None,
+        "token": token,
+    }
+    return JobBundle(
+        description=json.dumps(description, indent=2).encode(),
+        scripts={name: text.encode() for name, text in scripts.items()},
+    )
