@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
+import json
 from datetime import datetime
 
 from shared.adapters.job_queue import JobQueue, QueueMessage
 from shared.domain.cases import CaseDefinition, CaseHeader, PublishedCase
-from shared.domain.jobs import Job, JobStatus, JobSummary
+from shared.domain.bundle import JobBundle
+from shared.domain.jobs import Job, JobStatus, JobSummary, agent_token_hash
 from shared.errors import NotFound, PreconditionFailed
 from shared.services.ports import (
+    CancelOutcome,
     CaseRepository,
     IdempotencyKeyReused,
     IdempotencyRecord,
@@ -17,7 +21,9 @@ from shared.services.ports import (
     OutputStore,
     Page,
     Publication,
+    SimulatorGateway,
     Stored,
+    Submission,
     decode_continuation,
     encode_continuation,
 )
@@ -130,3 +136,59 @@ class InMemoryOutputStore(OutputStore):
         for name in doomed:
             del self.blobs[name]
         return len(doomed)
+
+
+class FakeSimulatorGateway(SimulatorGateway):
+    """Simulators in memory: the same exactly-once rules as the agent (a marker per job; a cancel
+    leaves a mark that a later submit honours). ``fail`` makes a method raise, once or always."""
+
+    def __init__(self, loads: dict[str, int] | None = None) -> None:
+        self.delivered: dict[tuple[str, str], JobBundle] = {}
+        self.markers: dict[tuple[str, str], Submission] = {}
+        self.cancel_marks: set[tuple[str, str]] = set()
+        self.submit_count = 0
+        self.cancel_calls: list[tuple[str, str]] = []
+        self.loads = loads or {}
+        self._failures: dict[str, list[Exception]] = {}
+
+    def fail(self, method: str, error: Exception, times: int = 1) -> None:
+        self._failures.setdefault(method, []).extend([error] * times)
+
+    def _maybe_fail(self, method: str) -> None:
+        pending = self._failures.get(method)
+        if pending:
+            raise pending.pop(0)
+
+    def submission(self, simulator, job_id):
+        self._maybe_fail("submission")
+        marker = self.markers.get((simulator.name, job_id))
+        return dataclasses.replace(marker, resumed=True) if marker else None
+
+    def deliver(self, simulator, job_id, bundle):
+        self._maybe_fail("deliver")
+        self.delivered[(simulator.name, job_id)] = bundle
+
+    def submit(self, simulator, job_id):
+        self._maybe_fail("submit")
+        key = (simulator.name, job_id)
+        if key in self.markers:
+            return dataclasses.replace(self.markers[key], resumed=True)
+        if key in self.cancel_marks:
+            return None
+        description = json.loads(self.delivered[key].description)
+        self.submit_count += 1
+        self.markers[key] = Submission(simulator.scheduler, str(1000 + self.submit_count),
+                                       agent_token_hash(description["token"]))
+        self._maybe_fail("after_submit")
+        return self.markers[key]
+
+    def cancel(self, simulator, job_id):
+        self._maybe_fail("cancel")
+        key = (simulator.name, job_id)
+        self.cancel_marks.add(key)
+        self.cancel_calls.append(key)
+        return CancelOutcome(stopped=key in self.markers, state="queued" if key in self.markers else "not delivered")
+
+    def load(self, simulator):
+        self._maybe_fail(f"load:{simulator.name}")
+        return self.loads.get(simulator.name, 0)

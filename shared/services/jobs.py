@@ -138,20 +138,32 @@ def wait_for_status(jobs: JobRepository, principal: Principal, admin_role: str, 
 
 def change_job(jobs: JobRepository, principal: Principal, admin_role: str, job_id: str,
                change: Callable[[Job], Job], if_match: str | None = None) -> Stored[Job]:
-    """Apply ``change`` to the stored job and write it with its ETag, again on a concurrent change.
-    ``change`` returns the same object for "nothing to do"; its errors leave the job as it was."""
-    for _ in range(UPDATE_ATTEMPTS):
+    """Apply ``change`` to the caller's job (see ``apply_change``); a client's own If-Match that no
+    longer matches is a 412."""
+    def read() -> Stored[Job]:
         stored = load_job(jobs, principal, admin_role, job_id)
         if if_match not in (None, "*") and if_match != stored.etag:
             raise PreconditionFailed(f"job {job_id} has changed since you read it (If-Match)")
+        return stored
+
+    return apply_change(jobs, job_id, read, change)
+
+
+def apply_change(jobs: JobRepository, job_id: str, read: Callable[[], Stored[Job] | None],
+                 change: Callable[[Job], Job]) -> Stored[Job] | None:
+    """Read the job, apply ``change`` and write it with its ETag; on a concurrent change, again with
+    what is stored now. ``change`` returns the same object for "nothing to do"; its errors leave the
+    job as it was. None when ``read`` finds no job."""
+    for _ in range(UPDATE_ATTEMPTS):
+        stored = read()
+        if stored is None:
+            return None
         changed = change(stored.item)
         if changed is stored.item:
             return stored
         try:
             return jobs.update(changed, stored.etag)
         except PreconditionFailed:
-            if if_match not in (None, "*"):
-                raise
             time.sleep(random.uniform(0.005, 0.05))  # spread the writers that collided
     raise TransientError(f"job {job_id} is changing too often right now; try again")
 

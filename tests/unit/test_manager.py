@@ -1,0 +1,318 @@
+"""The manager's use cases with in-memory ports: exactly once, failures, cancel, placement."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from shared.config import SimulatorSpec
+from shared.domain.cases import parse_definition
+from shared.domain.jobs import Job, JobStatus, Transition, agent_token_hash, new_job_id
+from shared.errors import (
+    HostKeyMismatch,
+    PreconditionFailed,
+    SimulatorAuthenticationFailed,
+    SimulatorUnreachable,
+    SubmissionRejected,
+    TransientError,
+)
+from shared.services.manager import Delivery, Manager
+from tests.factories import case_document
+from tests.fakes import FakeSimulatorGateway, InMemoryCaseRepository, InMemoryJobRepository
+
+NOW = datetime(2026, 5, 1, tzinfo=timezone.utc)
+FIRST = Delivery(1, 5)
+LAST = Delivery(5, 5)
+
+
+def spec(name: str = "hpc", **changes) -> SimulatorSpec:
+    values = {"name": name, "host": "hpc.example.org", "user": "sim", "host_key": "ssh-ed25519 AAAAC3Nz",
+              "private_key_path": "/keys/id", "scheduler": "slurm", "slurm_partition": "batch", **changes}
+    return SimulatorSpec(**values)
+
+
+class World:
+    def __init__(self, specs=None, case_changes=None) -> None:
+        self.cases = InMemoryCaseRepository()
+        self.cases.publish(parse_definition(case_document("mixer", **(case_changes or {}))), "carol", NOW)
+        self.jobs = InMemoryJobRepository()
+        self.gateway = FakeSimulatorGateway()
+        self.manager = Manager(self.cases, self.jobs, self.gateway, specs or [spec()],
+                               "https://simgate.example.org/api", clock=lambda: NOW + timedelta(minutes=1))
+
+    def submitted_job(self, **changes) -> Job:
+        job = Job(job_id=new_job_id("alice", NOW), owner="alice", title="Test 1", case_id="mixer", case_version=1,
+                  fields={"speed": 42, "label": "it's $(rm -rf /)", "fast": True}, status=JobStatus.SUBMITTED,
+                  created=NOW, updated=NOW,
+                  history=[Transition(status=JobStatus.SUBMITTED, at=NOW, source="api:alice")], **changes)
+        self.jobs.add(job)
+        return job
+
+    def job(self, job_id: str) -> Job:
+        return self.jobs.get(job_id).item
+
+    def start(self, job_id: str, delivery: Delivery = FIRST) -> str:
+        return self.manager.handle(json.dumps({"action": "start", "job_id": job_id}), delivery)
+
+    def cancel(self, job_id: str, delivery: Delivery = FIRST) -> str:
+        return self.manager.handle(json.dumps({"action": "cancel", "job_id": job_id}), delivery)
+
+
+def test_start_delivers_the_rendered_bundle_submits_and_records_queued():
+    world = World()
+    job = world.submitted_job()
+    assert world.start(job.job_id).startswith("queued on hpc (slurm job 1001)")
+    stored = world.job(job.job_id)
+    assert stored.status == JobStatus.QUEUED and stored.simulator == "hpc" and stored.scheduler_job_id == "1001"
+    assert stored.history[-1].source == "manager"
+    bundle = world.gateway.delivered[("hpc", job.job_id)]
+    description = json.loads(bundle.description)
+    assert stored.agent_token_hash == agent_token_hash(description["token"]) and len(description["token"]) >= 40
+    assert description["status_url"] == f"https://simgate.example.org/api/job/{job.job_id}/status"
+    assert description["entry_command"] == ["/bin/sh", "run.sh"]
+    assert description["outputs"] == ["results/*.csv"]
+    assert description["resources"]["partition"] == "batch"  # the simulator's default fills in
+    assert bundle.scripts["params.py"].decode().startswith("LABEL = \"it's $(rm -rf /)\"")
+
+
+def test_the_same_start_three_times_submits_once():
+    world = World()
+    job = world.submitted_job()
+    outcomes = [world.start(job.job_id) for _ in range(3)]
+    assert world.gateway.submit_count == 1
+    assert outcomes[1:] == ["nothing to do: the job is queued"] * 2
+
+
+def test_a_crash_between_upload_and_submit_resumes_and_submits_once():
+    world = World()
+    job = world.submitted_job()
+    world.gateway.fail("submit", KeyboardInterrupt())  # the process dies: nothing is caught
+    with pytest.raises(KeyboardInterrupt):
+        world.start(job.job_id)
+    assert world.job(job.job_id).status == JobStatus.SUBMITTED
+    world.start(job.job_id, Delivery(2, 5))
+    assert world.gateway.submit_count == 1 and world.job(job.job_id).status == JobStatus.QUEUED
+
+
+def test_a_crash_between_submit_and_the_table_write_finds_the_submission(monkeypatch):
+    world = World()
+    job = world.submitted_job()
+    world.gateway.fail("after_submit", KeyboardInterrupt())
+    with pytest.raises(KeyboardInterrupt):
+        world.start(job.job_id)
+    assert world.job(job.job_id).status == JobStatus.SUBMITTED
+    assert "found already submitted" in world.start(job.job_id, Delivery(2, 5))
+    stored = world.job(job.job_id)
+    assert world.gateway.submit_count == 1 and stored.status == JobStatus.QUEUED
+    marker = world.gateway.markers[("hpc", job.job_id)]
+    assert stored.agent_token_hash == marker.token_hash  # the token the running job really has
+
+
+@pytest.mark.parametrize("error, words", [
+    (HostKeyMismatch("simulator hpc presented a host key that differs from the pinned one"), "host key"),
+    (SimulatorAuthenticationFailed("simulator hpc refused the key for user sim"), "refused the key"),
+    (SubmissionRejected("sbatch: error: invalid partition specified: nope"), "invalid partition"),
+])
+def test_a_permanent_fault_fails_the_job_at_once_without_retry(error, words):
+    world = World()
+    job = world.submitted_job()
+    world.gateway.fail("submission", error)
+    world.start(job.job_id)  # returns: the message is completed, not retried
+    stored = world.job(job.job_id)
+    assert stored.status == JobStatus.FAILED and words in stored.error and error.title in stored.error
+
+
+def test_a_transient_fault_retries_and_the_last_delivery_fails_the_job():
+    world = World()
+    job = world.submitted_job()
+    world.gateway.fail("submission", SimulatorUnreachable("simulator hpc at hpc:22 unreachable: refused"), times=5)
+    for count in range(1, 5):
+        with pytest.raises(SimulatorUnreachable):
+            world.start(job.job_id, Delivery(count, 5))
+        assert world.job(job.job_id).status == JobStatus.SUBMITTED
+    world.start(job.job_id, LAST)
+    stored = world.job(job.job_id)
+    assert stored.status == JobStatus.FAILED
+    assert stored.error.startswith("simulator unreachable after 5 attempts") and "refused" in stored.error
+
+
+def test_a_transient_fault_that_passes_leads_to_one_submission():
+    world = World()
+    job = world.submitted_job()
+    world.gateway.fail("deliver", SimulatorUnreachable("connection lost uploading"))
+    with pytest.raises(SimulatorUnreachable):
+        world.start(job.job_id)
+    world.start(job.job_id, Delivery(2, 5))
+    assert world.gateway.submit_count == 1 and world.job(job.job_id).status == JobStatus.QUEUED
+
+
+def test_a_job_whose_scripts_cannot_render_fails_with_the_reason():
+    fields = [*case_document()["fields"], {"name": "steps", "type": "integer", "required": True}]
+    world = World(case_changes={"fields": fields})
+    job = world.submitted_job()
+    world.start(job.job_id)
+    stored = world.job(job.job_id)
+    assert stored.status == JobStatus.FAILED and "required" in stored.error
+    assert world.gateway.submit_count == 0
+
+
+def test_a_cancel_requested_before_the_start_wins():
+    world = World()
+    job = world.submitted_job()
+    from shared.domain.jobs import CancelRequest
+    world.jobs.update(world.job(job.job_id).request_cancel("alice", NOW), world.jobs.get(job.job_id).etag)
+    world.start(job.job_id)
+    stored = world.job(job.job_id)
+    assert stored.status == JobStatus.CANCELLED and "cancelled by alice" in stored.detail
+    assert world.gateway.submit_count == 0 and isinstance(stored.cancel_requested, CancelRequest)
+
+
+def test_a_cancel_processed_before_the_start_message_wins():
+    world = World()
+    job = world.submitted_job()
+    world.cancel(job.job_id)
+    assert world.job(job.job_id).status == JobStatus.CANCELLED and world.gateway.cancel_calls == []
+    assert world.start(job.job_id) == "nothing to do: the job is cancelled"
+    assert world.gateway.submit_count == 0
+
+
+def test_a_cancel_that_reaches_the_simulator_during_a_start_keeps_the_job_from_starting():
+    world = World()
+    job = world.submitted_job(simulator="hpc")  # a start was under way and chose its simulator
+    world.gateway.cancel(spec(), job.job_id)  # the cancel message's remote step
+    world.start(job.job_id)
+    assert world.job(job.job_id).status == JobStatus.CANCELLED and world.gateway.submit_count == 0
+
+
+def test_cancel_stops_a_queued_job_on_its_simulator_and_says_who_asked():
+    world = World()
+    job = world.submitted_job()
+    world.start(job.job_id)
+    stored = world.jobs.get(job.job_id)
+    world.jobs.update(stored.item.request_cancel("alice", NOW), stored.etag)
+    world.cancel(job.job_id)
+    stored = world.job(job.job_id)
+    assert stored.status == JobStatus.CANCELLED and world.gateway.cancel_calls == [("hpc", job.job_id)]
+    assert stored.detail == f"cancelled by alice at {NOW.isoformat()}; stopped on hpc"
+    assert world.cancel(job.job_id) == "nothing to do: the job is cancelled"  # idempotent
+
+
+def test_a_cancel_that_cannot_reach_the_simulator_cancels_the_job_on_its_last_delivery():
+    world = World()
+    job = world.submitted_job()
+    world.start(job.job_id)
+    world.gateway.fail("cancel", SimulatorUnreachable("no route to host"), times=2)
+    with pytest.raises(SimulatorUnreachable):
+        world.cancel(job.job_id)
+    world.cancel(job.job_id, LAST)
+    stored = world.job(job.job_id)
+    assert stored.status == JobStatus.CANCELLED and "could not be told" in stored.detail
+
+
+def test_a_job_cancelled_while_it_was_submitted_is_stopped_again():
+    world = World()
+    job = world.submitted_job()
+    original_update = world.jobs.update
+
+    def cancel_first(job_to_write, etag):
+        if job_to_write.status == JobStatus.QUEUED:  # the user's cancel lands just before the record
+            current = world.jobs.get(job.job_id)
+            cancelled = current.item.move(JobStatus.CANCELLED, at=NOW, source="api:alice")
+            original_update(cancelled, current.etag)
+            raise PreconditionFailed("changed")
+        return original_update(job_to_write, etag)
+
+    world.jobs.update = cancel_first
+    world.start(job.job_id)
+    assert world.job(job.job_id).status == JobStatus.CANCELLED
+    assert world.gateway.cancel_calls == [("hpc", job.job_id)]
+
+
+def test_an_agent_that_reports_before_the_manager_records_keeps_its_status():
+    world = World()
+    job = world.submitted_job()
+    original_submit = world.gateway.submit
+
+    def submit_then_agent_reports(simulator, job_id):
+        submission = original_submit(simulator, job_id)
+        current = world.jobs.get(job_id)
+        world.jobs.update(current.item.move(JobStatus.RUNNING, at=NOW, source="agent"), current.etag)
+        return submission
+
+    world.gateway.submit = submit_then_agent_reports
+    world.start(job.job_id)
+    stored = world.job(job.job_id)
+    assert stored.status == JobStatus.RUNNING and stored.simulator == "hpc" and stored.scheduler_job_id == "1001"
+
+
+def test_a_changed_job_during_the_start_is_retried_not_doubled():
+    world = World()
+    job = world.submitted_job()
+    original_update = world.jobs.update
+    calls = []
+
+    def rival_first(job_to_write, etag):
+        calls.append(job_to_write.status)
+        if len(calls) == 1:
+            raise PreconditionFailed("a rival delivery wrote first")
+        return original_update(job_to_write, etag)
+
+    world.jobs.update = rival_first
+    with pytest.raises(TransientError):
+        world.start(job.job_id)
+    assert world.gateway.delivered == {}
+
+
+def test_placement_follows_the_case_restriction_and_the_simulators_loads():
+    specs = [spec("a", max_parallel_jobs=2), spec("b", max_parallel_jobs=2), spec("c", max_parallel_jobs=4)]
+    world = World(specs)
+    world.gateway.loads = {"a": 2, "b": 1, "c": 1}
+    first = world.submitted_job()
+    world.start(first.job_id)
+    assert world.job(first.job_id).simulator == "b"  # a is full; b is first with a free slot
+
+    world.gateway.loads = {"a": 2, "b": 2, "c": 4}
+    world.gateway.fail("load:b", SimulatorUnreachable("down"))
+    second = world.submitted_job()
+    world.start(second.job_id)
+    assert world.job(second.job_id).simulator == "a"  # all full: the least loaded (b passed over)
+
+    restricted = World(specs, case_changes={"simulators": ["c"]})
+    job = restricted.submitted_job()
+    restricted.start(job.job_id)
+    assert restricted.job(job.job_id).simulator == "c"
+
+
+def test_a_case_no_configured_simulator_may_run_fails_clearly():
+    world = World(case_changes={"simulators": ["elsewhere"]})
+    job = world.submitted_job()
+    world.start(job.job_id)
+    stored = world.job(job.job_id)
+    assert stored.status == JobStatus.FAILED and "no configured simulator may run case mixer" in stored.error
+
+
+def test_dead_lettered_messages_settle_their_jobs():
+    world = World()
+    start = world.submitted_job()
+    world.manager.handle_dead_letter(json.dumps({"action": "start", "job_id": start.job_id}),
+                                     "MaxDeliveryCountExceeded", "RuntimeError: boom")
+    stored = world.job(start.job_id)
+    assert stored.status == JobStatus.FAILED and "MaxDeliveryCountExceeded: RuntimeError: boom" in stored.error
+
+    queued = world.submitted_job()
+    world.start(queued.job_id)
+    world.manager.handle_dead_letter(json.dumps({"action": "cancel", "job_id": queued.job_id}), None, None)
+    assert world.job(queued.job_id).status == JobStatus.CANCELLED
+
+
+@pytest.mark.parametrize("body", [b"not json", b'{"action": "explode", "job_id": "x"}',
+                                  b'{"action": "start", "job_id": "../../etc"}', b"[]"])
+def test_messages_that_are_not_for_the_manager_are_dropped(body):
+    assert World().manager.handle(body, FIRST) == "dropped: not a manager message"
+
+
+def test_a_message_for_a_deleted_job_is_completed():
+    world = World()
+    assert world.start(new_job_id("alice", NOW)) == "nothing to do: the job no longer exists"
