@@ -2,9 +2,9 @@
 
 import azure.functions as func
 
-from functions import cases, health, jobs
+from functions import cases, health, jobs, manager
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 
-for module in (health, cases, jobs):
+for module in (health, cases, jobs, manager):
     app.register_functions(module.bp)

@@ -184,6 +184,8 @@ module api 'modules/function.bicep' = {
       JOBS_QUEUE_MAX_DELIVERY_COUNT: string(jobsQueueMaxDeliveryCount)
       ADMIN_ROLE: adminRole
       SIMULATORS: simulatorsJson
+      // the app's default host name: agents on the simulators post their status webhooks here
+      AGENT_CALLBACK_URL: 'https://${abbrs.webSitesFunctions}${resourceToken}.azurewebsites.net/api'
     }
   }
 }

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from enum import Enum
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
 
@@ -127,6 +128,9 @@ class Settings(BaseModel):
     admin_role: str = Field(default="simgate.admin", min_length=1, validation_alias="ADMIN_ROLE")
 
     simulators: list[SimulatorSpec] = Field(default_factory=list, validation_alias="SIMULATORS")
+    # The API's base URL as simulators reach it ("https://<app>.azurewebsites.net/api"): agents post
+    # their status webhooks under it.
+    agent_callback_url: str | None = Field(default=None, validation_alias="AGENT_CALLBACK_URL")
     # PEM private keys read from the settings that simulators name in ``private_key_setting``.
     simulator_keys: dict[str, SecretStr] = Field(default_factory=dict, exclude=True)
 
@@ -136,6 +140,17 @@ class Settings(BaseModel):
         if value is not None and not value.startswith("https://"):
             raise ValueError("must be an https:// URL (tokens are never sent over plain http)")
         return value.rstrip("/") if value else value
+
+    @field_validator("agent_callback_url")
+    @classmethod
+    def _callback_https(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        loopback = parts.hostname in ("127.0.0.1", "localhost", "::1")
+        if parts.scheme != "https" and not (parts.scheme == "http" and loopback):
+            raise ValueError("must be an https:// URL (plain http only for a loopback address)")
+        return value.rstrip("/")
 
     @field_validator("simulators", mode="before")
     @classmethod

@@ -7,6 +7,7 @@ app's functions: it surfaces as a problem response of the function that needs it
 from __future__ import annotations
 
 import functools
+from datetime import datetime, timezone
 
 from shared.adapters import storage as storage_adapter
 from shared.adapters.case_store import TableCaseRepository
@@ -14,10 +15,12 @@ from shared.adapters.job_queue import JobQueue, StorageJobQueue
 from shared.adapters.job_store import TableJobRepository
 from shared.adapters.output_store import BlobOutputStore
 from shared.adapters.service_bus import ServiceBusJobQueue, default_client_factory
-from shared.adapters.ssh import SshSession
+from shared.adapters.simulators import SshSimulatorGateway
+from shared.adapters.ssh import SshPool, SshSession
 from shared.config import Settings, SimulatorSpec, get_settings
 from shared.errors import ConfigurationError
 from shared.services.health import Probe
+from shared.services.manager import Manager
 
 
 @functools.lru_cache(maxsize=1)
@@ -52,6 +55,19 @@ def job_queue() -> JobQueue:
         return StorageJobQueue(storage(), settings.jobs_queue)
     raise ConfigurationError("no job queue: set ServiceBusConnection__fullyQualifiedNamespace (Azure) "
                              "or SimgateStorage__queueServiceUri (local)")
+
+
+@functools.lru_cache(maxsize=1)
+def ssh_pool() -> SshPool:
+    return SshPool(simulator_session)
+
+
+@functools.lru_cache(maxsize=1)
+def manager() -> Manager:
+    settings = get_settings()
+    return Manager(cases=case_repository(), jobs=job_repository(), simulators=SshSimulatorGateway(ssh_pool()),
+                   simulator_specs=settings.simulators, callback_base_url=settings.agent_callback_url,
+                   clock=lambda: datetime.now(timezone.utc))
 
 
 def simulator_session(spec: SimulatorSpec, settings: Settings | None = None) -> SshSession:

@@ -20,13 +20,19 @@ def reset_app_caches() -> None:
     wiring.case_repository.cache_clear()
     wiring.job_repository.cache_clear()
     wiring.output_store.cache_clear()
+    wiring.manager.cache_clear()
+    wiring.ssh_pool().close()
+    wiring.ssh_pool.cache_clear()
 
 
 @pytest.fixture(scope="session")
-def app_env(storage_env, sshd, storage) -> dict[str, str]:
+def app_env(storage_env, sshd, storage, tmp_path_factory) -> dict[str, str]:
     sample = read_local_settings(PROJECT_ROOT / "local.settings.sample.json")["Values"]
     simulator = json.loads(sshd.spec.model_dump_json())
-    return {**sample, **storage_env, "AUTH_DEV_MODE": "true", "SIMULATORS": json.dumps([simulator])}
+    simulator["workdir"] = str(tmp_path_factory.mktemp("simulator-jobs"))
+    # its own job queue: the app's manager must not take messages meant for other tests' hosts
+    return {**sample, **storage_env, "AUTH_DEV_MODE": "true", "SIMULATORS": json.dumps([simulator]),
+            "JOBS_QUEUE": "e2e-jobs"}
 
 
 @pytest.fixture(scope="session")

@@ -21,7 +21,7 @@ def test_health_reports_every_dependency_reachable(local_host):
         ("storage", "table:jobs"): True,
         ("storage", "blob:case-scripts"): True,
         ("storage", "blob:job-outputs"): True,
-        ("queue", "jobs"): True,
+        ("queue", "e2e-jobs"): True,
         ("simulators", "test"): True,
     }
     assert response.headers["Cache-Control"] == "no-store"

@@ -71,3 +71,18 @@ def test_private_key_from_a_named_setting():
     settings = Settings.from_environ({**env, "HPC1_SSH_KEY": "-----BEGIN OPENSSH PRIVATE KEY-----"})
     assert settings.simulator_keys["hpc1"].get_secret_value().startswith("-----BEGIN")
     assert "BEGIN" not in repr(settings)
+
+
+@pytest.mark.parametrize("url, expected", [
+    ("https://simgate.azurewebsites.net/api/", "https://simgate.azurewebsites.net/api"),
+    ("http://127.0.0.1:7071/api", "http://127.0.0.1:7071/api"),
+    ("http://localhost:7071/api", "http://localhost:7071/api"),
+])
+def test_the_agent_callback_url_is_https_or_loopback(url, expected):
+    assert Settings.from_environ({**BASE, "AGENT_CALLBACK_URL": url}).agent_callback_url == expected
+
+
+@pytest.mark.parametrize("url", ["http://simgate.example.org/api", "ftp://x/api", "not a url"])
+def test_a_callback_url_that_would_send_tokens_in_clear_is_refused(url):
+    with pytest.raises(ConfigurationError, match="AGENT_CALLBACK_URL must be an https:// URL"):
+        Settings.from_environ({**BASE, "AGENT_CALLBACK_URL": url})

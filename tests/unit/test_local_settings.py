@@ -17,7 +17,8 @@ def test_the_sample_is_a_valid_configuration():
     values = read_local_settings(PROJECT_ROOT / "local.settings.sample.json")["Values"]
     settings = Settings.from_environ(values)
     assert settings.auth_dev_mode and settings.storage_credential.value == "azurite"
-    assert [s.name for s in settings.simulators] == ["local"]
+    assert [(s.name, s.scheduler) for s in settings.simulators] == [("local", "direct"), ("local-slurm", "slurm")]
+    assert settings.agent_callback_url == "http://127.0.0.1:7071/api"
 
 
 def test_environment_variables_win_over_local_settings(tmp_path):
