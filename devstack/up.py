@@ -1,7 +1,8 @@
 """`make up`: the whole system on this machine, on the embedded defaults.
 
-Azurite (HTTPS, OAuth), the local simulator (sshd on a loopback port), storage resources, and the
-local Functions host on http://localhost:7071. Ctrl-C stops everything.
+Azurite (HTTPS, OAuth), a single-node Slurm cluster, the local simulators (one sshd on a loopback
+port, reached as "local" with the direct runner and as "local-slurm" with Slurm), storage resources,
+the demo cases, and the local Functions host on http://localhost:7071. Ctrl-C stops everything.
 """
 
 from __future__ import annotations
@@ -23,20 +24,32 @@ from devstack.settings import LOCAL_SETTINGS, SAMPLE_SETTINGS, apply_values, hos
 from devstack.sshd import login_user, start_sshd
 
 LOCAL_SIMULATOR = "local"
+LOCAL_SLURM_SIMULATOR = "local-slurm"
+LOCAL_SIMULATORS = (LOCAL_SIMULATOR, LOCAL_SLURM_SIMULATOR)
 log = logging.getLogger("devstack.up")
 
 
 def write_local_settings(keys: SshKeys) -> dict:
-    """Create local.settings.json from the sample, pinning the local simulator's generated host key."""
+    """Create local.settings.json from the sample (or bring an existing one up to date with settings
+    and local simulators added to the sample since), pinning the local simulators' generated host key."""
+    sample = read_local_settings(SAMPLE_SETTINGS)
     source = LOCAL_SETTINGS if LOCAL_SETTINGS.exists() else SAMPLE_SETTINGS
     document = read_local_settings(source)
     values = document["Values"]
-    try:
-        simulators = json.loads(values.get("SIMULATORS") or "[]")
-    except json.JSONDecodeError as exc:
-        raise SystemExit(f"make up: {source.name}: setting SIMULATORS is not valid JSON ({exc})") from None
+    for name, value in sample["Values"].items():
+        if name not in values:
+            values[name] = value
+            if source == LOCAL_SETTINGS:
+                print(f"{LOCAL_SETTINGS.name}: added the new setting {name}")
+    simulators = _simulators(values, source)
+    known = {spec.get("name") for spec in simulators}
+    for spec in _simulators(sample["Values"], SAMPLE_SETTINGS):
+        if spec.get("name") in LOCAL_SIMULATORS and spec["name"] not in known:
+            simulators.append(spec)
+            if source == LOCAL_SETTINGS:
+                print(f"{LOCAL_SETTINGS.name}: added the local simulator {spec['name']}")
     for spec in simulators:
-        if spec.get("name") == LOCAL_SIMULATOR:
+        if spec.get("name") in LOCAL_SIMULATORS:
             if spec.get("host_key") != keys.host_public and source == LOCAL_SETTINGS:
                 print(f"pinning the local simulator's host key in {LOCAL_SETTINGS.name}")
             spec["host_key"] = keys.host_public
@@ -45,6 +58,13 @@ def write_local_settings(keys: SshKeys) -> dict:
     values["SIMULATORS"] = json.dumps(simulators)
     LOCAL_SETTINGS.write_text(json.dumps(document, indent=2) + "\n")
     return document
+
+
+def _simulators(values: dict, source) -> list[dict]:
+    try:
+        return json.loads(values.get("SIMULATORS") or "[]")
+    except json.JSONDecodeError as exc:
+        raise SystemExit(f"make up: {source.name}: setting SIMULATORS is not valid JSON ({exc})") from None
 
 
 def _port(uri: str) -> int:
@@ -81,6 +101,7 @@ def run() -> int:
     ports = (_port(settings.blob_service_uri), _port(settings.queue_service_uri), _port(settings.table_service_uri))
     host_port = int(host_section(document).get("LocalHttpPort", 7071))
     local_sim = next((s for s in settings.simulators if s.name == LOCAL_SIMULATOR), None)
+    slurm_sim = next((s for s in settings.simulators if s.name == LOCAL_SLURM_SIMULATOR), None)
     wanted = [*ports, host_port] + ([local_sim.port] if local_sim else [])
     busy = [p for p in wanted if port_open(p)]
     if busy:
@@ -92,8 +113,17 @@ def run() -> int:
     try:
         azurite, _ = start_azurite(LOCAL_DIR / "azurite", tls, ports, LOCAL_DIR / "logs" / "azurite.log")
         processes.append(azurite)
+        slurm_environment = {}
+        if slurm_sim:
+            cluster = _start_slurm()
+            if cluster is None:
+                settings = _without_simulator(settings, LOCAL_SLURM_SIMULATOR)
+            else:
+                processes.extend(cluster.processes)
+                slurm_environment = cluster.environment
         if local_sim:
-            processes.append(start_sshd(LOCAL_DIR / "ssh", keys, local_sim.port, LOCAL_DIR / "logs" / "sshd.log"))
+            processes.append(start_sshd(LOCAL_DIR / "ssh", keys, local_sim.port, LOCAL_DIR / "logs" / "sshd.log",
+                                        environment=slurm_environment))
 
         from devstack.provision import provision
 
@@ -113,7 +143,7 @@ def run() -> int:
             max_delivery_count=settings.jobs_queue_max_delivery_count,
             cors_origins=[o.strip() for o in cors.split(",") if o.strip()],
         ).start()
-        _print_summary(settings, host, local_sim)
+        _print_summary(settings, host)
         _wait_for_signal()
     finally:
         print("\nstopping…")
@@ -135,14 +165,32 @@ def _load_demo_cases(settings, clients) -> None:
             print(f"    {problem}")
 
 
-def _print_summary(settings, host: LocalFunctionsHost, local_sim) -> None:
+def _start_slurm():
+    """The local Slurm cluster, or None (with the reason) where Slurm is not installed."""
+    from devstack.slurm import SlurmMissing, start_slurm
+
+    try:
+        return start_slurm(LOCAL_DIR / "slurm", LOCAL_DIR / "logs")
+    except SlurmMissing as exc:
+        print(f"simulator {LOCAL_SLURM_SIMULATOR} is off: {exc}")
+        return None
+
+
+def _without_simulator(settings, name: str):
+    """Settings (and the environment the app reads) without the named simulator."""
+    remaining = [s for s in settings.simulators if s.name != name]
+    os.environ["SIMULATORS"] = json.dumps([json.loads(s.model_dump_json()) for s in remaining])
+    return settings.model_copy(update={"simulators": remaining})
+
+
+def _print_summary(settings, host: LocalFunctionsHost) -> None:
     print("\nsimgate is running locally:")
     print(f"  API           {host.url}/api   (health: {host.url}/api/health)")
     print(f"  Azurite       blob {settings.blob_service_uri}")
     print(f"                queue {settings.queue_service_uri}")
     print(f"                table {settings.table_service_uri}")
-    if local_sim:
-        print(f"  simulator     {local_sim.user}@{local_sim.host}:{local_sim.port} (sshd, {local_sim.scheduler})")
+    for spec in settings.simulators:
+        print(f"  simulator     {spec.name}: {spec.user}@{spec.host}:{spec.port} ({spec.scheduler}, jobs in {spec.workdir})")
     print(f"  logs          {LOCAL_DIR / 'logs'}")
     print("functions:")
     print("\n".join(host.describe()))
