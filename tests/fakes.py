@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import itertools
 import json
-from datetime import datetime
+from datetime import datetime, timezone
 
 from shared.adapters.job_queue import JobQueue, QueueMessage
 from shared.domain.cases import CaseDefinition, CaseHeader, PublishedCase
@@ -18,11 +19,13 @@ from shared.services.ports import (
     IdempotencyKeyReused,
     IdempotencyRecord,
     JobRepository,
+    Link,
     OutputStore,
     Page,
     Publication,
     SimulatorGateway,
     Stored,
+    StoredFile,
     Submission,
     decode_continuation,
     encode_continuation,
@@ -136,6 +139,19 @@ class InMemoryOutputStore(OutputStore):
         for name in doomed:
             del self.blobs[name]
         return len(doomed)
+
+    NOW = datetime(2026, 5, 1, tzinfo=timezone.utc)
+
+    def upload_links(self, job_id, names, ttl):
+        return {name: Link(f"memory://{job_id}/{name}?sp=cw", self.NOW + ttl) for name in names}
+
+    def stored_files(self, job_id, names):
+        return {name: StoredFile(len(self.blobs[f"{job_id}/{name}"]),
+                                 hashlib.md5(self.blobs[f"{job_id}/{name}"]).hexdigest())
+                for name in names if f"{job_id}/{name}" in self.blobs}
+
+    def download_link(self, job_id, name, filename, content_type, ttl):
+        return Link(f"memory://{job_id}/{name}?sp=r&rscd={filename}", self.NOW + ttl)
 
 
 class FakeSimulatorGateway(SimulatorGateway):

@@ -8,7 +8,7 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Generic, TypeVar
 
 from shared.config import SimulatorSpec
@@ -121,12 +121,37 @@ class JobRepository(abc.ABC):
         """The owner's jobs, newest first, exactly ``per_page`` of them unless it is the last page."""
 
 
+@dataclass(frozen=True)
+class Link:
+    url: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    size: int
+    md5: str | None  # hex, when storage knows it
+
+
 class OutputStore(abc.ABC):
-    """Where a job's outputs live (a blob prefix per job)."""
+    """Where a job's outputs live (a blob prefix per job). Links are short-lived SAS URLs, made
+    with a user delegation key (never an account key), https only."""
 
     @abc.abstractmethod
     def delete_outputs(self, job_id: str) -> int:
         """Delete every output of the job; how many were deleted."""
+
+    @abc.abstractmethod
+    def upload_links(self, job_id: str, names: list[str], ttl: timedelta) -> dict[str, Link]:
+        """For each name, a link that can create and write that one blob of the job (no read, list or delete)."""
+
+    @abc.abstractmethod
+    def stored_files(self, job_id: str, names: list[str]) -> dict[str, StoredFile]:
+        """What storage holds under each name; a name without a blob is absent from the answer."""
+
+    @abc.abstractmethod
+    def download_link(self, job_id: str, name: str, filename: str, content_type: str, ttl: timedelta) -> Link:
+        """A read-only link to one blob, served as an attachment called ``filename``."""
 
 
 @dataclass(frozen=True)

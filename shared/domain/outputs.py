@@ -1,0 +1,76 @@
+"""A job's outputs: the files its agent uploads, named by their path in the job's run directory."""
+
+from __future__ import annotations
+
+import mimetypes
+import re
+from collections import Counter
+from pathlib import PurePosixPath
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+MAX_NAME = 512
+MAX_FILES = 1000
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def check_output_name(name: str) -> str:
+    """A relative path inside the job's directory, or ValueError saying why not."""
+    if not name or len(name) > MAX_NAME:
+        raise ValueError(f"must be 1 to {MAX_NAME} characters")
+    if name.startswith("/") or name.startswith("~") or "\\" in name or _CONTROL.search(name):
+        raise ValueError("must be a relative path without backslashes or control characters")
+    parts = name.split("/")
+    if any(part in ("", ".", "..") for part in parts):
+        raise ValueError("must not contain empty, '.' or '..' segments")
+    return name
+
+
+class ReportedFile(BaseModel):
+    """A file the agent is about to upload (cleanup) or has uploaded (done)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    size: int = Field(ge=0)
+    md5: str | None = Field(default=None, pattern=r"^[0-9a-f]{32}$")
+
+    @field_validator("name")
+    @classmethod
+    def _relative(cls, value: str) -> str:
+        return check_output_name(value)
+
+
+class Output(BaseModel):
+    """A recorded output, as the API lists it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    output_id: str
+    name: str
+    size: int
+    content_type: str
+    md5: str | None = None
+
+    @property
+    def filename(self) -> str:
+        return PurePosixPath(self.name).name
+
+
+def content_type_of(name: str) -> str:
+    if name.endswith((".log", ".out", ".err")):
+        return "text/plain"
+    return mimetypes.guess_type(name)[0] or "application/octet-stream"
+
+
+def outputs_from(files: list[ReportedFile]) -> list[Output]:
+    """Outputs with ids like the seed's ("csv1", "csv2", "json1", "log1"), numbered by kind in name order."""
+    seen: Counter[str] = Counter()
+    outputs = []
+    for file in sorted(files, key=lambda f: f.name):
+        suffix = PurePosixPath(file.name).suffix.lstrip(".").lower()
+        kind = suffix if re.fullmatch(r"[a-z0-9]{1,8}", suffix) else "file"
+        seen[kind] += 1
+        outputs.append(Output(output_id=f"{kind}{seen[kind]}", name=file.name, size=file.size,
+                              content_type=content_type_of(file.name), md5=file.md5))
+    return outputs
