@@ -1,0 +1,28 @@
+"""The status webhook the job's agent calls from the simulator (authenticated by the job's token)."""
+
+from datetime import datetime, timezone
+
+import azure.functions as func
+
+from shared import wiring
+from shared.http import endpoint, json_response, read_json
+from shared.services.status import StatusReport, record_status
+from shared.views import job_status
+
+bp = func.Blueprint()
+
+
+@bp.route(route="job/{job_id}/status", methods=["PATCH"])
+@endpoint
+def report_status(req: func.HttpRequest) -> func.HttpResponse:
+    """{status, detail?, progress?, exit_code?, stderr_tail?, files?} -> the job's status; on cleanup
+    also the upload grant: {upload: {expires_at, files: {name: url}}}."""
+    report = read_json(req, StatusReport)
+    job, grant = record_status(wiring.job_repository(), wiring.output_store(), req.route_params.get("job_id", ""),
+                               req.headers.get("Authorization"), report, datetime.now(timezone.utc))
+    body = job_status(job)
+    if grant is not None:
+        expires = min((link.expires_at for link in grant.values()), default=None)
+        body["upload"] = {"expires_at": expires.isoformat() if expires else None,
+                          "files": {name: link.url for name, link in grant.items()}}
+    return json_response(body, headers={"Cache-Control": "no-store"})
