@@ -67,7 +67,8 @@ def manager() -> Manager:
     settings = get_settings()
     return Manager(cases=case_repository(), jobs=job_repository(), simulators=SshSimulatorGateway(ssh_pool()),
                    simulator_specs=settings.simulators, callback_base_url=settings.agent_callback_url,
-                   clock=lambda: datetime.now(timezone.utc))
+                   clock=lambda: datetime.now(timezone.utc),
+                   ca_bundle=str(settings.storage_ca_bundle.resolve()) if settings.storage_ca_bundle else None)
 
 
 def simulator_session(spec: SimulatorSpec, settings: Settings | None = None) -> SshSession:

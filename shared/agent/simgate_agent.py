@@ -7,6 +7,12 @@ The manager uploads it with every job into the job's directory and calls it over
     simgate_agent.py cancel <job dir>   stop the job wherever it is (idempotent)
     simgate_agent.py run <job dir>      what the scheduler starts: runs the case's entry script
 
+``run`` reports to simgate as it goes (status webhooks with the job's token, retried with back-off):
+running; progress, read from the file named by $SIMGATE_PROGRESS_FILE ("0.42 optional message");
+then cleanup with the output files, which it uploads through the grant it gets back (block upload,
+so files of many GiB work), and done with the manifest (name, size, MD5); or failed with the exit
+code and the tail of stderr. Everything it did is also in state.json, for the reconciler.
+
 Each command prints one JSON object on stdout. Exit status 0 means done, 2 a permanent refusal
 (the scheduler rejected the job), 75 a temporary failure worth retrying.
 
@@ -20,6 +26,7 @@ The job directory:
     cancel-requested      written before any cancel; a later submit or run honours it
     state.json            what ``run`` is doing: queued, running, finished, cancelled
     stdout.log stderr.log the entry script's output; agent.log is the agent's own
+    progress              where the entry script may write its progress
 """
 
 from __future__ import annotations
@@ -35,14 +42,28 @@ import shutil
 import signal
 import subprocess
 import sys
+import base64
+import ssl
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 from datetime import datetime, timezone
+from pathlib import Path
 
 EXIT_PERMANENT = 2
 EXIT_TEMPORARY = 75  # EX_TEMPFAIL
 LOCK_WAIT_SECONDS = 60
 SLOT_POLL_SECONDS = 1.0
 KILL_GRACE_SECONDS = 10
+PROGRESS_POLL_SECONDS = 2.0
+STDERR_TAIL = 2000
+HTTP_TIMEOUT = 60
+HTTP_ATTEMPTS = 8
+BACKOFF_MAX_SECONDS = 60
+SINGLE_PUT_LIMIT = 4 * 1024 * 1024
+BLOCK_SIZE = 8 * 1024 * 1024
+LOG_FILES = {"logs/stdout.log": "stdout.log", "logs/stderr.log": "stderr.log"}
 
 
 class Refused(Exception):
@@ -283,6 +304,127 @@ def scheduler_of(job: dict):
         raise Refused(f"unknown scheduler {job.get('scheduler')!r}") from None
 
 
+# --- talking to simgate ---------------------------------------------------------------------------
+
+
+class Rejected(Exception):
+    """simgate or storage refused a request (4xx): retrying it cannot help."""
+
+
+def _ssl_context(job: dict):
+    return ssl.create_default_context(cafile=job.get("ca_bundle") or None)
+
+
+def _request(job: dict, method: str, url: str, body: bytes = b"", headers=None, attempts: int = HTTP_ATTEMPTS):
+    """Send with retries and exponential back-off on network errors, 5xx and 429; Rejected on 4xx."""
+    delay = 1.0
+    for attempt in range(1, attempts + 1):
+        request = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+        try:
+            with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT, context=_ssl_context(job)) as response:
+                return response.read()
+        except urllib.error.HTTPError as exc:
+            detail = exc.read()[:2000].decode(errors="replace")
+            if exc.code < 500 and exc.code != 429:
+                raise Rejected(f"{method} answered {exc.code}: {detail}") from None
+            error = f"{method} answered {exc.code}: {detail}"
+        except (urllib.error.URLError, OSError) as exc:
+            error = f"{method} failed: {exc}"
+        if attempt == attempts:
+            raise Temporary(error)
+        time.sleep(delay)
+        delay = min(delay * 2, BACKOFF_MAX_SECONDS)
+
+
+class Reporter:
+    """Status webhooks to the job's status URL; each report is also noted in state.json."""
+
+    def __init__(self, job: dict, directory: JobDirectory) -> None:
+        self.job = job
+        self.directory = directory
+
+    def __call__(self, status: str, **fields) -> dict:
+        url = self.job.get("status_url")
+        if not url:
+            return {}
+        body = json.dumps({"status": status, **fields}).encode()
+        headers = {"Authorization": f"Bearer {self.job['token']}", "Content-Type": "application/json"}
+        try:
+            answer = json.loads(_request(self.job, "PATCH", url, body, headers) or b"{}")
+        except (Rejected, Temporary) as exc:
+            self.directory.set_state(last_report={"status": status, "error": str(exc), "at": now()})
+            raise
+        self.directory.set_state(last_report={"status": status, "answer": answer.get("status"), "at": now()})
+        return answer
+
+
+def upload(job: dict, url: str, path: str, content_type: str) -> str:
+    """Put one file into its blob (in blocks when large); its MD5 as hex."""
+    md5 = hashlib.md5()
+    size = os.path.getsize(path)
+    common = {"x-ms-version": "2021-08-06", "x-ms-blob-content-type": content_type}
+    with open(path, "rb") as handle:
+        if size <= SINGLE_PUT_LIMIT:
+            data = handle.read()
+            md5.update(data)
+            digest = base64.b64encode(md5.digest()).decode()
+            _request(job, "PUT", url, data, {**common, "x-ms-blob-type": "BlockBlob", "Content-MD5": digest,
+                                             "x-ms-blob-content-md5": digest})
+            return md5.hexdigest()
+        blocks = []
+        while True:
+            data = handle.read(BLOCK_SIZE)
+            if not data:
+                break
+            md5.update(data)
+            block_id = base64.b64encode(f"{len(blocks):08d}".encode()).decode()
+            _request(job, "PUT", _with_query(url, comp="block", blockid=block_id), data,
+                     {"x-ms-version": common["x-ms-version"],
+                      "Content-MD5": base64.b64encode(hashlib.md5(data).digest()).decode()})
+            blocks.append(block_id)
+    listing = "<?xml version=\"1.0\" encoding=\"utf-8\"?><BlockList>" + "".join(
+        f"<Latest>{b}</Latest>" for b in blocks) + "</BlockList>"
+    _request(job, "PUT", _with_query(url, comp="blocklist"), listing.encode(),
+             {**common, "x-ms-blob-content-md5": base64.b64encode(md5.digest()).decode(),
+              "Content-Type": "application/xml"})
+    return md5.hexdigest()
+
+
+def _with_query(url: str, **params: str) -> str:
+    return f"{url}&{urllib.parse.urlencode(params)}" if "?" in url else f"{url}?{urllib.parse.urlencode(params)}"
+
+
+def output_files(job: dict, directory: JobDirectory) -> dict:
+    """name -> local path: the files matching the case's output patterns in run/, then the logs."""
+    run_dir = Path(directory.file("run"))
+    found = {}
+    for pattern in job.get("outputs") or []:
+        for path in sorted(run_dir.glob(pattern)):
+            if path.is_file() and not path.is_symlink():  # never a link out of the job's directory
+                found[path.relative_to(run_dir).as_posix()] = str(path)
+    for name, log in LOG_FILES.items():
+        if os.path.exists(directory.file(log)):
+            found[name] = directory.file(log)
+    return found
+
+
+def content_type(name: str) -> str:
+    import mimetypes
+    if name.endswith(".log"):
+        return "text/plain"
+    return mimetypes.guess_type(name)[0] or "application/octet-stream"
+
+
+def stderr_tail(directory: JobDirectory) -> str:
+    try:
+        with open(directory.file("stderr.log"), "rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            handle.seek(max(0, handle.tell() - STDERR_TAIL))
+            return handle.read().decode(errors="replace")
+    except OSError:
+        return ""
+
+
 # --- commands -------------------------------------------------------------------------------------
 
 
@@ -367,37 +509,77 @@ class _Run:
         for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             signal.signal(signum, self.on_signal)
         job = directory.job
+        report = Reporter(job, directory)
         directory.set_state(status="queued", pid=os.getpid(), scheduler_job_id=os.environ.get("SLURM_JOB_ID"),
                             queued_at=now())
         slot = self.wait_for_slot(job)
         if self.stopping or directory.cancel_requested:
             return directory.set_state(status="cancelled", ended_at=now())
         directory.set_state(status="running", started_at=now())
+        with contextlib.suppress(Rejected, Temporary):  # a lost "running" is repaired by the reconciler
+            report("running", detail=f"running on {job.get('simulator') or 'the simulator'}")
         with open(directory.file("stdout.log"), "ab") as out, open(directory.file("stderr.log"), "ab") as err:
-            env = {**os.environ, "SIMGATE_JOB_ID": str(job["job_id"]), "SIMGATE_JOB_DIR": directory.path}
+            env = {**os.environ, "SIMGATE_JOB_ID": str(job["job_id"]), "SIMGATE_JOB_DIR": directory.path,
+                   "SIMGATE_PROGRESS_FILE": directory.file("progress")}
             try:
-                self.child = subprocess.Popen(job["entry_command"], cwd=directory.file("run"), stdin=subprocess.DEVNULL,
-                                              stdout=out, stderr=err, env=env)
+                self.child = subprocess.Popen(job["entry_command"], cwd=directory.file("run"),
+                                              stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=env)
             except OSError as exc:
-                return directory.set_state(status="failed", ended_at=now(), reason=f"cannot start the entry script: {exc}")
-            exit_code = self._wait(job)
+                return self.fail(report, f"cannot start the entry script: {exc}")
+            exit_code = self._wait(job, report)
         if slot is not None:
             slot.close()
         # The scheduler may signal the script before the agent: the cancel mark says what happened.
         if self.stopping or directory.cancel_requested:
             return directory.set_state(status="cancelled", exit_code=exit_code, ended_at=now())
         if exit_code == "timeout":
-            return directory.set_state(status="failed", ended_at=now(),
-                                       reason=f"wall time of {job['resources']['wall_time_minutes']} minutes exceeded")
-        return directory.set_state(status="finished", exit_code=exit_code, ended_at=now())
+            return self.fail(report, f"wall time of {job['resources']['wall_time_minutes']} minutes exceeded")
+        if exit_code != 0:
+            return self.fail(report, "the entry script failed", exit_code=exit_code)
+        directory.set_state(status="finished", exit_code=0, ended_at=now())
+        return self.deliver(job, report)
 
-    def _wait(self, job: dict):
+    def fail(self, report: Reporter, reason: str, exit_code=None) -> dict:
+        tail = stderr_tail(self.directory)
+        state = self.directory.set_state(status="failed", reason=reason, exit_code=exit_code, ended_at=now())
+        with contextlib.suppress(Rejected, Temporary):
+            report("failed", detail=reason, exit_code=exit_code, stderr_tail=tail[-STDERR_TAIL:] or None)
+        return state
+
+    def deliver(self, job: dict, report: Reporter) -> dict:
+        """cleanup (with the files) -> upload through the grant -> done (with the manifest)."""
+        directory = self.directory
+        if not job.get("status_url"):
+            return directory.state
+        files = output_files(job, directory)
+        listed = [{"name": name, "size": os.path.getsize(path)} for name, path in files.items()]
+        try:
+            answer = report("cleanup", detail=f"uploading {len(files)} files", files=listed)
+            urls = (answer.get("upload") or {}).get("files") or {}
+            manifest = []
+            for name, path in files.items():
+                if name not in urls:
+                    raise Rejected(f"the upload grant has no link for {name}")
+                md5 = upload(job, urls[name], path, content_type(name))
+                manifest.append({"name": name, "size": os.path.getsize(path), "md5": md5})
+            directory.set_state(status="uploaded", manifest=manifest)
+            report("done", detail=f"{len(manifest)} outputs uploaded", files=manifest)
+        except (Rejected, Temporary) as exc:
+            return self.fail(report, f"delivering the outputs failed: {exc}")
+        return directory.set_state(status="done", ended_at=now())
+
+    def _wait(self, job: dict, report: Reporter):
         minutes = (job.get("resources") or {}).get("wall_time_minutes")
-        timeout = float(minutes) * 60 if minutes and job.get("scheduler") == "direct" else None
+        limit = float(minutes) * 60 if minutes and job.get("scheduler") == "direct" else None
+        deadline = time.monotonic() + limit if limit else None
+        last_progress = None
         while True:
             try:
-                return self.child.wait(timeout=timeout)
+                return self.child.wait(timeout=PROGRESS_POLL_SECONDS)
             except subprocess.TimeoutExpired:
+                pass
+            last_progress = self._forward_progress(report, last_progress)
+            if deadline is not None and time.monotonic() > deadline:
                 self.child.terminate()
                 try:
                     self.child.wait(KILL_GRACE_SECONDS)
@@ -405,8 +587,19 @@ class _Run:
                     self.child.kill()
                     self.child.wait()
                 return "timeout"
-            except InterruptedError:
-                continue
+
+    def _forward_progress(self, report: Reporter, last):
+        try:
+            with open(self.directory.file("progress"), encoding="utf-8") as handle:
+                text = handle.read(500).strip()
+            fraction, _, message = text.partition(" ")
+            value = min(1.0, max(0.0, float(fraction)))
+        except (OSError, ValueError):
+            return last
+        if (value, message) != last:
+            with contextlib.suppress(Rejected, Temporary):
+                report("running", progress=value, detail=message.strip()[:500])
+        return value, message
 
 
 def run(directory: JobDirectory) -> dict:

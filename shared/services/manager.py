@@ -76,6 +76,7 @@ class Manager:
     simulator_specs: Sequence[SimulatorSpec]
     callback_base_url: str | None
     clock: Callable[[], datetime]
+    ca_bundle: str | None = None  # local only: a CA for the agent to trust (Azurite's certificate)
 
     # --- the edge's entry points ---
 
@@ -136,7 +137,7 @@ class Manager:
             except PreconditionFailed:
                 raise TransientError(f"job {job_id} changed while it was being started") from None
             bundle = build_bundle(case, job, _placement(spec), scripts, callback_base_url=self.callback_base_url,
-                                  token=token)
+                                  token=token, ca_bundle=self.ca_bundle)
             self.simulators.deliver(spec, job_id, bundle)
             submitted = self.simulators.submit(spec, job_id)
             if submitted is None:

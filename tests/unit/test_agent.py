@@ -89,10 +89,11 @@ def test_a_submit_that_died_after_starting_the_job_is_resumed_not_repeated(tmp_p
     assert started.wait(WAIT) == 0
 
 
-def test_a_failing_script_finishes_with_its_exit_code(tmp_path):
+def test_a_failing_script_fails_with_its_exit_code(tmp_path):
     job = make_job(tmp_path, "fails", "echo broken >&2; exit 3\n")
     agent("submit", job)
-    assert wait_for(job, "finished")["exit_code"] == 3
+    failed = wait_for(job, "failed")
+    assert failed["exit_code"] == 3 and failed["reason"] == "the entry script failed"
     assert (job / "stderr.log").read_text() == "broken\n"
 
 
