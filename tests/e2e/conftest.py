@@ -26,12 +26,16 @@ def reset_app_caches() -> None:
 
 
 @pytest.fixture(scope="session")
-def app_env(storage_env, sshd, storage, tmp_path_factory) -> dict[str, str]:
+def app_env(storage_env, sshd, slurm_sshd, storage, tmp_path_factory) -> dict[str, str]:
+    """The sample's settings on the test services: the direct simulator "test" first, then "test-slurm"."""
     sample = read_local_settings(PROJECT_ROOT / "local.settings.sample.json")["Values"]
-    simulator = json.loads(sshd.spec.model_dump_json())
-    simulator["workdir"] = str(tmp_path_factory.mktemp("simulator-jobs"))
+    simulators = []
+    for simulator in (sshd, slurm_sshd):
+        spec = json.loads(simulator.spec.model_dump_json())
+        spec["workdir"] = str(tmp_path_factory.mktemp(f"{spec['name']}-jobs"))
+        simulators.append(spec)
     # its own job queue: the app's manager must not take messages meant for other tests' hosts
-    return {**sample, **storage_env, "AUTH_DEV_MODE": "true", "SIMULATORS": json.dumps([simulator]),
+    return {**sample, **storage_env, "AUTH_DEV_MODE": "true", "SIMULATORS": json.dumps(simulators),
             "JOBS_QUEUE": "e2e-jobs"}
 
 
@@ -47,5 +51,8 @@ def local_host(app_env, storage):
         with LocalFunctionsHost(function_app.app, host_json=host_json, port=0,
                                 queue_service=storage.queue_service,
                                 max_delivery_count=int(app_env["JOBS_QUEUE_MAX_DELIVERY_COUNT"])) as host:
+            # agents on the test simulators post their webhooks to this host
+            patch.setenv("AGENT_CALLBACK_URL", f"{host.url}/api")
+            reset_app_caches()
             yield host
         reset_app_caches()

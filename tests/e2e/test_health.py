@@ -23,6 +23,7 @@ def test_health_reports_every_dependency_reachable(local_host):
         ("storage", "blob:job-outputs"): True,
         ("queue", "e2e-jobs"): True,
         ("simulators", "test"): True,
+        ("simulators", "test-slurm"): True,
     }
     assert response.headers["Cache-Control"] == "no-store"
 
@@ -40,7 +41,7 @@ def health_with(local_host, monkeypatch, **settings: str) -> requests.Response:
 
 
 def test_health_is_503_and_says_why_when_a_simulator_is_not_trusted(local_host, app_env, monkeypatch):
-    (simulator,) = json.loads(app_env["SIMULATORS"])
+    simulator = json.loads(app_env["SIMULATORS"])[0]
     simulator["host_key"] = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHVfbJ0pyMYG0C5v7V4Pd9d2Bnbl3HgFhFZ+o6r9mQYx"
     response = health_with(local_host, monkeypatch, SIMULATORS=json.dumps([simulator]))
     body = response.json()
