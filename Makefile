@@ -1,10 +1,14 @@
-.PHONY: up test bootstrap unit cases
+.PHONY: up test bootstrap unit cases demo
 
 PYTHON := .venv/bin/python
 
 ## Start the whole system locally: Azurite, the local simulator, the local Functions host (:7071).
 up: bootstrap
 	$(PYTHON) -m devstack up
+
+## Play the seed's story against the stack `make up` runs (in another terminal), printing each step.
+demo: bootstrap
+	$(PYTHON) -m commands.demo
 
 ## Publish the case folders under cases/ to the storage in local.settings.json (or the environment).
 cases: bootstrap

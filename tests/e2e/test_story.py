@@ -89,3 +89,13 @@ def test_the_seed_story(local_host, smoothie_cases, azurite, scheduler):
     redirect = requests.get(f"{local_host.url}/api/job/{job_id}/output/csv1", params={"redirect": "true"},
                             headers=ALICE, allow_redirects=False, timeout=30)
     assert redirect.status_code == 302 and redirect.headers["Location"].startswith("https://")
+
+
+def test_the_demo_command_plays_the_story(local_host, smoothie_cases, azurite, capsys):
+    from commands import demo
+
+    assert demo.main(["--api", f"{local_host.url}/api", "--case", smoothie_cases["direct"],
+                      "--ca", str(azurite.ca_bundle)]) == 0
+    printed = capsys.readouterr().out
+    assert "draft → submitted → queued → running → cleanup → done" in printed
+    assert "csv1   results/homogeneity.csv" in printed and printed.rstrip().endswith("Blob storage.")
