@@ -6,6 +6,7 @@ import uuid
 import pytest
 import requests
 
+from tests.e2e.helpers import assert_problem
 from tests.factories import case_document
 
 pytestmark = pytest.mark.e2e
@@ -24,14 +25,6 @@ def put_case(local_host, document, headers=ADMIN):
 
 def unique_id(prefix="e2e"):
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
-
-
-def assert_problem(response, status, slug):
-    assert response.status_code == status, response.text
-    assert response.headers["Content-Type"].startswith("application/problem+json")
-    body = response.json()
-    assert body["type"] == f"urn:simgate:problem:{slug}" and body["status"] == status
-    return body
 
 
 def test_publish_then_read_details_and_older_versions(local_host):

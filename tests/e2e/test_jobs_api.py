@@ -2,12 +2,12 @@
 
 import json
 import threading
-import time
 import uuid
 
 import pytest
 import requests
 
+from tests.e2e.helpers import assert_problem, wait_for_status
 from tests.factories import case_document
 
 pytestmark = pytest.mark.e2e
@@ -43,29 +43,9 @@ def create(local_host, case_id, headers=ALICE, **body):
     return response.json()["job_id"]
 
 
-def assert_problem(response, status, slug=None):
-    assert response.status_code == status, response.text
-    assert response.headers["Content-Type"].startswith("application/problem+json")
-    if slug:
-        assert response.json()["type"] == f"urn:simgate:problem:{slug}"
-    return response.json()
-
-
 def unchanged(local_host, job_id, before):
     after = api(local_host, "GET", f"job/{job_id}")
     assert after.headers["ETag"] == before.headers["ETag"] and after.json() == before.json()
-
-
-def wait_for_status(local_host, job_id, *wanted, timeout=60):
-    """Long-poll the job's status until it is one of ``wanted`` (the manager and the agent work
-    behind the queue, so a fast job may pass some statuses between two reads)."""
-    deadline = time.monotonic() + timeout
-    status = None
-    while time.monotonic() < deadline:
-        status = api(local_host, "GET", f"job/{job_id}/status", params={"wait": 5, "since": status}).json()["status"]
-        if status in wanted:
-            return api(local_host, "GET", f"job/{job_id}").json()
-    raise AssertionError(f"job {job_id} is still {status}, not {' or '.join(wanted)}, after {timeout} s")
 
 
 def test_the_seed_flow_create_set_values_run_and_read(local_host, case_id, storage, settings):

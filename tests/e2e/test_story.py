@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import csv
 import io
-import time
 
 import pytest
 import requests
 
 from devstack import PROJECT_ROOT
 from shared.adapters.case_folders import read_case_folder
+from tests.e2e.helpers import wait_for_status
 
 pytestmark = pytest.mark.e2e
 
@@ -61,12 +61,8 @@ def test_the_seed_story(local_host, smoothie_cases, azurite, scheduler):
         {"name": "viscosity_pa_s", "value": 0.5}, {"name": "batch_label", "value": "Test 1"}]})
     assert api(local_host, "POST", f"job/{job_id}").json() == {"success": True, "status": "submitted"}
 
-    seen, status, deadline = [], "submitted", time.monotonic() + 120
-    while status not in ("done", "failed", "cancelled") and time.monotonic() < deadline:
-        status = api(local_host, "GET", f"job/{job_id}/status", params={"wait": 10, "since": status}).json()["status"]
-        seen.append(status)
-    job = api(local_host, "GET", f"job/{job_id}").json()
-    assert status == "done", job
+    job = wait_for_status(local_host, job_id, "done", "failed", "cancelled", timeout=120)
+    assert job["status"] == "done", job
     assert [h["status"] for h in job["history"]] == ["draft", "submitted", "queued", "running", "cleanup", "done"]
     assert job["simulator"] == SIMULATOR_OF[scheduler] and job["progress"] == 1.0
 
