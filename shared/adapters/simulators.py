@@ -7,7 +7,9 @@ uploads, calls the agent and turns its answers into simgate's types and errors.
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
 
 from shared.adapters.ssh import CommandResult, SshPool, SshSession, command_line
 from shared.agent import AGENT_FILE, agent_source
@@ -47,15 +49,11 @@ class SshSimulatorGateway(SimulatorGateway):
 
     def deliver(self, simulator: SimulatorSpec, job_id: str, bundle: JobBundle) -> None:
         directory = job_directory(simulator, job_id)
-        session = self._session(simulator)
-        try:
+        with self._session(simulator) as session:
             session.run(["rm", "-rf", f"{directory}/staged"])
             session.upload(directory, {AGENT_FILE: agent_source()}, mode=0o700)
             session.upload(f"{directory}/staged", {DESCRIPTION_FILE: bundle.description}, mode=0o600)
             session.upload(f"{directory}/staged/run", bundle.scripts, mode=0o700)
-        except SimulatorUnreachable:
-            self._pool.discard(simulator)
-            raise
 
     def submit(self, simulator: SimulatorSpec, job_id: str) -> Submission | None:
         directory = job_directory(simulator, job_id)
@@ -85,15 +83,18 @@ class SshSimulatorGateway(SimulatorGateway):
         result = self._run(simulator, "pgrep -c -u \"$(id -u)\" -f 'simgate_agent[.]py run' || true")
         return int(result.stdout.strip() or 0)
 
-    def _session(self, simulator: SimulatorSpec) -> SshSession:
-        return self._pool.session(simulator)
-
-    def _run(self, simulator: SimulatorSpec, command, *, timeout: float = 60.0) -> CommandResult:
+    @contextlib.contextmanager
+    def _session(self, simulator: SimulatorSpec) -> Iterator[SshSession]:
+        """The pooled connection; dropped from the pool when it turns out to be dead."""
         try:
-            return self._session(simulator).run(command, check=False, timeout=timeout)
+            yield self._pool.session(simulator)
         except SimulatorUnreachable:
             self._pool.discard(simulator)
             raise
+
+    def _run(self, simulator: SimulatorSpec, command, *, timeout: float = 60.0) -> CommandResult:
+        with self._session(simulator) as session:
+            return session.run(command, check=False, timeout=timeout)
 
 
 def _q(text: str) -> str:
