@@ -36,6 +36,7 @@ import errno
 import fcntl
 import hashlib
 import json
+import mimetypes
 import os
 import shlex
 import shutil
@@ -409,7 +410,7 @@ def output_files(job: dict, directory: JobDirectory) -> dict:
 
 
 def content_type(name: str) -> str:
-    import mimetypes
+    """As the app's content_type_of (this file cannot import the app)."""
     if name.endswith(".log"):
         return "text/plain"
     return mimetypes.guess_type(name)[0] or "application/octet-stream"
