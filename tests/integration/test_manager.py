@@ -317,7 +317,8 @@ def test_sshd_stopped_during_a_start_is_retried_and_succeeds_when_it_is_back(rep
         assert harness.start(job.job_id, Delivery(3, 5)).startswith("queued on flaky")
         assert harness.job(job.job_id).status == JobStatus.QUEUED
         harness.wait_for_state(job.job_id, "finished")
-        assert harness.agent_processes(job.job_id) == 0
+        # "finished" is written just before the agent exits: wait for the exit, do not race it
+        wait_until(lambda: harness.agent_processes(job.job_id) == 0, timeout=WAIT, what="the agent to exit")
     finally:
         process.stop()
         harness.close()
