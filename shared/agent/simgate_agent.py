@@ -6,6 +6,8 @@ The manager uploads it with every job into the job's directory and calls it over
     simgate_agent.py submit <job dir>   hand the job to the scheduler, exactly once
     simgate_agent.py cancel <job dir>   stop the job wherever it is (idempotent)
     simgate_agent.py run <job dir>      what the scheduler starts: runs the case's entry script
+    simgate_agent.py status <work dir> <job id>...
+                                        what the reconciler asks: many jobs at once, one squeue call
 
 ``run`` reports to simgate as it goes (status webhooks with the job's token, retried with back-off):
 running; progress, read from the file named by $SIMGATE_PROGRESS_FILE ("0.42 optional message");
@@ -24,7 +26,9 @@ The job directory:
     submission.json       the submission marker: scheduler, scheduler job id, token hash
     submit.lock           serialises submit and cancel (flock: released if the holder dies)
     cancel-requested      written before any cancel; a later submit or run honours it
-    state.json            what ``run`` is doing: queued, running, finished, cancelled
+    state.json            what ``run`` is doing: queued, running, finished (the script exited 0),
+                          uploaded (outputs in storage, done not yet acknowledged), done, failed,
+                          cancelled; with the manifest and the last report
     stdout.log stderr.log the entry script's output; agent.log is the agent's own
     progress              where the entry script may write its progress
 """
@@ -60,7 +64,7 @@ KILL_GRACE_SECONDS = 10
 PROGRESS_POLL_SECONDS = 2.0
 STDERR_TAIL = 2000
 HTTP_TIMEOUT = 60
-HTTP_ATTEMPTS = 8
+RETRY_SECONDS = 300  # how long one request is retried; job.json's "retry_seconds" overrides it
 BACKOFF_MAX_SECONDS = 60
 SINGLE_PUT_LIMIT = 4 * 1024 * 1024
 BLOCK_SIZE = 8 * 1024 * 1024
@@ -316,10 +320,12 @@ def _ssl_context(job: dict):
     return ssl.create_default_context(cafile=job.get("ca_bundle") or None)
 
 
-def _request(job: dict, method: str, url: str, body: bytes = b"", headers=None, attempts: int = HTTP_ATTEMPTS):
-    """Send with retries and exponential back-off on network errors, 5xx and 429; Rejected on 4xx."""
+def _request(job: dict, method: str, url: str, body: bytes = b"", headers=None):
+    """Send with retries and exponential back-off on network errors, 5xx and 429, for up to the job's
+    retry time; Rejected on 4xx. What still fails is left in state.json for the reconciler."""
+    deadline = time.monotonic() + float(job.get("retry_seconds") or RETRY_SECONDS)
     delay = 1.0
-    for attempt in range(1, attempts + 1):
+    while True:
         request = urllib.request.Request(url, data=body, method=method, headers=headers or {})
         try:
             with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT, context=_ssl_context(job)) as response:
@@ -331,9 +337,10 @@ def _request(job: dict, method: str, url: str, body: bytes = b"", headers=None, 
             error = f"{method} answered {exc.code}: {detail}"
         except (urllib.error.URLError, OSError) as exc:
             error = f"{method} failed: {exc}"
-        if attempt == attempts:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
             raise Temporary(error)
-        time.sleep(delay)
+        time.sleep(min(delay, remaining))
         delay = min(delay * 2, BACKOFF_MAX_SECONDS)
 
 
@@ -563,10 +570,15 @@ class _Run:
                     raise Rejected(f"the upload grant has no link for {name}")
                 md5 = upload(job, urls[name], path, content_type(name))
                 manifest.append({"name": name, "size": os.path.getsize(path), "md5": md5})
-            directory.set_state(status="uploaded", manifest=manifest)
-            report("done", detail=f"{len(manifest)} outputs uploaded", files=manifest)
         except (Rejected, Temporary) as exc:
             return self.fail(report, f"delivering the outputs failed: {exc}")
+        directory.set_state(status="uploaded", manifest=manifest)
+        try:
+            report("done", detail=f"{len(manifest)} outputs uploaded", files=manifest)
+        except Temporary:  # the outputs are in storage: the reconciler finishes the job from "uploaded"
+            return directory.set_state(ended_at=now())
+        except Rejected as exc:
+            return self.fail(report, f"simgate refused the outputs: {exc}")
         return directory.set_state(status="done", ended_at=now())
 
     def _wait(self, job: dict, report: Reporter):
@@ -607,16 +619,83 @@ def run(directory: JobDirectory) -> dict:
     return _Run(directory)()
 
 
+# Slurm states in which the batch script (the run agent) may still be alive.
+SLURM_ACTIVE = {"PENDING", "CONFIGURING", "RUNNING", "SUSPENDED", "REQUEUED", "REQUEUE_HOLD", "REQUEUE_FED",
+                "RESIZING", "SIGNALING", "STOPPED", "RESV_DEL_HOLD", "POWER_UP_NODE"}
+REPORTED_STATE = ("status", "exit_code", "reason", "manifest", "last_report", "updated_at")
+
+
+def status(workdir: str, job_ids: list) -> dict:
+    """What the simulator knows about each job, for the reconciler. The scheduler is asked first and
+    the state files read after, so a job that ends in between is seen with its final state."""
+    directories = {}
+    for job_id in job_ids:
+        if not job_id or "/" in job_id or job_id.startswith("."):
+            raise Refused(f"not a job id: {job_id!r}")
+        directories[job_id] = JobDirectory(os.path.join(workdir, job_id))
+    markers = {job_id: directory.submission or {} for job_id, directory in directories.items()}
+    slurm_states = _slurm_states([job_id for job_id, m in markers.items() if m.get("scheduler") == "slurm"])
+    alive = {}
+    for job_id, marker in markers.items():
+        if marker.get("scheduler") == "slurm":
+            alive[job_id] = slurm_states.get(job_id) in SLURM_ACTIVE
+        else:
+            pid = (directories[job_id].state or {}).get("pid") or marker.get("scheduler_job_id")
+            alive[job_id] = bool(pid) and str(pid).isdigit() and _is_agent_of(int(pid), directories[job_id])
+    jobs = {}
+    for job_id, directory in directories.items():
+        if not os.path.isdir(directory.path):
+            jobs[job_id] = {"exists": False}
+            continue
+        state = directory.state or {}
+        marker = markers[job_id]
+        jobs[job_id] = {
+            "exists": True,
+            "delivered": os.path.exists(directory.file("job.json")),
+            "submitted": bool(marker),
+            "scheduler": marker.get("scheduler"),
+            "scheduler_job_id": marker.get("scheduler_job_id"),
+            "scheduler_state": slurm_states.get(job_id),
+            "alive": alive[job_id],
+            "cancel_requested": directory.cancel_requested,
+            **{("state" if key == "status" else key): state.get(key) for key in REPORTED_STATE},
+        }
+    return {"jobs": jobs}
+
+
+def _slurm_states(job_ids: list) -> dict:
+    """job id -> Slurm state, from one squeue call (finished jobs stay listed for Slurm's MinJobAge)."""
+    if not job_ids:
+        return {}
+    names = ",".join(slurm_job_name({"job_id": job_id}) for job_id in job_ids)
+    result = _scheduler_command(["squeue", "-h", "-t", "all", f"--name={names}", "-o", "%j|%T"])
+    if result.returncode != 0:
+        raise Temporary(f"squeue failed: {result.stderr.strip()[-500:]}")
+    states = {}
+    for line in result.stdout.splitlines():
+        name, _, state = line.strip().partition("|")
+        job_id = name[len("simgate-"):]
+        # a requeued job may be listed twice: the live entry wins
+        if job_id in job_ids and states.get(job_id) not in SLURM_ACTIVE:
+            states[job_id] = state.split()[0] if state.strip() else None
+    return states
+
+
 COMMANDS = {"submit": submit, "cancel": cancel, "run": run}
+USAGE = "usage: simgate_agent.py {submit|cancel|run} <job directory> | status <work directory> <job id>..."
 
 
 def main(argv: list) -> int:
-    if len(argv) != 2 or argv[0] not in COMMANDS:
-        print(json.dumps({"error": f"usage: simgate_agent.py {{{'|'.join(COMMANDS)}}} <job directory>"}))
+    valid = (len(argv) == 2 and argv[0] in COMMANDS) or (len(argv) >= 2 and argv[0] == "status")
+    if not valid:
+        print(json.dumps({"error": USAGE}))
         return EXIT_PERMANENT
     os.umask(0o077)
     try:
-        result = COMMANDS[argv[0]](JobDirectory(argv[1]))
+        if argv[0] == "status":
+            result = status(argv[1], argv[2:])
+        else:
+            result = COMMANDS[argv[0]](JobDirectory(argv[1]))
     except Refused as exc:
         print(json.dumps({"error": str(exc), "permanent": True}))
         return EXIT_PERMANENT

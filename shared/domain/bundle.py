@@ -35,7 +35,8 @@ class JobBundle:
 
 
 def build_bundle(case: PublishedCase, job: Job, placement: Placement, scripts: dict[str, str], *,
-                 callback_base_url: str | None, token: str, ca_bundle: str | None = None) -> JobBundle:
+                 callback_base_url: str | None, token: str, retry_seconds: int | None = None,
+                 ca_bundle: str | None = None) -> JobBundle:
     """The bundle for ``job``: its rendered ``scripts`` and the description the agent runs it from."""
     definition = case.definition
     resources = definition.resources
@@ -61,6 +62,8 @@ def build_bundle(case: PublishedCase, job: Job, placement: Placement, scripts: d
         "status_url": f"{callback_base_url.rstrip('/')}/job/{job.job_id}/status" if callback_base_url else None,
         "token": token,
     }
+    if retry_seconds:  # how long the agent retries a webhook or an upload (its own default otherwise)
+        description["retry_seconds"] = retry_seconds
     if ca_bundle:  # local stacks only: the emulator's certificate, for the agent's uploads
         description["ca_bundle"] = ca_bundle
     return JobBundle(

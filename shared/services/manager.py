@@ -77,6 +77,7 @@ class Manager:
     callback_base_url: str | None
     clock: Callable[[], datetime]
     ca_bundle: str | None = None  # local only: a CA for the agent to trust (Azurite's certificate)
+    agent_retry_seconds: int | None = None  # how long the agent retries a request; its default if None
 
     # --- the edge's entry points ---
 
@@ -137,7 +138,7 @@ class Manager:
             except PreconditionFailed:
                 raise TransientError(f"job {job_id} changed while it was being started") from None
             bundle = build_bundle(case, job, _placement(spec), scripts, callback_base_url=self.callback_base_url,
-                                  token=token, ca_bundle=self.ca_bundle)
+                                  token=token, retry_seconds=self.agent_retry_seconds, ca_bundle=self.ca_bundle)
             self.simulators.deliver(spec, job_id, bundle)
             submitted = self.simulators.submit(spec, job_id)
             if submitted is None:

@@ -3,6 +3,7 @@ The Slurm side is exercised against the real cluster in tests/integration/test_m
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -11,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from devstack.processes import wait_until
+from devstack.processes import free_port, wait_until
 from shared.agent import AGENT_FILE, agent_source
+from tests.loopback import JsonHandler, LoopbackServer
 
 WAIT = 30
 HOLD = 'i=0; while [ ! -e "$SIMGATE_JOB_DIR/release" ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done\n'
@@ -70,7 +72,6 @@ def test_submit_runs_the_entry_script_in_the_background_and_a_second_submit_resu
 
 
 def test_the_marker_records_the_hash_of_the_token_the_job_runs_with(tmp_path):
-    import hashlib
     job = make_job(tmp_path, "hashed", "true\n")
     _, answer = agent("submit", job)
     assert answer["token_hash"] == hashlib.sha256(b"token-hashed").hexdigest()
@@ -163,3 +164,110 @@ def test_a_submit_without_a_delivered_job_is_temporary(tmp_path):
     (tmp_path / "empty" / AGENT_FILE).write_bytes(agent_source())
     code, answer = agent("submit", tmp_path / "empty")
     assert code == 75 and "not delivered" in answer["error"] and answer["permanent"] is False
+
+
+# --- what the reconciler asks: status, many jobs at once ---
+
+
+def status_of(workdir: Path, *job_ids: str) -> tuple[int, dict]:
+    """As the gateway asks: the agent fed on stdin ("python3 -"), so no copy of it is needed there."""
+    result = subprocess.run([sys.executable, "-", "status", str(workdir), *job_ids], input=agent_source(),
+                            capture_output=True, timeout=WAIT)
+    return result.returncode, json.loads(result.stdout)
+
+
+def test_status_reports_every_job_in_one_call(tmp_path):
+    working = make_job(tmp_path, "working", HOLD)
+    done = make_job(tmp_path, "done", "exit 0\n")
+    failing = make_job(tmp_path, "failing", "exit 4\n")
+    for job in (working, done, failing):
+        agent("submit", job)
+    wait_for(working, "running")
+    wait_for(done, "finished")
+    wait_for(failing, "failed")
+    wait_until(lambda: not alive(int(state(done)["pid"])), timeout=WAIT, what="the finished agent to exit")
+    code, answer = status_of(tmp_path, "working", "done", "failing", "never-was")
+    jobs = answer["jobs"]
+    assert code == 0 and set(jobs) == {"working", "done", "failing", "never-was"}
+    assert jobs["working"]["alive"] is True and jobs["working"]["state"] == "running"
+    assert jobs["working"]["scheduler"] == "direct" and jobs["working"]["submitted"] is True
+    assert (jobs["done"]["alive"], jobs["done"]["state"], jobs["done"]["exit_code"]) == (False, "finished", 0)
+    assert (jobs["failing"]["state"], jobs["failing"]["reason"], jobs["failing"]["exit_code"]) == (
+        "failed", "the entry script failed", 4)
+    assert jobs["never-was"] == {"exists": False}
+    (working / "release").touch()
+
+
+def test_status_sees_an_agent_that_was_killed(tmp_path):
+    job = make_job(tmp_path, "killed", HOLD)
+    _, submitted = agent("submit", job)
+    wait_for(job, "running")
+    os.killpg(int(submitted["scheduler_job_id"]), 9)  # no chance to write anything
+    wait_until(lambda: not alive(int(submitted["scheduler_job_id"])), timeout=WAIT, what="the agent to die")
+    _, answer = status_of(tmp_path, "killed")
+    assert (answer["jobs"]["killed"]["alive"], answer["jobs"]["killed"]["state"]) == (False, "running")
+
+
+@pytest.mark.parametrize("job_id", ["../etc", "a/b", ".hidden"])
+def test_status_refuses_what_is_not_a_job_id(tmp_path, job_id):
+    code, answer = status_of(tmp_path, job_id)
+    assert code == 2 and "not a job id" in answer["error"]
+
+
+# --- reporting: bounded retries, and a lost done left for the reconciler ---
+
+
+class FakeSimgate(LoopbackServer):
+    """simgate's webhook and storage as the agent sees them: answers ``failing`` statuses with 503
+    (simgate unavailable) and takes uploads."""
+
+    def __init__(self, failing: set[str]) -> None:
+        fake = self
+        self.reports: list[str] = []
+        self.blobs: dict[str, bytes] = {}
+
+        class Handler(JsonHandler):
+            def do_PATCH(self):
+                report = self.read_json()
+                fake.reports.append(report["status"])
+                if report["status"] in failing:
+                    return self.answer(503, {"title": "Service temporarily unavailable"})
+                grant = {f["name"]: f"{fake.url}/blob/{f['name']}?sig=x" for f in report.get("files", [])}
+                return self.answer(200, {"status": report["status"], "upload": {"files": grant}})
+
+            def do_PUT(self):
+                fake.blobs[self.path.split("?")[0]] = self.rfile.read(int(self.headers["Content-Length"]))
+                self.answer(201, {})
+
+        super().__init__(Handler)
+
+
+def given_up(job: Path, status: str) -> dict:
+    """The job's state once the agent has given up on its ``status`` report."""
+    wait_until(lambda: state(job).get("last_report", {}).get("status") == status, timeout=WAIT,
+               what=f"the agent to give up on its {status} report")
+    return state(job)
+
+
+def test_a_lost_done_leaves_the_uploaded_manifest_for_the_reconciler(tmp_path):
+    simgate = FakeSimgate(failing={"done"})
+    try:
+        job = make_job(tmp_path, "lost", "mkdir -p results; echo 1,2 > results/a.csv\n", outputs=["results/*.csv"],
+                       status_url=f"{simgate.url}/job/lost/status", retry_seconds=1)
+        agent("submit", job)
+        uploaded = given_up(job, "done")
+    finally:
+        simgate.close()
+    assert uploaded["status"] == "uploaded" and simgate.blobs["/blob/results/a.csv"] == b"1,2\n"
+    assert {"name": "results/a.csv", "size": 4, "md5": hashlib.md5(b"1,2\n").hexdigest()} in uploaded["manifest"]
+    assert simgate.reports[:2] == ["running", "cleanup"] and set(simgate.reports[2:]) == {"done"}
+    assert "503" in uploaded["last_report"]["error"]
+
+
+def test_an_unreachable_simgate_is_retried_only_for_the_jobs_retry_time(tmp_path):
+    job = make_job(tmp_path, "alone", "echo 1,2 > out.csv\n", outputs=["*.csv"],
+                   status_url=f"http://127.0.0.1:{free_port()}/api/job/alone/status", retry_seconds=1)  # nobody there
+    agent("submit", job)
+    failed = given_up(job, "failed")
+    assert failed["status"] == "failed" and failed["reason"].startswith("delivering the outputs failed: PATCH failed")
+    assert "Connection refused" in failed["last_report"]["error"]

@@ -67,9 +67,11 @@ def test_no_token_or_a_wrong_one_is_401(world, token):
 
 
 def test_another_jobs_token_is_401(world):
-    mine, other = queued_job(world[0]), queued_job(world[0], token="the-other-jobs-token")
+    mine = queued_job(world[0])
+    queued_job(world[0], token="the-other-jobs-token")  # a real token, of another job
     with pytest.raises(Unauthorized):
         report(world, mine.job_id, token="the-other-jobs-token", status="running")
+    assert world[0].get(mine.job_id).item.status == JobStatus.QUEUED
 
 
 def test_the_token_dies_with_the_job(world):
