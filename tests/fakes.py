@@ -12,6 +12,7 @@ from shared.adapters.job_queue import JobQueue, QueueMessage
 from shared.domain.cases import CaseDefinition, CaseHeader, PublishedCase
 from shared.domain.bundle import JobBundle
 from shared.domain.jobs import Job, JobStatus, JobSummary, agent_token_hash
+from shared.domain.reconcile import Observation
 from shared.errors import NotFound, PreconditionFailed
 from shared.services.ports import (
     CancelOutcome,
@@ -118,6 +119,10 @@ class InMemoryJobRepository(JobRepository):
         more = len(jobs) > per_page
         return Page([j.summary() for j in chosen], encode_continuation({"after": chosen[-1].job_id}) if more else None)
 
+    def list_stale(self, statuses, updated_before, limit):
+        stale = [j for j, _ in self.rows.values() if j.status in statuses and j.updated < updated_before]
+        return sorted(stale, key=lambda j: j.updated)[:limit]
+
 
 class RecordingJobQueue(JobQueue):
     def __init__(self) -> None:
@@ -165,6 +170,8 @@ class FakeSimulatorGateway(SimulatorGateway):
         self.submit_count = 0
         self.cancel_calls: list[tuple[str, str]] = []
         self.loads = loads or {}
+        self.observations: dict[tuple[str, str], Observation] = {}
+        self.observe_calls: list[tuple[str, list[str]]] = []
         self._failures: dict[str, list[Exception]] = {}
 
     def fail(self, method: str, error: Exception, times: int = 1) -> None:
@@ -208,3 +215,9 @@ class FakeSimulatorGateway(SimulatorGateway):
     def load(self, simulator):
         self._maybe_fail(f"load:{simulator.name}")
         return self.loads.get(simulator.name, 0)
+
+    def observe(self, simulator, job_ids):
+        self._maybe_fail(f"observe:{simulator.name}")
+        self.observe_calls.append((simulator.name, list(job_ids)))
+        return {job_id: self.observations[(simulator.name, job_id)] for job_id in job_ids
+                if (simulator.name, job_id) in self.observations}

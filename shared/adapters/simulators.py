@@ -11,11 +11,14 @@ import contextlib
 import json
 from collections.abc import Iterator
 
+from pydantic import ValidationError
+
 from shared.adapters.ssh import CommandResult, SshPool, SshSession, command_line
 from shared.agent import AGENT_FILE, agent_source
 from shared.config import SimulatorSpec
 from shared.domain.bundle import DESCRIPTION_FILE, JobBundle
 from shared.domain.jobs import JOB_ID
+from shared.domain.reconcile import Observation
 from shared.errors import (
     RemoteCommandFailed,
     SchedulerUnavailable,
@@ -28,6 +31,7 @@ from shared.services.ports import CancelOutcome, SimulatorGateway, Submission
 EXIT_PERMANENT = 2
 EXIT_TEMPORARY = 75
 SUBMIT_TIMEOUT = 120.0
+OBSERVE_BATCH = 200  # job ids per status command: keeps the command line far below ARG_MAX
 
 
 def job_directory(spec: SimulatorSpec, job_id: str) -> str:
@@ -83,6 +87,23 @@ class SshSimulatorGateway(SimulatorGateway):
         result = self._run(simulator, "pgrep -c -u \"$(id -u)\" -f 'simgate_agent[.]py run' || true")
         return int(result.stdout.strip() or 0)
 
+    def observe(self, simulator: SimulatorSpec, job_ids: list[str]) -> dict[str, Observation]:
+        # The agent is fed on stdin ("python3 -"): it reads the job directories without needing a
+        # copy of itself anywhere, and one call covers the whole batch (one squeue under Slurm).
+        for job_id in job_ids:
+            job_directory(simulator, job_id)  # refuses anything that is not a job id
+        seen: dict[str, Observation] = {}
+        for start in range(0, len(job_ids), OBSERVE_BATCH):
+            batch = job_ids[start:start + OBSERVE_BATCH]
+            result = self._run(simulator, [simulator.python, "-", "status", simulator.workdir.rstrip("/"), *batch],
+                               stdin=agent_source(), timeout=SUBMIT_TIMEOUT)
+            jobs = _answer(simulator, result, "asking about jobs").get("jobs") or {}
+            try:
+                seen.update({job_id: Observation.model_validate(jobs[job_id]) for job_id in batch if job_id in jobs})
+            except ValidationError as exc:
+                raise SimulatorError(f"simulator {simulator.name} gave an unreadable job state: {exc}") from None
+        return seen
+
     @contextlib.contextmanager
     def _session(self, simulator: SimulatorSpec) -> Iterator[SshSession]:
         """The pooled connection; dropped from the pool when it turns out to be dead."""
@@ -92,9 +113,10 @@ class SshSimulatorGateway(SimulatorGateway):
             self._pool.discard(simulator)
             raise
 
-    def _run(self, simulator: SimulatorSpec, command, *, timeout: float = 60.0) -> CommandResult:
+    def _run(self, simulator: SimulatorSpec, command, *, timeout: float = 60.0,
+             stdin: bytes | None = None) -> CommandResult:
         with self._session(simulator) as session:
-            return session.run(command, check=False, timeout=timeout)
+            return session.run(command, check=False, timeout=timeout, stdin=stdin)
 
 
 def _q(text: str) -> str:

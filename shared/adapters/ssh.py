@@ -146,13 +146,18 @@ class SshSession:
             return False
         return transport.is_active()
 
-    def run(self, argv: Sequence[str] | str, *, check: bool = True, timeout: float = 60.0) -> CommandResult:
-        """Run a command (argv list, quoted for the shell; or a prepared command line)."""
+    def run(self, argv: Sequence[str] | str, *, check: bool = True, timeout: float = 60.0,
+            stdin: bytes | None = None) -> CommandResult:
+        """Run a command (argv list, quoted for the shell; or a prepared command line), feeding it
+        ``stdin`` when given."""
         if self._client is None:
             self.connect()
         line = argv if isinstance(argv, str) else command_line(argv)
         try:
-            _, stdout, stderr = self._client.exec_command(line, timeout=timeout)
+            channel_in, stdout, stderr = self._client.exec_command(line, timeout=timeout)
+            if stdin is not None:
+                channel_in.write(stdin)
+                channel_in.channel.shutdown_write()
             out = stdout.read().decode(errors="replace")
             err = stderr.read().decode(errors="replace")[-STDERR_KEPT:]
             status = stdout.channel.recv_exit_status()

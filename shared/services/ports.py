@@ -15,6 +15,7 @@ from shared.config import SimulatorSpec
 from shared.domain.bundle import JobBundle
 from shared.domain.cases import CaseDefinition, CaseHeader, PublishedCase
 from shared.domain.jobs import Job, JobStatus, JobSummary
+from shared.domain.reconcile import Observation
 from shared.errors import BadRequest
 
 Item = TypeVar("Item")
@@ -120,6 +121,11 @@ class JobRepository(abc.ABC):
                        status: JobStatus | None = None, case_id: str | None = None) -> Page[JobSummary]:
         """The owner's jobs, newest first, exactly ``per_page`` of them unless it is the last page."""
 
+    @abc.abstractmethod
+    def list_stale(self, statuses: list[JobStatus], updated_before: datetime, limit: int) -> list[Job]:
+        """Jobs of every owner in one of ``statuses`` that nothing has changed since ``updated_before``:
+        at most ``limit`` of them, the least recently updated first where the store can tell."""
+
 
 @dataclass(frozen=True)
 class Link:
@@ -192,3 +198,7 @@ class SimulatorGateway(abc.ABC):
     @abc.abstractmethod
     def load(self, simulator: SimulatorSpec) -> int:
         """How many simgate jobs the simulator has queued or running."""
+
+    @abc.abstractmethod
+    def observe(self, simulator: SimulatorSpec, job_ids: list[str]) -> dict[str, Observation]:
+        """What the simulator knows about each job, asked in one batch (not one call per job)."""
