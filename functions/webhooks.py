@@ -7,7 +7,7 @@ import azure.functions as func
 from shared import wiring
 from shared.http import endpoint, json_response, read_json
 from shared.services.status import StatusReport, record_status
-from shared.views import job_status
+from shared.views import status_answer
 
 bp = func.Blueprint()
 
@@ -20,9 +20,4 @@ def report_status(req: func.HttpRequest) -> func.HttpResponse:
     report = read_json(req, StatusReport)
     job, grant = record_status(wiring.job_repository(), wiring.output_store(), req.route_params.get("job_id", ""),
                                req.headers.get("Authorization"), report, datetime.now(timezone.utc))
-    body = job_status(job)
-    if grant is not None:
-        expires = min((link.expires_at for link in grant.values()), default=None)
-        body["upload"] = {"expires_at": expires.isoformat() if expires else None,
-                          "files": {name: link.url for name, link in grant.items()}}
-    return json_response(body, headers={"Cache-Control": "no-store"})
+    return json_response(status_answer(job, grant), headers={"Cache-Control": "no-store"})

@@ -186,6 +186,11 @@ module api 'modules/function.bicep' = {
       SIMULATORS: simulatorsJson
       // the app's default host name: agents on the simulators post their status webhooks here
       AGENT_CALLBACK_URL: 'https://${abbrs.webSitesFunctions}${resourceToken}.azurewebsites.net/api'
+      // how long an agent retries a webhook or an upload before leaving the job to the reconciler
+      AGENT_RETRY_SECONDS: '300'
+      // the reconciler: every 5 minutes, about jobs unchanged for 10
+      RECONCILE_SCHEDULE: '0 */5 * * * *'
+      RECONCILE_STALE_AFTER_SECONDS: '600'
     }
   }
 }

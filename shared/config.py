@@ -131,6 +131,14 @@ class Settings(BaseModel):
     # The API's base URL as simulators reach it ("https://<app>.azurewebsites.net/api"): agents post
     # their status webhooks under it.
     agent_callback_url: str | None = Field(default=None, validation_alias="AGENT_CALLBACK_URL")
+    # How long the agent retries one request (a webhook, an upload) before it gives up and leaves the
+    # job to the reconciler.
+    agent_retry_seconds: int = Field(default=300, ge=1, le=86400, validation_alias="AGENT_RETRY_SECONDS")
+    # The reconciler's timer (NCRONTAB, six fields; the Functions host reads it as %RECONCILE_SCHEDULE%)
+    # and how long an active job may go unchanged before the reconciler asks its simulator about it.
+    reconcile_schedule: str = Field(default="0 */5 * * * *", validation_alias="RECONCILE_SCHEDULE")
+    reconcile_stale_after_seconds: int = Field(default=600, ge=1, le=7 * 86400,
+                                               validation_alias="RECONCILE_STALE_AFTER_SECONDS")
     # PEM private keys read from the settings that simulators name in ``private_key_setting``.
     simulator_keys: dict[str, SecretStr] = Field(default_factory=dict, exclude=True)
 
@@ -151,6 +159,13 @@ class Settings(BaseModel):
         if parts.scheme != "https" and not (parts.scheme == "http" and loopback):
             raise ValueError("must be an https:// URL (plain http only for a loopback address)")
         return value.rstrip("/")
+
+    @field_validator("reconcile_schedule")
+    @classmethod
+    def _ncrontab(cls, value: str) -> str:
+        if len(value.split()) != 6:
+            raise ValueError('must be a six-field NCRONTAB expression, e.g. "0 */5 * * * *" (every 5 minutes)')
+        return value
 
     @field_validator("simulators", mode="before")
     @classmethod

@@ -6,6 +6,7 @@ from typing import Any
 
 from shared.domain.cases import CaseHeader, PublishedCase
 from shared.domain.jobs import Job, JobSummary
+from shared.services.ports import Link
 
 
 def case_header(header: CaseHeader) -> dict[str, Any]:
@@ -58,3 +59,14 @@ def job_status(job: Job) -> dict[str, Any]:
         "progress": job.progress,
         "cancel_requested": job.cancel_requested is not None,
     }
+
+
+def status_answer(job: Job, grant: dict[str, Link] | None) -> dict[str, Any]:
+    """The webhook's answer to the agent: the job's status and, after a cleanup report, the upload
+    grant {expires_at, files: {name: url}}."""
+    body = job_status(job)
+    if grant is not None:
+        expires = min((link.expires_at for link in grant.values()), default=None)
+        body["upload"] = {"expires_at": expires.isoformat() if expires else None,
+                          "files": {name: link.url for name, link in grant.items()}}
+    return body

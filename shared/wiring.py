@@ -7,7 +7,7 @@ app's functions: it surfaces as a problem response of the function that needs it
 from __future__ import annotations
 
 import functools
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from shared.adapters import storage as storage_adapter
 from shared.adapters.case_store import TableCaseRepository
@@ -21,6 +21,7 @@ from shared.config import Settings, SimulatorSpec, get_settings
 from shared.errors import ConfigurationError
 from shared.services.health import Probe
 from shared.services.manager import Manager
+from shared.services.reconciler import Reconciler
 
 
 @functools.lru_cache(maxsize=1)
@@ -68,7 +69,17 @@ def manager() -> Manager:
     return Manager(cases=case_repository(), jobs=job_repository(), simulators=SshSimulatorGateway(ssh_pool()),
                    simulator_specs=settings.simulators, callback_base_url=settings.agent_callback_url,
                    clock=lambda: datetime.now(timezone.utc),
-                   ca_bundle=str(settings.storage_ca_bundle.resolve()) if settings.storage_ca_bundle else None)
+                   ca_bundle=str(settings.storage_ca_bundle.resolve()) if settings.storage_ca_bundle else None,
+                   agent_retry_seconds=settings.agent_retry_seconds)
+
+
+@functools.lru_cache(maxsize=1)
+def reconciler() -> Reconciler:
+    settings = get_settings()
+    return Reconciler(jobs=job_repository(), simulators=SshSimulatorGateway(ssh_pool()),
+                      simulator_specs=settings.simulators, outputs=output_store(), queue=job_queue(),
+                      clock=lambda: datetime.now(timezone.utc),
+                      stale_after=timedelta(seconds=settings.reconcile_stale_after_seconds))
 
 
 def simulator_session(spec: SimulatorSpec, settings: Settings | None = None) -> SshSession:

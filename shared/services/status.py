@@ -71,7 +71,7 @@ def record_status(jobs: JobRepository, outputs: OutputStore, job_id: str, author
     """Apply the agent's report; on cleanup also the upload links for the files it named."""
     authenticate_agent(jobs, job_id, authorization)
     if report.status == JobStatus.DONE:
-        recorded = _verified_outputs(outputs, job_id, report.files)
+        recorded = verified_outputs(outputs, job_id, report.files)
     else:
         recorded = None
 
@@ -95,7 +95,7 @@ def record_status(jobs: JobRepository, outputs: OutputStore, job_id: str, author
     return job, grant
 
 
-def _verified_outputs(outputs: OutputStore, job_id: str, files: list[ReportedFile]) -> list[Output]:
+def verified_outputs(outputs: OutputStore, job_id: str, files: list[ReportedFile]) -> list[Output]:
     """The manifest as outputs, if storage really holds every file with its size (and MD5)."""
     stored = outputs.stored_files(job_id, [f.name for f in files])
     problems = []

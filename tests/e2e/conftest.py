@@ -21,6 +21,7 @@ def reset_app_caches() -> None:
     wiring.job_repository.cache_clear()
     wiring.output_store.cache_clear()
     wiring.manager.cache_clear()
+    wiring.reconciler.cache_clear()
     wiring.ssh_pool().close()
     wiring.ssh_pool.cache_clear()
 
@@ -34,9 +35,10 @@ def app_env(storage_env, sshd, slurm_sshd, storage, tmp_path_factory) -> dict[st
         spec = json.loads(simulator.spec.model_dump_json())
         spec["workdir"] = str(tmp_path_factory.mktemp(f"{spec['name']}-jobs"))
         simulators.append(spec)
-    # its own job queue: the app's manager must not take messages meant for other tests' hosts
+    # its own job queue: the app's manager must not take messages meant for other tests' hosts;
+    # a reconciler that looks every 2 s at jobs unchanged for 3 s, so that every test runs beside it
     return {**sample, **storage_env, "AUTH_DEV_MODE": "true", "SIMULATORS": json.dumps(simulators),
-            "JOBS_QUEUE": "e2e-jobs"}
+            "JOBS_QUEUE": "e2e-jobs", "RECONCILE_SCHEDULE": "*/2 * * * * *", "RECONCILE_STALE_AFTER_SECONDS": "3"}
 
 
 @pytest.fixture(scope="session")

@@ -1,8 +1,11 @@
 """The job endpoints over HTTP against the local host serving the real app (Azurite behind it)."""
 
 import json
+import os
+import signal
 import threading
 import uuid
+from pathlib import Path
 
 import pytest
 import requests
@@ -213,3 +216,14 @@ def test_cancel_and_delete(local_host, case_id, storage, settings):
     assert list(outputs.list_blobs(name_starts_with=f"{draft}/")) == []
     deletable = create(local_host, case_id)
     assert api(local_host, "DELETE", f"job/{deletable}").status_code == 204
+
+
+def test_the_reconciler_fails_a_job_whose_agent_died(local_host, case_id, app_env):
+    job_id = create(local_host, case_id, fields={"steps": HOLD_STEPS})
+    api(local_host, "POST", f"job/{job_id}")
+    wait_for_status(local_host, job_id, "running")
+    workdir = Path(json.loads(app_env["SIMULATORS"])[0]["workdir"])  # the direct simulator "test"
+    os.killpg(json.loads((workdir / job_id / "state.json").read_text())["pid"], signal.SIGKILL)
+    failed = wait_for_status(local_host, job_id, "failed")  # no webhook will come: only the timer can tell
+    assert failed["error"] == "job vanished from simulator: nothing runs it any more (its last state was running)"
+    assert failed["history"][-1]["source"] == "reconciler"

@@ -1,0 +1,137 @@
+"""The reconciler: one cycle, run by a timer. It repairs jobs whose webhooks were lost and fails the
+ones that vanished, so no job stays queued, running or in cleanup with nobody working on it.
+
+A cycle lists the stale jobs (active, unchanged for ``stale_after``), asks each simulator about all
+of its stale jobs in one batch, and moves each job as ``shared.domain.reconcile.verdict`` says.
+Jobs still ``submitted`` get their start message again, and active jobs with a cancel request their
+cancel message: the manager handles both idempotently, and Service Bus drops a resend whose original
+it already has (duplicate detection on the message id).
+
+It never overrides fresher news: a job that changed after it was listed is left to the next cycle,
+and a simulator that cannot be reached is skipped (its jobs are not failed for it).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from pydantic import ValidationError
+
+from shared.adapters.job_queue import JobQueue
+from shared.config import SimulatorSpec
+from shared.domain.jobs import Job, JobStatus, decide
+from shared.domain.outputs import ReportedFile
+from shared.domain.reconcile import RECONCILED, Verdict, verdict
+from shared.errors import NotFound, SimulatorError, ValidationFailed
+from shared.services.jobs import apply_change, cancel_message, start_message
+from shared.services.ports import JobRepository, OutputStore, SimulatorGateway, Stored
+from shared.services.status import verified_outputs
+
+log = logging.getLogger("simgate.reconciler")
+
+SOURCE = "reconciler"
+MAX_JOBS_PER_CYCLE = 5000
+
+
+@dataclass
+class Cycle:
+    """What one cycle did, for the log."""
+
+    examined: int = 0
+    moved: Counter = field(default_factory=Counter)  # target status -> jobs moved there
+    resent: Counter = field(default_factory=Counter)  # start / cancel -> messages sent again
+    unreachable: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        parts = [f"{self.examined} stale jobs examined"]
+        parts += [f"{count} moved to {status}" for status, count in sorted(self.moved.items())]
+        parts += [f"{count} {action} messages resent" for action, count in sorted(self.resent.items())]
+        if self.unreachable:
+            parts.append(f"not reached: {', '.join(self.unreachable)}")
+        return "; ".join(parts)
+
+
+@dataclass
+class Reconciler:
+    jobs: JobRepository
+    simulators: SimulatorGateway
+    simulator_specs: Sequence[SimulatorSpec]
+    outputs: OutputStore
+    queue: JobQueue
+    clock: Callable[[], datetime]
+    stale_after: timedelta
+    max_jobs: int = MAX_JOBS_PER_CYCLE
+
+    def run(self) -> Cycle:
+        now = self.clock()
+        stale = self.jobs.list_stale([JobStatus.SUBMITTED, *RECONCILED], now - self.stale_after, self.max_jobs)
+        if len(stale) >= self.max_jobs:
+            log.warning("more than %d stale jobs: the rest wait for the next cycle", self.max_jobs)
+        cycle = Cycle(examined=len(stale))
+        by_simulator: dict[str, list[Job]] = defaultdict(list)
+        for job in stale:
+            if job.cancel_requested:
+                self.queue.send(cancel_message(job))
+                cycle.resent["cancel"] += 1
+            elif job.status == JobStatus.SUBMITTED:
+                self.queue.send(start_message(job))
+                cycle.resent["start"] += 1
+            elif self._spec(job.simulator) is None:
+                self._settle(job, Verdict(JobStatus.FAILED, f"simulator {job.simulator} is no longer configured"),
+                             cycle)
+            else:
+                by_simulator[job.simulator].append(job)
+        for name, jobs in by_simulator.items():
+            try:
+                seen = self.simulators.observe(self._spec(name), [job.job_id for job in jobs])
+            except SimulatorError as exc:
+                log.warning("simulator %s skipped this cycle: %s", name, exc.detail)
+                cycle.unreachable.append(name)
+                continue
+            for job in jobs:
+                if job.job_id in seen:
+                    found = verdict(job, seen[job.job_id])
+                    if found is not None:
+                        self._settle(job, found, cycle)
+        return cycle
+
+    def _settle(self, listed: Job, found: Verdict, cycle: Cycle) -> None:
+        changes = {}
+        if found.status == JobStatus.DONE:
+            try:
+                files = [ReportedFile.model_validate(entry) for entry in found.manifest]
+                changes = {"outputs": [o.model_dump() for o in verified_outputs(self.outputs, listed.job_id, files)],
+                           "progress": 1.0}
+            except (ValidationError, ValidationFailed) as exc:
+                found = Verdict(JobStatus.FAILED, f"the agent's outputs are not in storage as it recorded them: "
+                                                  f"{_problem(exc)}")
+        at = self.clock()
+
+        def change(job: Job) -> Job:
+            if job.updated != listed.updated or decide(job.status, found.status) != "move":
+                return job  # news arrived since the job was listed: the next cycle looks again
+            return job.move(found.status, at=at, source=SOURCE, reason=found.reason, **changes)
+
+        stored = apply_change(self.jobs, listed.job_id, lambda: self._get(listed.job_id), change)
+        if stored is not None and stored.item.status == found.status != listed.status:
+            log.info("job %s: %s -> %s: %s", listed.job_id, listed.status.value, found.status.value, found.reason)
+            cycle.moved[found.status.value] += 1
+
+    def _spec(self, name: str | None) -> SimulatorSpec | None:
+        return next((spec for spec in self.simulator_specs if spec.name == name), None)
+
+    def _get(self, job_id: str) -> Stored[Job] | None:
+        try:
+            return self.jobs.get(job_id)
+        except NotFound:
+            return None
+
+
+def _problem(exc: Exception) -> str:
+    if isinstance(exc, ValidationFailed):
+        return "; ".join(e["message"] for e in exc.errors) or exc.detail
+    return str(exc).splitlines()[0]

@@ -1,0 +1,164 @@
+"""The reconciler's cycle with in-memory ports: which jobs it looks at, how it asks, what it writes."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from shared.config import SimulatorSpec
+from shared.domain.jobs import CancelRequest, Job, JobStatus, Transition, new_job_id
+from shared.domain.reconcile import Observation
+from shared.errors import SimulatorUnreachable
+from shared.services.reconciler import Reconciler
+from tests.fakes import FakeSimulatorGateway, InMemoryJobRepository, InMemoryOutputStore, RecordingJobQueue
+
+NOW = datetime(2026, 5, 1, 12, tzinfo=timezone.utc)
+STALE = NOW - timedelta(minutes=30)
+HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDq5oY1Q2TQ0YcXv0l1gRkq7r0bqJXHn7nN8ZVUCMXw5"
+
+
+def spec(name: str, scheduler: str = "direct") -> SimulatorSpec:
+    return SimulatorSpec(name=name, host="hpc.example", user="sim", host_key=HOST_KEY,
+                         private_key_path="/keys/id", scheduler=scheduler, workdir="/scratch/simgate")
+
+
+class World:
+    def __init__(self) -> None:
+        self.jobs = InMemoryJobRepository()
+        self.gateway = FakeSimulatorGateway()
+        self.outputs = InMemoryOutputStore()
+        self.queue = RecordingJobQueue()
+        self.reconciler = Reconciler(self.jobs, self.gateway, [spec("hpc"), spec("cluster", "slurm")], self.outputs,
+                                     self.queue, clock=lambda: NOW, stale_after=timedelta(minutes=10))
+
+    def job(self, status: JobStatus, *, simulator: str | None = "hpc", updated: datetime = STALE, seq: int = 0,
+            **changes) -> Job:
+        created = STALE - timedelta(seconds=seq)
+        job = Job(job_id=new_job_id("alice", created), owner="alice", title="t", case_id="mixer", case_version=1,
+                  fields={}, status=status, created=created, updated=updated, simulator=simulator,
+                  history=[Transition(status=status, at=updated, source="manager")], **changes)
+        self.jobs.add(job)
+        return job
+
+    def observe(self, job: Job, simulator: str = "hpc", **facts) -> None:
+        self.gateway.observations[(simulator, job.job_id)] = Observation.model_validate(
+            {"exists": True, "delivered": True, "submitted": True, **facts})
+
+    def stored(self, job: Job) -> Job:
+        return self.jobs.get(job.job_id).item
+
+
+@pytest.fixture
+def world() -> World:
+    return World()
+
+
+def test_each_simulator_is_asked_once_about_all_its_stale_jobs(world):
+    on_hpc = [world.job(JobStatus.RUNNING, seq=i) for i in range(3)]
+    on_cluster = world.job(JobStatus.QUEUED, simulator="cluster", seq=9)
+    world.job(JobStatus.RUNNING, updated=NOW - timedelta(minutes=2), seq=20)  # fresh: not asked about
+    world.job(JobStatus.DONE, seq=21)  # finished: not asked about
+    world.job(JobStatus.DRAFT, simulator=None, seq=22)
+    cycle = world.reconciler.run()
+    calls = {name: sorted(ids) for name, ids in world.gateway.observe_calls}
+    assert calls == {"hpc": sorted(j.job_id for j in on_hpc), "cluster": [on_cluster.job_id]}
+    assert cycle.examined == 4 and len(world.gateway.observe_calls) == 2
+
+
+def test_a_lost_done_is_recorded_with_outputs_checked_against_storage(world):
+    job = world.job(JobStatus.CLEANUP)
+    world.outputs.blobs[f"{job.job_id}/results/a.csv"] = b"1,2\n"
+    world.observe(job, state="uploaded", alive=False,
+                  manifest=[{"name": "results/a.csv", "size": 4, "md5": hashlib.md5(b"1,2\n").hexdigest()}])
+    cycle = world.reconciler.run()
+    done = world.stored(job)
+    assert done.status == JobStatus.DONE and done.progress == 1.0
+    assert [o["output_id"] for o in done.outputs] == ["csv1"]
+    assert done.history[-1].source == "reconciler" and "lost" in done.history[-1].reason
+    assert cycle.moved == {"done": 1} and str(cycle).startswith("1 stale jobs examined; 1 moved to done")
+
+
+def test_a_manifest_that_storage_does_not_hold_fails_the_job_instead(world):
+    job = world.job(JobStatus.CLEANUP)
+    world.observe(job, state="uploaded", alive=False, manifest=[{"name": "results/a.csv", "size": 4}])
+    world.reconciler.run()
+    failed = world.stored(job)
+    assert failed.status == JobStatus.FAILED and failed.outputs == []
+    assert failed.error == "the agent's outputs are not in storage as it recorded them: results/a.csv was never uploaded"
+
+
+def test_a_manifest_with_a_hostile_name_fails_the_job(world):
+    job = world.job(JobStatus.CLEANUP)
+    world.observe(job, state="uploaded", alive=False, manifest=[{"name": "../other-job/x.csv", "size": 4}])
+    world.reconciler.run()
+    assert world.stored(job).status == JobStatus.FAILED
+
+
+def test_a_vanished_job_fails_and_a_live_one_is_left_alone(world):
+    gone, working = world.job(JobStatus.RUNNING), world.job(JobStatus.RUNNING, seq=1)
+    world.observe(gone, state="running", alive=False)
+    world.observe(working, state="running", alive=True)
+    world.reconciler.run()
+    assert world.stored(gone).status == JobStatus.FAILED
+    assert world.stored(gone).error.startswith("job vanished from simulator")
+    assert world.stored(working) == working
+
+
+def test_a_job_missing_from_the_answer_is_not_judged(world):
+    job = world.job(JobStatus.RUNNING)  # the simulator's answer says nothing about it
+    world.reconciler.run()
+    assert world.stored(job) == job
+
+
+def test_an_unreachable_simulator_is_skipped_without_failing_its_jobs(world):
+    on_hpc = world.job(JobStatus.RUNNING)
+    on_cluster = world.job(JobStatus.RUNNING, simulator="cluster", seq=1)
+    world.observe(on_cluster, simulator="cluster", state="failed", reason="the entry script failed", exit_code=1)
+    world.gateway.fail("observe:hpc", SimulatorUnreachable("simulator hpc at hpc.example:22 unreachable"))
+    cycle = world.reconciler.run()
+    assert world.stored(on_hpc) == on_hpc and cycle.unreachable == ["hpc"]
+    assert world.stored(on_cluster).status == JobStatus.FAILED
+
+
+def test_news_that_arrives_during_the_cycle_wins(world):
+    job = world.job(JobStatus.RUNNING)
+    world.observe(job, state="running", alive=False)
+    original = world.gateway.observe
+
+    def agent_reports_meanwhile(simulator, job_ids):
+        stored = world.jobs.get(job.job_id)
+        world.jobs.update(stored.item.move(JobStatus.CLEANUP, at=NOW, source="agent"), stored.etag)
+        return original(simulator, job_ids)
+
+    world.gateway.observe = agent_reports_meanwhile
+    world.reconciler.run()
+    assert world.stored(job).status == JobStatus.CLEANUP
+
+
+def test_a_job_on_a_simulator_no_longer_configured_fails_with_that_reason(world):
+    job = world.job(JobStatus.QUEUED, simulator="retired")
+    world.reconciler.run()
+    assert world.stored(job).error == "simulator retired is no longer configured"
+
+
+def test_stale_submitted_jobs_and_cancel_requests_have_their_messages_sent_again(world):
+    waiting = world.job(JobStatus.SUBMITTED, simulator=None)
+    cancelling = world.job(JobStatus.RUNNING, seq=1, cancel_requested=CancelRequest(by="alice", at=STALE))
+    cycle = world.reconciler.run()
+    sent = sorted((m.body["action"], m.body["job_id"], m.message_id) for m in world.queue.sent)
+    assert sent == sorted([("start", waiting.job_id, f"{waiting.job_id}:start"),
+                           ("cancel", cancelling.job_id, f"{cancelling.job_id}:cancel")])
+    assert world.gateway.observe_calls == [] and dict(cycle.resent) == {"start": 1, "cancel": 1}
+    assert world.stored(waiting) == waiting and world.stored(cancelling) == cancelling
+
+
+def test_a_second_cycle_changes_nothing_more(world):
+    job = world.job(JobStatus.QUEUED)
+    world.observe(job, state="running", alive=True)
+    world.reconciler.run()
+    repaired = world.stored(job)
+    assert repaired.status == JobStatus.RUNNING and repaired.updated == NOW
+    world.reconciler.run()  # updated is now fresh: not stale any more
+    assert world.stored(job) == repaired
