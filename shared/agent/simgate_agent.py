@@ -557,8 +557,8 @@ class _Run:
     def deliver(self, job: dict, report: Reporter) -> dict:
         """cleanup (with the files) -> upload through the grant -> done (with the manifest)."""
         directory = self.directory
-        if not job.get("status_url"):
-            return directory.state
+        if not job.get("status_url"):  # simgate gave no address (AGENT_CALLBACK_URL unset)
+            return directory.set_state(reason="job.json has no status URL: the outputs cannot be delivered")
         files = output_files(job, directory)
         listed = [{"name": name, "size": os.path.getsize(path)} for name, path in files.items()]
         try:

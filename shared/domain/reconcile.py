@@ -82,7 +82,7 @@ def verdict(job: Job, seen: Observation | None) -> Verdict | None:
             return Verdict(JobStatus.CLEANUP, "the script has finished; the agent is delivering the outputs")
         return None
     if state == "finished":
-        return Verdict(JobStatus.FAILED, "the agent stopped while delivering the outputs")
+        return Verdict(JobStatus.FAILED, seen.reason or "the agent stopped while delivering the outputs")
     if seen.scheduler_state in SLURM_WALL_TIME:
         return Verdict(JobStatus.FAILED, f"Slurm stopped the job ({seen.scheduler_state}): wall time exceeded")
     if seen.scheduler_state:

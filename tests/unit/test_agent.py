@@ -192,6 +192,7 @@ def test_status_reports_every_job_in_one_call(tmp_path):
     assert jobs["working"]["alive"] is True and jobs["working"]["state"] == "running"
     assert jobs["working"]["scheduler"] == "direct" and jobs["working"]["submitted"] is True
     assert (jobs["done"]["alive"], jobs["done"]["state"], jobs["done"]["exit_code"]) == (False, "finished", 0)
+    assert jobs["done"]["reason"] == "job.json has no status URL: the outputs cannot be delivered"
     assert (jobs["failing"]["state"], jobs["failing"]["reason"], jobs["failing"]["exit_code"]) == (
         "failed", "the entry script failed", 4)
     assert jobs["never-was"] == {"exists": False}

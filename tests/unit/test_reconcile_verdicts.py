@@ -98,3 +98,8 @@ def test_a_job_nothing_runs_any_more_vanished(state, last):
 def test_a_long_reason_from_the_simulator_is_cut_to_its_end():
     found = verdict(job(), seen(state="failed", reason="x" * 5000 + "the end"))
     assert len(found.reason) <= 1000 and found.reason.endswith("the end")
+
+
+def test_an_agent_that_could_not_deliver_says_why():
+    found = verdict(job(), seen(state="finished", alive=False, reason="job.json has no status URL"))
+    assert (found.status, found.reason) == (JobStatus.FAILED, "job.json has no status URL")
