@@ -64,9 +64,14 @@ def ssh_pool() -> SshPool:
 
 
 @functools.lru_cache(maxsize=1)
+def simulator_gateway() -> SshSimulatorGateway:
+    return SshSimulatorGateway(ssh_pool())
+
+
+@functools.lru_cache(maxsize=1)
 def manager() -> Manager:
     settings = get_settings()
-    return Manager(cases=case_repository(), jobs=job_repository(), simulators=SshSimulatorGateway(ssh_pool()),
+    return Manager(cases=case_repository(), jobs=job_repository(), simulators=simulator_gateway(),
                    simulator_specs=settings.simulators, callback_base_url=settings.agent_callback_url,
                    clock=lambda: datetime.now(timezone.utc),
                    ca_bundle=str(settings.storage_ca_bundle.resolve()) if settings.storage_ca_bundle else None,
@@ -76,7 +81,7 @@ def manager() -> Manager:
 @functools.lru_cache(maxsize=1)
 def reconciler() -> Reconciler:
     settings = get_settings()
-    return Reconciler(jobs=job_repository(), simulators=SshSimulatorGateway(ssh_pool()),
+    return Reconciler(jobs=job_repository(), simulators=simulator_gateway(),
                       simulator_specs=settings.simulators, outputs=output_store(), queue=job_queue(),
                       clock=lambda: datetime.now(timezone.utc),
                       stale_after=timedelta(seconds=settings.reconcile_stale_after_seconds))

@@ -149,6 +149,14 @@ def change_job(jobs: JobRepository, principal: Principal, admin_role: str, job_i
     return apply_change(jobs, job_id, read, change)
 
 
+def find_job(jobs: JobRepository, job_id: str) -> Stored[Job] | None:
+    """The job, or None where it does not exist (for the callers to whom that is no error)."""
+    try:
+        return jobs.get(job_id)
+    except NotFound:
+        return None
+
+
 def apply_change(jobs: JobRepository, job_id: str, read: Callable[[], Stored[Job] | None],
                  change: Callable[[Job], Job]) -> Stored[Job] | None:
     """Read the job, apply ``change`` and write it with its ETag; on a concurrent change, again with

@@ -27,14 +27,13 @@ from shared.domain.cases import PublishedCase
 from shared.domain.jobs import JOB_ID, Job, JobStatus, agent_token_hash, decide, new_agent_token
 from shared.errors import (
     ConfigurationError,
-    NotFound,
     PreconditionFailed,
     SimgateError,
     SimulatorError,
     SimulatorUnreachable,
     TransientError,
 )
-from shared.services.jobs import apply_change
+from shared.services.jobs import apply_change, find_job
 from shared.services.ports import CaseRepository, JobRepository, SimulatorGateway, Stored, Submission
 
 log = logging.getLogger("simgate.manager")
@@ -115,7 +114,7 @@ class Manager:
     # --- use cases ---
 
     def start(self, job_id: str) -> str:
-        stored = self._get(job_id)
+        stored = find_job(self.jobs, job_id)
         if stored is None:
             return "nothing to do: the job no longer exists"
         job = stored.item
@@ -147,7 +146,7 @@ class Manager:
 
     def cancel(self, job_id: str) -> str:
         """Stop the job on its simulator (if it got that far) and mark it cancelled."""
-        stored = self._get(job_id)
+        stored = find_job(self.jobs, job_id)
         if stored is None:
             return "nothing to do: the job no longer exists"
         job = stored.item
@@ -226,14 +225,8 @@ class Manager:
         stored = self._change(job_id, change)
         return f"job is {stored.item.status.value}" if stored else "the job no longer exists"
 
-    def _get(self, job_id: str) -> Stored[Job] | None:
-        try:
-            return self.jobs.get(job_id)
-        except NotFound:
-            return None
-
     def _change(self, job_id: str, change: Callable[[Job], Job]) -> Stored[Job] | None:
-        return apply_change(self.jobs, job_id, lambda: self._get(job_id), change)
+        return apply_change(self.jobs, job_id, lambda: find_job(self.jobs, job_id), change)
 
 
 def _placement(spec: SimulatorSpec) -> Placement:

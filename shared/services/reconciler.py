@@ -26,9 +26,9 @@ from shared.config import SimulatorSpec
 from shared.domain.jobs import Job, JobStatus, decide
 from shared.domain.outputs import ReportedFile
 from shared.domain.reconcile import RECONCILED, Verdict, verdict
-from shared.errors import NotFound, SimulatorError, ValidationFailed
-from shared.services.jobs import apply_change, cancel_message, start_message
-from shared.services.ports import JobRepository, OutputStore, SimulatorGateway, Stored
+from shared.errors import SimulatorError, ValidationFailed
+from shared.services.jobs import apply_change, cancel_message, find_job, start_message
+from shared.services.ports import JobRepository, OutputStore, SimulatorGateway
 from shared.services.status import verified_outputs
 
 log = logging.getLogger("simgate.reconciler")
@@ -116,7 +116,7 @@ class Reconciler:
                 return job  # news arrived since the job was listed: the next cycle looks again
             return job.move(found.status, at=at, source=SOURCE, reason=found.reason, **changes)
 
-        stored = apply_change(self.jobs, listed.job_id, lambda: self._get(listed.job_id), change)
+        stored = apply_change(self.jobs, listed.job_id, lambda: find_job(self.jobs, listed.job_id), change)
         if stored is not None and stored.item.status == found.status != listed.status:
             log.info("job %s: %s -> %s: %s", listed.job_id, listed.status.value, found.status.value, found.reason)
             cycle.moved[found.status.value] += 1
@@ -124,11 +124,6 @@ class Reconciler:
     def _spec(self, name: str | None) -> SimulatorSpec | None:
         return next((spec for spec in self.simulator_specs if spec.name == name), None)
 
-    def _get(self, job_id: str) -> Stored[Job] | None:
-        try:
-            return self.jobs.get(job_id)
-        except NotFound:
-            return None
 
 
 def _problem(exc: Exception) -> str:

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from shared.domain.jobs import Job, JobStatus, agent_token_hash, decide, parse_status
 from shared.domain.outputs import MAX_FILES, Output, ReportedFile, outputs_from
 from shared.errors import NotFound, Unauthorized, ValidationFailed
-from shared.services.jobs import apply_change
+from shared.services.jobs import apply_change, find_job
 from shared.services.ports import JobRepository, Link, OutputStore, Stored
 
 UPLOAD_GRANT_TTL = timedelta(hours=1)
@@ -54,10 +54,7 @@ def authenticate_agent(jobs: JobRepository, job_id: str, authorization: str | No
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("send the job's token as 'Authorization: Bearer <token>'",
                            headers={"WWW-Authenticate": 'Bearer realm="simgate-agent"'})
-    try:
-        stored = jobs.get(job_id)
-    except NotFound:
-        stored = None
+    stored = find_job(jobs, job_id)
     expected = stored.item.agent_token_hash if stored else None
     presented = agent_token_hash(token.strip())
     if not expected or not hmac.compare_digest(presented, expected) or stored.item.status.terminal:

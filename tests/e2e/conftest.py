@@ -24,6 +24,7 @@ def reset_app_caches() -> None:
     wiring.reconciler.cache_clear()
     wiring.ssh_pool().close()
     wiring.ssh_pool.cache_clear()
+    wiring.simulator_gateway.cache_clear()
 
 
 @pytest.fixture(scope="session")
