@@ -1,8 +1,11 @@
-"""Who is calling: the user signed in through App Service Authentication (Easy Auth).
+"""Who is calling: the user signed in through App Service Authentication (Easy Auth) or through the
+Static Web App that fronts the API.
 
-In Azure, Easy Auth validates the user's token and forwards the identity in
-``X-MS-CLIENT-PRINCIPAL`` (base64 JSON with claims) and ``X-MS-CLIENT-PRINCIPAL-ID``/``-NAME``;
-it strips those headers from incoming requests, so they cannot be forged from outside.
+Both forward the identity in ``X-MS-CLIENT-PRINCIPAL`` (base64 JSON) and strip that header from
+incoming requests, so it cannot be forged from outside. App Service sends
+``{auth_typ, name_typ, role_typ, claims: [{typ, val}]}`` (plus ``X-MS-CLIENT-PRINCIPAL-ID``/``-NAME``);
+Static Web Apps (and its CLI's sign-in emulator) send ``{identityProvider, userId, userDetails,
+userRoles}``.
 For local development only, ``AUTH_DEV_MODE=true`` trusts a plain ``X-Simgate-User`` header
 (and ``X-Simgate-Roles``). Infra never turns that mode on.
 """
@@ -28,6 +31,8 @@ _OBJECT_ID_CLAIMS = ("http://schemas.microsoft.com/identity/claims/objectidentif
 _ROLE_CLAIMS = ("roles", "http://schemas.microsoft.com/ws/2008/06/identity/claims/role")
 _NAME_CLAIMS = ("name", "preferred_username", "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name")
 # User ids become Table partition keys: no '/', '\', '#', '?' and no control characters.
+# Every Static Web Apps user has these; they say nothing about what the user may do here.
+SWA_BUILT_IN_ROLES = frozenset({"anonymous", "authenticated"})
 USER_ID = re.compile(r"^[A-Za-z0-9@._+-]{1,128}$")
 
 
@@ -56,7 +61,9 @@ def authenticate(headers: Mapping[str, str], *, dev_mode: bool) -> Principal:
 def _from_easy_auth(headers: Mapping[str, str]) -> Principal:
     try:
         payload = json.loads(base64.b64decode(headers[PRINCIPAL_HEADER], validate=False))
-        claims = [(str(c["typ"]), str(c["val"])) for c in payload.get("claims", [])]
+        claims = [(str(c["typ"]), str(c["val"])) for c in payload.get("claims") or []]
+        if "userId" in payload:
+            return _from_static_web_apps(payload, claims)
     except (binascii.Error, ValueError, TypeError, KeyError, AttributeError):
         raise Unauthorized("the client principal header is not valid") from None
     role_types = {payload.get("role_typ"), *_ROLE_CLAIMS} - {None}
@@ -65,6 +72,15 @@ def _from_easy_auth(headers: Mapping[str, str]) -> Principal:
     name = headers.get(PRINCIPAL_NAME_HEADER) or _first(claims, name_types) or user_id
     roles = frozenset(v for t, v in claims if t in role_types)
     return _principal(user_id, name, roles)
+
+
+def _from_static_web_apps(payload: dict, claims: list[tuple[str, str]]) -> Principal:
+    listed = payload.get("userRoles") or []
+    if not isinstance(listed, list):
+        raise TypeError("userRoles must be a list")
+    roles = frozenset(str(r) for r in listed) - SWA_BUILT_IN_ROLES
+    name = str(payload.get("userDetails") or "") or _first(claims, _NAME_CLAIMS)
+    return _principal(str(payload["userId"]), name, roles)
 
 
 def _from_dev_headers(headers: Mapping[str, str]) -> Principal:

@@ -54,3 +54,22 @@ def test_the_dev_header_is_ignored_unless_dev_mode_is_on():
 def test_user_ids_that_cannot_be_keys_are_refused(user):
     with pytest.raises(Unauthorized):
         authenticate({"x-simgate-user": user}, dev_mode=True)
+
+
+def swa_header(**payload) -> str:
+    return base64.b64encode(json.dumps(payload).encode()).decode()
+
+
+def test_static_web_apps_principal_with_a_custom_role():
+    header = swa_header(identityProvider="aad", userId="d75b260a64504067bfc5b2905e3b8182", userDetails="martin@example.org",
+                        userRoles=["anonymous", "authenticated", "simgate.admin"])
+    who = authenticate({"x-ms-client-principal": header}, dev_mode=False)
+    assert who.user_id == "d75b260a64504067bfc5b2905e3b8182" and who.name == "martin@example.org"
+    assert who.roles == {"simgate.admin"}
+
+
+@pytest.mark.parametrize("payload", [{"userId": ""}, {"userId": "a/b", "userDetails": "x"},
+                                     {"userId": "ok", "userRoles": "admin"}])
+def test_a_static_web_apps_principal_without_a_usable_id_or_with_bad_roles_is_401(payload):
+    with pytest.raises(Unauthorized):
+        authenticate({"x-ms-client-principal": swa_header(**payload)}, dev_mode=False)
