@@ -20,13 +20,12 @@ import getpass
 import os
 import sys
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 
 from shared.adapters.case_folders import DEFINITION_FILE, case_folders, read_case_folder
-from shared.domain.cases import parse_definition
+from shared.auth import Principal
 from shared.errors import SimgateError
-from shared.services.ports import CaseRepository
+from shared.services.catalogue import Catalogue
 
 DEFAULT_DIRECTORY = Path(__file__).resolve().parent.parent / "cases"
 
@@ -39,12 +38,16 @@ class Outcome:
     problems: tuple[str, ...] = ()
 
 
-def load(directories: list[Path], repository: CaseRepository, published_by: str) -> list[Outcome]:
+def publisher(name: str) -> Principal:
+    """Who the loader publishes as: an operator with the storage rights to do it, hence an admin."""
+    return Principal(user_id=name, name=name, is_admin=True)
+
+
+def load(directories: list[Path], catalogue: Catalogue, published_by: str) -> list[Outcome]:
     outcomes = []
     for folder in (f for d in directories for f in case_folders(d)):
         try:
-            definition = parse_definition(read_case_folder(folder))
-            publication = repository.publish(definition, published_by, datetime.now(timezone.utc))
+            publication = catalogue.publish(publisher(published_by), read_case_folder(folder))
         except SimgateError as error:
             problems = tuple(f"{e.get('field') or '(definition)'}: {e['message']}" for e in error.errors)
             outcomes.append(Outcome(folder, False, error.detail, problems))
@@ -67,14 +70,12 @@ def main(argv: list[str] | None = None) -> int:
     if missing:
         parser.error(f"not a directory: {', '.join(missing)}")
 
-    from shared.adapters.case_store import TableCaseRepository
-    from shared.adapters.storage import StorageClients
     from shared.config import Settings
+    from shared.wiring import azure_adapters, build
 
     try:
         settings = Settings.from_environ(_environment(args.settings))
-        repository = TableCaseRepository(StorageClients(settings), settings.cases_table, settings.scripts_container)
-        outcomes = load(args.directories, repository, args.published_by)
+        outcomes = load(args.directories, build(settings, azure_adapters(settings)).cases, args.published_by)
     except SimgateError as error:
         print(f"load_cases: {error.detail}", file=sys.stderr)
         return 1
@@ -91,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
 def _environment(settings_file: Path) -> dict[str, str]:
     values: dict[str, str] = {}
     if settings_file.is_file():
-        from devstack.settings import read_local_settings
+        from commands.local_settings import read_local_settings
 
         values.update(read_local_settings(settings_file).get("Values", {}))
     values.update(os.environ)

@@ -5,7 +5,6 @@ Docker, so the stack is: Azurite (HTTPS + OAuth) for Table, Blob and Queue; a lo
 that serves function_app.app; and an unprivileged OpenSSH sshd as the local simulator.
 """
 
-from pathlib import Path
+from commands.local_settings import PROJECT_ROOT
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 LOCAL_DIR = PROJECT_ROOT / ".local"

@@ -20,7 +20,7 @@ from devstack.azurite import start_azurite
 from devstack.host import LocalFunctionsHost
 from devstack.keys import SshKeys, ensure_ssh_keys, ensure_tls_certificate
 from devstack.processes import ManagedProcess, port_open
-from devstack.settings import LOCAL_SETTINGS, SAMPLE_SETTINGS, apply_values, host_section, read_local_settings
+from commands.local_settings import LOCAL_SETTINGS, SAMPLE_SETTINGS, apply_values, host_section, read_local_settings
 from devstack.sshd import login_user, start_sshd
 
 LOCAL_SIMULATOR = "local"
@@ -85,7 +85,11 @@ def main() -> int:
 
 
 def run() -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from shared.logs import StructuredFormatter
+
+    logging.basicConfig(level=logging.INFO)
+    for handler in logging.getLogger().handlers:  # job lines end with [job_id=... simulator=...]
+        handler.setFormatter(StructuredFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     for noisy in ("azure", "paramiko", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     os.chdir(PROJECT_ROOT)  # like the Functions host: the app runs in its own folder
@@ -129,7 +133,9 @@ def run() -> int:
 
         clients = StorageClients(settings)
         provision(settings, clients)
-        _load_demo_cases(settings, clients)
+        from shared.wiring import app
+
+        _load_demo_cases(app().cases)
 
         import function_app
 
@@ -154,12 +160,10 @@ def run() -> int:
     return 0
 
 
-def _load_demo_cases(settings, clients) -> None:
+def _load_demo_cases(catalogue) -> None:
     from commands.load_cases import DEFAULT_DIRECTORY, load
-    from shared.adapters.case_store import TableCaseRepository
 
-    repository = TableCaseRepository(clients, settings.cases_table, settings.scripts_container)
-    for outcome in load([DEFAULT_DIRECTORY], repository, published_by="make-up"):
+    for outcome in load([DEFAULT_DIRECTORY], catalogue, published_by="make-up"):
         print(f"case {outcome.folder.name}: {outcome.message}")
         for problem in outcome.problems:
             print(f"    {problem}")

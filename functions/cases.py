@@ -3,8 +3,6 @@
 import azure.functions as func
 from pydantic import BaseModel, Field
 
-from shared import wiring
-from shared.config import get_settings
 from shared.http import (
     EXPOSED_HEADERS,
     caller,
@@ -13,10 +11,11 @@ from shared.http import (
     page_headers,
     read_json_document,
     read_query,
+    route,
 )
-from shared.services import catalogue
 from shared.services.paging import PageQuery
 from shared.views import case_details, case_header
+from shared.wiring import app
 
 bp = func.Blueprint()
 
@@ -33,7 +32,7 @@ def list_cases(req: func.HttpRequest) -> func.HttpResponse:
     """Case headers, a JSON array; the next page is in the Link header and X-Continuation-Token."""
     caller(req)
     query = read_query(req, PageQuery)
-    page = catalogue.list_cases(wiring.case_repository(), query)
+    page = app().cases.list(query)
     headers = page_headers(req, query.page, query.capped_per_page, bool(query.continuation), page.continuation)
     return json_response([case_header(h) for h in page.items], headers=headers)
 
@@ -43,9 +42,8 @@ def list_cases(req: func.HttpRequest) -> func.HttpResponse:
 def get_case(req: func.HttpRequest) -> func.HttpResponse:
     """One case's details: fields with their rules, script names, outputs; ?version=N for an older one."""
     caller(req)
-    case_id = req.route_params.get("case_id", "")
     query = read_query(req, VersionQuery)
-    published, latest = catalogue.get_case(wiring.case_repository(), case_id, query.version)
+    published, latest = app().cases.get(route(req, "case_id"), query.version)
     headers = {
         "ETag": f'"{published.id}-v{published.version}"',
         "Cache-Control": "private, max-age=3600, immutable" if query.version else "private, no-cache",
@@ -59,13 +57,10 @@ def get_case(req: func.HttpRequest) -> func.HttpResponse:
 def publish_case(req: func.HttpRequest) -> func.HttpResponse:
     """Publish a definition (admins): 201 with the new version, or 200 when nothing changed."""
     principal = caller(req)
-    case_id = req.route_params.get("case_id", "")
     document = read_json_document(req, max_bytes=MAX_DEFINITION_BYTES)
-    publication = catalogue.publish_case(wiring.case_repository(), principal, get_settings().admin_role,
-                                         document, case_id=case_id)
+    publication = app().cases.publish(principal, document, case_id=route(req, "case_id"))
     case = publication.case
     body = {"id": case.id, "version": case.version, "changed": publication.changed}
     location = f"/api/case/{case.id}?version={case.version}"
     return json_response(body, status=201 if publication.changed else 200,
                          headers={"Location": location, "Access-Control-Expose-Headers": EXPOSED_HEADERS})
-

@@ -6,7 +6,7 @@ import logging
 
 import azure.functions as func
 
-from shared import wiring
+from shared.wiring import app
 
 bp = func.Blueprint()
 log = logging.getLogger("simgate.reconciler")
@@ -17,4 +17,4 @@ log = logging.getLogger("simgate.reconciler")
 def reconciler(timer: func.TimerRequest) -> None:
     if timer.past_due:
         log.info("reconciler cycle is running late")
-    log.info("reconciler cycle: %s", wiring.reconciler().run())
+    log.info("reconciler cycle: %s", app().reconciler.run())

@@ -17,7 +17,7 @@ import binascii
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from shared.errors import Unauthorized
 
@@ -38,12 +38,24 @@ USER_ID = re.compile(r"^[A-Za-z0-9@._+-]{1,128}$")
 
 @dataclass(frozen=True)
 class Principal:
+    """The caller. ``is_admin`` is decided once, where the request comes in (see ``Authenticator``)."""
+
     user_id: str
     name: str
     roles: frozenset[str] = field(default_factory=frozenset)
+    is_admin: bool = False
 
-    def has_role(self, role: str) -> bool:
-        return role in self.roles
+
+@dataclass(frozen=True)
+class Authenticator:
+    """Turns a request's headers into a Principal, with the app's admin role and dev mode applied."""
+
+    admin_role: str
+    dev_mode: bool = False
+
+    def caller(self, headers: Mapping[str, str]) -> Principal:
+        principal = authenticate(headers, dev_mode=self.dev_mode)
+        return replace(principal, is_admin=self.admin_role in principal.roles)
 
 
 def authenticate(headers: Mapping[str, str], *, dev_mode: bool) -> Principal:
@@ -52,10 +64,7 @@ def authenticate(headers: Mapping[str, str], *, dev_mode: bool) -> Principal:
         return _from_easy_auth(headers)
     if dev_mode and headers.get(DEV_USER_HEADER):
         return _from_dev_headers(headers)
-    raise Unauthorized(
-        "sign in first: no authenticated user on this request",
-        headers={"WWW-Authenticate": 'Bearer realm="simgate"'},
-    )
+    raise Unauthorized("sign in first: no authenticated user on this request")
 
 
 def _from_easy_auth(headers: Mapping[str, str]) -> Principal:

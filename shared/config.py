@@ -139,6 +139,10 @@ class Settings(BaseModel):
     reconcile_schedule: str = Field(default="0 */5 * * * *", validation_alias="RECONCILE_SCHEDULE")
     reconcile_stale_after_seconds: int = Field(default=600, ge=1, le=7 * 86400,
                                                validation_alias="RECONCILE_STALE_AFTER_SECONDS")
+    # Set by the platform in Azure: where the worker exports its logs (see shared/telemetry.py).
+    insights_connection_string: str | None = Field(
+        default=None, validation_alias="APPLICATIONINSIGHTS_CONNECTION_STRING", json_schema_extra=BINDING
+    )
     # PEM private keys read from the settings that simulators name in ``private_key_setting``.
     simulator_keys: dict[str, SecretStr] = Field(default_factory=dict, exclude=True)
 

@@ -1,109 +1,110 @@
 """simgate's typed errors.
 
-Every error the application raises on purpose is a ``SimgateError``. The HTTP edge renders it once
-as an RFC 9457 ``application/problem+json`` document (see ``shared.http``); the queue edge uses
-``retryable`` to decide between retrying a message and failing its job.
+Every error the application raises on purpose is a ``SimgateError``. The errors say what went wrong
+in simgate's terms; they know nothing of HTTP. The HTTP edge (``shared.http``) maps each kind to its
+status, problem type and headers in one table, and the queue edge uses ``retryable`` to decide
+between retrying a message and failing its job.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-PROBLEM_TYPE_BASE = "urn:simgate:problem:"
-
 
 class SimgateError(Exception):
-    status: int = 500
-    slug: str = "internal-error"
     title: str = "Internal error"
     retryable: bool = False
     # Whether ``detail`` may be shown to the caller. Internal errors are logged, never shown.
     public: bool = True
 
-    def __init__(
-        self,
-        detail: str | None = None,
-        *,
-        errors: list[dict[str, Any]] | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> None:
+    def __init__(self, detail: str | None = None, *, errors: list[dict[str, Any]] | None = None) -> None:
         super().__init__(detail or self.title)
         self.detail = detail or self.title
         self.errors = errors or []
-        self.headers = headers or {}
-
-    @property
-    def type_uri(self) -> str:
-        return PROBLEM_TYPE_BASE + self.slug
-
-    def problem(self, instance: str | None = None) -> dict[str, Any]:
-        """The RFC 9457 problem document for this error."""
-        body: dict[str, Any] = {
-            "type": self.type_uri,
-            "title": self.title,
-            "status": self.status,
-            "detail": self.detail if self.public else self.title,
-        }
-        if instance:
-            body["instance"] = instance
-        if self.errors and self.public:
-            body["errors"] = self.errors
-        return body
 
 
 class BadRequest(SimgateError):
-    status, slug, title = 400, "bad-request", "Bad request"
+    """The request itself is malformed (not JSON, a bad query parameter, ...)."""
+
+    title = "Bad request"
+
+
+class InvalidContinuation(BadRequest):
+    """A continuation token that this API did not issue for this listing."""
+
+    title = "Bad request"
 
 
 class Unauthorized(SimgateError):
-    status, slug, title = 401, "unauthorized", "Authentication required"
+    """No usable identity on the request."""
+
+    title = "Authentication required"
+
+
+class AgentTokenMissing(Unauthorized):
+    """A status report without the job's bearer token."""
+
+
+class AgentTokenInvalid(Unauthorized):
+    """A status report whose token is not this job's, or whose job has finished."""
 
 
 class Forbidden(SimgateError):
-    status, slug, title = 403, "forbidden", "Forbidden"
+    title = "Forbidden"
 
 
 class NotFound(SimgateError):
-    status, slug, title = 404, "not-found", "Not found"
+    title = "Not found"
 
 
 class MethodNotAllowed(SimgateError):
-    status, slug, title = 405, "method-not-allowed", "Method not allowed"
+    title = "Method not allowed"
 
 
 class Conflict(SimgateError):
-    status, slug, title = 409, "conflict", "Conflict"
+    """The request does not fit the resource's current state (e.g. running a finished job)."""
+
+    title = "Conflict"
 
 
 class PreconditionFailed(SimgateError):
-    status, slug, title = 412, "precondition-failed", "Precondition failed"
+    """The client's own precondition (If-Match) no longer holds."""
+
+    title = "Precondition failed"
 
 
 class PayloadTooLarge(SimgateError):
-    status, slug, title = 413, "payload-too-large", "Payload too large"
+    title = "Payload too large"
 
 
 class UnsupportedMediaType(SimgateError):
-    status, slug, title = 415, "unsupported-media-type", "Unsupported media type"
+    title = "Unsupported media type"
 
 
 class ValidationFailed(SimgateError):
     """The request was well-formed but its content breaks a rule; ``errors`` lists each problem."""
 
-    status, slug, title = 422, "validation-failed", "Validation failed"
+    title = "Validation failed"
 
 
 class TransientError(SimgateError):
     """A dependency failed in a way that may pass: retry the request or the message."""
 
-    status, slug, title = 503, "service-unavailable", "Service temporarily unavailable"
+    title = "Service temporarily unavailable"
     retryable = True
+
+
+class StaleWrite(TransientError):
+    """A stored item changed between its read and a conditional write (a storage ETag collision).
+    Re-read and apply the change again; it is never the client's own If-Match."""
+
+    title = "Changed concurrently"
 
 
 class ConfigurationError(SimgateError):
     """The app's settings are missing or invalid. Shown to operators in logs, not to callers."""
 
-    status, slug, title = 500, "misconfigured", "Service misconfigured"
+    title = "Service misconfigured"
     public = False
 
 
@@ -111,24 +112,24 @@ class ConfigurationError(SimgateError):
 
 
 class SimulatorError(SimgateError):
-    status, slug, title = 502, "simulator-error", "Simulator error"
+    title = "Simulator error"
 
 
 class SimulatorUnreachable(SimulatorError, TransientError):
-    status, slug, title = 503, "simulator-unreachable", "Simulator unreachable"
+    title = "Simulator unreachable"
     retryable = True
 
 
 class HostKeyMismatch(SimulatorError):
-    slug, title = "host-key-mismatch", "Simulator host key does not match the pinned key"
+    title = "Simulator host key does not match the pinned key"
 
 
 class SimulatorAuthenticationFailed(SimulatorError):
-    slug, title = "simulator-authentication-failed", "Simulator refused the SSH key"
+    title = "Simulator refused the SSH key"
 
 
 class RemoteCommandFailed(SimulatorError):
-    slug, title = "remote-command-failed", "A command on the simulator failed"
+    title = "A command on the simulator failed"
 
     def __init__(self, command: str, exit_status: int, stderr: str) -> None:
         super().__init__(f"{command!r} exited with {exit_status}: {stderr.strip()[-500:]}")
@@ -138,13 +139,13 @@ class RemoteCommandFailed(SimulatorError):
 
 
 class SubmissionRejected(SimulatorError):
-    slug, title = "submission-rejected", "The simulator's scheduler rejected the job"
+    title = "The simulator's scheduler rejected the job"
 
 
 class SchedulerUnavailable(SimulatorError, TransientError):
     """The simulator answered but its scheduler could not take the request now (e.g. slurmctld down)."""
 
-    status, slug, title = 503, "scheduler-unavailable", "Simulator scheduler temporarily unavailable"
+    title = "Simulator scheduler temporarily unavailable"
     retryable = True
 
 

@@ -1,7 +1,8 @@
 """The HTTP edge's helpers: the only module of ``shared`` that knows ``azure.functions``.
 
 ``endpoint`` wraps a handler so that every ``SimgateError`` becomes its RFC 9457 problem and any
-other exception becomes a 500 problem without internals (and a logged stack trace).
+other exception becomes a 500 problem without internals (and a logged stack trace). ``PROBLEMS`` is
+the one table from simgate's error kinds to HTTP: status, problem type and headers.
 """
 
 from __future__ import annotations
@@ -10,27 +11,95 @@ import functools
 import json
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import urlencode, urlsplit
 
 import azure.functions as func
 from pydantic import BaseModel, ValidationError
 
-from shared.auth import Principal, authenticate
-from shared.config import get_settings
+from shared.auth import Principal
 from shared.errors import (
+    AgentTokenInvalid,
+    AgentTokenMissing,
     BadRequest,
+    ConfigurationError,
+    Conflict,
+    Forbidden,
+    MethodNotAllowed,
+    NotFound,
     PayloadTooLarge,
+    PreconditionFailed,
+    SchedulerUnavailable,
     SimgateError,
+    SimulatorError,
+    SimulatorUnreachable,
+    StaleWrite,
+    TransientError,
+    Unauthorized,
     UnsupportedMediaType,
     ValidationFailed,
     describe_pydantic_errors,
 )
+from shared.wiring import app
 
 log = logging.getLogger("simgate.http")
 
 PROBLEM_JSON = "application/problem+json"
+PROBLEM_TYPE_BASE = "urn:simgate:problem:"
 MAX_JSON_BODY_BYTES = 256 * 1024
+
+
+@dataclass(frozen=True)
+class ProblemKind:
+    status: int
+    slug: str  # the problem type is urn:simgate:problem:<slug>
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+# Looked up along each error's class hierarchy: the most specific kind wins.
+PROBLEMS: dict[type[SimgateError], ProblemKind] = {
+    SimgateError: ProblemKind(500, "internal-error"),
+    BadRequest: ProblemKind(400, "bad-request"),
+    Unauthorized: ProblemKind(401, "unauthorized", (("WWW-Authenticate", 'Bearer realm="simgate"'),)),
+    AgentTokenMissing: ProblemKind(401, "unauthorized", (("WWW-Authenticate", 'Bearer realm="simgate-agent"'),)),
+    AgentTokenInvalid: ProblemKind(401, "unauthorized", (
+        ("WWW-Authenticate", 'Bearer realm="simgate-agent", error="invalid_token"'),)),
+    Forbidden: ProblemKind(403, "forbidden"),
+    NotFound: ProblemKind(404, "not-found"),
+    MethodNotAllowed: ProblemKind(405, "method-not-allowed"),
+    Conflict: ProblemKind(409, "conflict"),
+    PreconditionFailed: ProblemKind(412, "precondition-failed"),
+    PayloadTooLarge: ProblemKind(413, "payload-too-large"),
+    UnsupportedMediaType: ProblemKind(415, "unsupported-media-type"),
+    ValidationFailed: ProblemKind(422, "validation-failed"),
+    ConfigurationError: ProblemKind(500, "misconfigured"),
+    SimulatorError: ProblemKind(502, "simulator-error"),
+    TransientError: ProblemKind(503, "service-unavailable", (("Retry-After", "1"),)),
+    StaleWrite: ProblemKind(503, "service-unavailable", (("Retry-After", "1"),)),
+    SimulatorUnreachable: ProblemKind(503, "simulator-unreachable", (("Retry-After", "5"),)),
+    SchedulerUnavailable: ProblemKind(503, "scheduler-unavailable", (("Retry-After", "5"),)),
+}
+
+
+def problem_kind(error: SimgateError) -> ProblemKind:
+    return next(PROBLEMS[cls] for cls in type(error).__mro__ if cls in PROBLEMS)
+
+
+def problem_document(error: SimgateError, instance: str | None = None) -> dict[str, Any]:
+    """The RFC 9457 problem document for ``error``: its detail only when the error is public."""
+    kind = problem_kind(error)
+    body: dict[str, Any] = {
+        "type": PROBLEM_TYPE_BASE + kind.slug,
+        "title": error.title,
+        "status": kind.status,
+        "detail": error.detail if error.public else error.title,
+    }
+    if instance:
+        body["instance"] = instance
+    if error.errors and error.public:
+        body["errors"] = error.errors
+    return body
 
 Model = TypeVar("Model", bound=BaseModel)
 Handler = Callable[..., func.HttpResponse]
@@ -42,10 +111,10 @@ def json_response(data: Any, status: int = 200, headers: dict[str, str] | None =
 
 
 def problem_response(error: SimgateError, instance: str | None = None) -> func.HttpResponse:
-    headers = {"Cache-Control": "no-store", **error.headers}
-    return func.HttpResponse(
-        json.dumps(error.problem(instance)), status_code=error.status, headers=headers, mimetype=PROBLEM_JSON
-    )
+    kind = problem_kind(error)
+    headers = {"Cache-Control": "no-store", **dict(kind.headers)}
+    return func.HttpResponse(json.dumps(problem_document(error, instance)), status_code=kind.status,
+                             headers=headers, mimetype=PROBLEM_JSON)
 
 
 def endpoint(handler: Handler) -> Handler:
@@ -57,8 +126,9 @@ def endpoint(handler: Handler) -> Handler:
         try:
             return handler(req, *args, **kwargs)
         except SimgateError as error:
-            level = logging.ERROR if error.status >= 500 else logging.INFO
-            log.log(level, "%s %s -> %s %s: %s", req.method, instance, error.status, error.slug, error.detail)
+            kind = problem_kind(error)
+            level = logging.ERROR if kind.status >= 500 else logging.INFO
+            log.log(level, "%s %s -> %s %s: %s", req.method, instance, kind.status, kind.slug, error.detail)
             return problem_response(error, instance)
         except Exception:
             log.exception("%s %s -> unhandled error", req.method, instance)
@@ -68,7 +138,12 @@ def endpoint(handler: Handler) -> Handler:
 
 
 def caller(req: func.HttpRequest) -> Principal:
-    return authenticate(req.headers, dev_mode=get_settings().auth_dev_mode)
+    """Who sent the request (Unauthorized when nobody signed in), roles decided once here."""
+    return app().auth.caller(req.headers)
+
+
+def route(req: func.HttpRequest, name: str) -> str:
+    return req.route_params.get(name, "")
 
 
 def read_json_document(req: func.HttpRequest, max_bytes: int = MAX_JSON_BODY_BYTES) -> Any:

@@ -1,101 +1,105 @@
-"""The composition root: builds adapters from settings on first use and keeps them for the process.
+"""The composition root: the one place that builds the application from its parts.
 
-Nothing here runs at import time, so a missing setting or an unreachable service never hides the
-app's functions: it surfaces as a problem response of the function that needs it.
+``app()`` builds the ``App`` on first use and keeps it for the process; every function gets its
+services from it. Nothing here runs at import time, so a missing setting or an unreachable service
+never hides the app's functions: it surfaces as a problem response of the function that needs it.
+
+``build`` composes an App from any adapters: Azure's and the local stack's (``azure_adapters``), or
+the in-memory fakes of the unit tests.
 """
 
 from __future__ import annotations
 
 import functools
-from datetime import datetime, timedelta, timezone
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
 
-from shared.adapters import storage as storage_adapter
-from shared.adapters.case_store import TableCaseRepository
-from shared.adapters.job_queue import JobQueue, StorageJobQueue
-from shared.adapters.job_store import TableJobRepository
-from shared.adapters.output_store import BlobOutputStore
-from shared.adapters.service_bus import ServiceBusJobQueue, default_client_factory
-from shared.adapters.simulators import SshSimulatorGateway
-from shared.adapters.ssh import SshPool, SshSession
+from shared import telemetry
+from shared.auth import Authenticator
 from shared.config import Settings, SimulatorSpec, get_settings
 from shared.errors import ConfigurationError
-from shared.services.health import Probe
-from shared.services.manager import Manager
+from shared.services.agent_reports import AgentReports
+from shared.services.catalogue import Catalogue
+from shared.services.changes import JobChanges
+from shared.services.health import Health, Probe
+from shared.services.jobs import Jobs
+from shared.services.manager import AgentOptions, Manager
+from shared.services.outputs import Outputs
+from shared.services.ports import CaseRepository, Clock, JobQueue, JobRepository, OutputStore, SimulatorGateway
 from shared.services.reconciler import Reconciler
 
 
-@functools.lru_cache(maxsize=1)
-def storage() -> storage_adapter.StorageClients:
-    return storage_adapter.StorageClients(get_settings())
+@dataclass(frozen=True)
+class Adapters:
+    """The ports, implemented."""
+
+    cases: CaseRepository
+    jobs: JobRepository
+    outputs: OutputStore
+    queue: JobQueue
+    simulators: SimulatorGateway
+    clock: Clock
+    probes: list[Probe] = field(default_factory=list)
+    close: Callable[[], None] = lambda: None
 
 
-@functools.lru_cache(maxsize=1)
-def case_repository() -> TableCaseRepository:
-    settings = get_settings()
-    return TableCaseRepository(storage(), settings.cases_table, settings.scripts_container)
+@dataclass(frozen=True)
+class App:
+    """Every use case of simgate, each an object that owns its ports."""
+
+    settings: Settings
+    auth: Authenticator
+    cases: Catalogue
+    jobs: Jobs
+    outputs: Outputs
+    agent_reports: AgentReports
+    manager: Manager
+    reconciler: Reconciler
+    health: Health
+    adapters: Adapters
+
+    def close(self) -> None:
+        self.adapters.close()
 
 
-@functools.lru_cache(maxsize=1)
-def job_repository() -> TableJobRepository:
-    return TableJobRepository(storage(), get_settings().jobs_table)
+def build(settings: Settings, adapters: Adapters) -> App:
+    changes = JobChanges(adapters.jobs, adapters.clock)
+    jobs = Jobs(adapters.cases, adapters.jobs, adapters.outputs, adapters.queue, changes, adapters.clock)
+    agent = AgentOptions(callback_base_url=settings.agent_callback_url, retry_seconds=settings.agent_retry_seconds,
+                         ca_bundle=str(settings.storage_ca_bundle.resolve()) if settings.storage_ca_bundle else None)
+    return App(
+        settings=settings,
+        auth=Authenticator(admin_role=settings.admin_role, dev_mode=settings.auth_dev_mode),
+        cases=Catalogue(adapters.cases, adapters.clock),
+        jobs=jobs,
+        outputs=Outputs(jobs, adapters.outputs),
+        agent_reports=AgentReports(adapters.jobs, adapters.outputs, changes, adapters.clock),
+        manager=Manager(adapters.cases, adapters.jobs, adapters.simulators, settings.simulators, agent, changes,
+                        adapters.clock, max_deliveries=settings.jobs_queue_max_delivery_count),
+        reconciler=Reconciler(adapters.jobs, adapters.simulators, settings.simulators, adapters.outputs,
+                              adapters.queue, changes, adapters.clock,
+                              stale_after=timedelta(seconds=settings.reconcile_stale_after_seconds)),
+        health=Health(adapters.probes),
+        adapters=adapters,
+    )
 
 
-@functools.lru_cache(maxsize=1)
-def output_store() -> BlobOutputStore:
-    return BlobOutputStore(storage(), get_settings().outputs_container)
+def azure_adapters(settings: Settings) -> Adapters:
+    """Table and Blob storage, the job queue (Service Bus, or the local Storage queue) and SSH.
+    SDK clients and SSH connections are made on first use, not here."""
+    from shared.adapters import storage as storage_adapter
+    from shared.adapters.case_store import TableCaseRepository
+    from shared.adapters.job_store import TableJobRepository
+    from shared.adapters.output_store import BlobOutputStore
+    from shared.adapters.simulators import SshSimulatorGateway
+    from shared.adapters.ssh import SshPool, SshSession
+    from shared.adapters.system_clock import SystemClock
 
-
-@functools.lru_cache(maxsize=1)
-def job_queue() -> JobQueue:
-    """Service Bus when its namespace is set (Azure); otherwise the local Storage queue."""
-    settings = get_settings()
-    if settings.service_bus_namespace:
-        factory = default_client_factory(settings.service_bus_namespace, settings.service_bus_client_id)
-        return ServiceBusJobQueue(settings.jobs_queue, factory)
-    if settings.queue_service_uri:
-        return StorageJobQueue(storage(), settings.jobs_queue)
-    raise ConfigurationError("no job queue: set ServiceBusConnection__fullyQualifiedNamespace (Azure) "
-                             "or SimgateStorage__queueServiceUri (local)")
-
-
-@functools.lru_cache(maxsize=1)
-def ssh_pool() -> SshPool:
-    return SshPool(simulator_session)
-
-
-@functools.lru_cache(maxsize=1)
-def simulator_gateway() -> SshSimulatorGateway:
-    return SshSimulatorGateway(ssh_pool())
-
-
-@functools.lru_cache(maxsize=1)
-def manager() -> Manager:
-    settings = get_settings()
-    return Manager(cases=case_repository(), jobs=job_repository(), simulators=simulator_gateway(),
-                   simulator_specs=settings.simulators, callback_base_url=settings.agent_callback_url,
-                   clock=lambda: datetime.now(timezone.utc),
-                   ca_bundle=str(settings.storage_ca_bundle.resolve()) if settings.storage_ca_bundle else None,
-                   agent_retry_seconds=settings.agent_retry_seconds)
-
-
-@functools.lru_cache(maxsize=1)
-def reconciler() -> Reconciler:
-    settings = get_settings()
-    return Reconciler(jobs=job_repository(), simulators=simulator_gateway(),
-                      simulator_specs=settings.simulators, outputs=output_store(), queue=job_queue(),
-                      clock=lambda: datetime.now(timezone.utc),
-                      stale_after=timedelta(seconds=settings.reconcile_stale_after_seconds))
-
-
-def simulator_session(spec: SimulatorSpec, settings: Settings | None = None) -> SshSession:
-    settings = settings or get_settings()
-    key = settings.simulator_keys.get(spec.name)
-    return SshSession(spec, key.get_secret_value() if key else None)
-
-
-def health_probes() -> list[Probe]:
-    settings = get_settings()
-    clients = storage()
+    clients = storage_adapter.StorageClients(settings)
+    pool = SshPool(functools.partial(_ssh_session, SshSession, settings))
+    queue = _job_queue(settings, clients)
     probes = [
         Probe("storage", f"table:{settings.cases_table}",
               lambda: storage_adapter.check_table(clients, settings.cases_table)),
@@ -105,13 +109,74 @@ def health_probes() -> list[Probe]:
               lambda: storage_adapter.check_container(clients, settings.scripts_container)),
         Probe("storage", f"blob:{settings.outputs_container}",
               lambda: storage_adapter.check_container(clients, settings.outputs_container)),
-        Probe("queue", settings.jobs_queue, job_queue().check),
+        Probe("queue", settings.jobs_queue, queue.check),
+        *[Probe("simulators", spec.name, functools.partial(pool.check, spec)) for spec in settings.simulators],
     ]
-    for spec in settings.simulators:
-        probes.append(Probe("simulators", spec.name, functools.partial(_probe_simulator, spec, settings)))
-    return probes
+    return Adapters(
+        cases=TableCaseRepository(clients, settings.cases_table, settings.scripts_container),
+        jobs=TableJobRepository(clients, settings.jobs_table),
+        outputs=BlobOutputStore(clients, settings.outputs_container),
+        queue=queue,
+        simulators=SshSimulatorGateway(pool),
+        clock=SystemClock(),
+        probes=probes,
+        close=pool.close,
+    )
 
 
-def _probe_simulator(spec: SimulatorSpec, settings: Settings) -> None:
-    with simulator_session(spec, settings) as session:
-        session.run(["true"], timeout=10)
+def _ssh_session(session_class, settings: Settings, spec: SimulatorSpec):
+    key = settings.simulator_keys.get(spec.name)
+    return session_class(spec, key.get_secret_value() if key else None)
+
+
+def _job_queue(settings: Settings, clients) -> JobQueue:
+    """Service Bus when its namespace is set (Azure); otherwise the local Storage queue."""
+    if settings.service_bus_namespace:
+        from shared.adapters.service_bus import ServiceBusJobQueue, default_client_factory
+
+        factory = default_client_factory(settings.service_bus_namespace, settings.service_bus_client_id)
+        return ServiceBusJobQueue(settings.jobs_queue, factory)
+    if settings.queue_service_uri:
+        from shared.adapters.job_queue import StorageJobQueue
+
+        return StorageJobQueue(clients, settings.jobs_queue)
+    return _NoJobQueue()
+
+
+class _NoJobQueue(JobQueue):
+    """Settings name no queue: only the functions that queue messages fail, with the reason."""
+
+    _REASON = ("no job queue: set ServiceBusConnection__fullyQualifiedNamespace (Azure) "
+               "or SimgateStorage__queueServiceUri (local)")
+
+    def send(self, message) -> None:
+        raise ConfigurationError(self._REASON)
+
+    def check(self) -> None:
+        raise ConfigurationError(self._REASON)
+
+
+_app: App | None = None
+_lock = threading.Lock()
+
+
+def app() -> App:
+    """The process's application, built from the settings on first use."""
+    global _app
+    if _app is None:
+        with _lock:
+            if _app is None:
+                settings = get_settings()
+                telemetry.configure(settings)
+                _app = build(settings, azure_adapters(settings))
+    return _app
+
+
+def reset() -> None:
+    """Close and forget the process's application and settings (tests that change the environment)."""
+    global _app
+    with _lock:
+        if _app is not None:
+            _app.close()
+        _app = None
+        get_settings.cache_clear()

@@ -6,19 +6,22 @@ import dataclasses
 import hashlib
 import itertools
 import json
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
-from shared.adapters.job_queue import JobQueue, QueueMessage
-from shared.domain.cases import CaseDefinition, CaseHeader, PublishedCase
+from shared.config import Settings
 from shared.domain.bundle import JobBundle
+from shared.domain.cases import CaseDefinition, CaseHeader, PublishedCase
 from shared.domain.jobs import Job, JobStatus, JobSummary, agent_token_hash
+from shared.domain.messages import JobMessage
 from shared.domain.reconcile import Observation
-from shared.errors import NotFound, PreconditionFailed
+from shared.errors import InvalidContinuation, NotFound, StaleWrite
 from shared.services.ports import (
     CancelOutcome,
     CaseRepository,
+    Clock,
     IdempotencyKeyReused,
     IdempotencyRecord,
+    JobQueue,
     JobRepository,
     Link,
     OutputStore,
@@ -28,9 +31,45 @@ from shared.services.ports import (
     Stored,
     StoredFile,
     Submission,
-    decode_continuation,
-    encode_continuation,
 )
+from shared.wiring import Adapters, App, build
+
+NOW = datetime(2026, 5, 1, tzinfo=timezone.utc)
+
+
+def encode_continuation(position: dict[str, str]) -> str:
+    return "after:" + position["after"]
+
+
+def decode_continuation(token: str | None) -> dict[str, str] | None:
+    if not token:
+        return None
+    if not token.startswith("after:"):
+        raise InvalidContinuation("not a token this fake issued")
+    return {"after": token.removeprefix("after:")}
+
+
+class FakeClock(Clock):
+    """Time that moves only when slept through (or moved by the test)."""
+
+    def __init__(self, now: datetime = NOW) -> None:
+        self.current = now
+        self.elapsed = 0.0
+        self.sleeps: list[float] = []
+
+    def now(self) -> datetime:
+        return self.current
+
+    def monotonic(self) -> float:
+        return self.elapsed
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.advance(seconds)
+
+    def advance(self, seconds: float) -> None:
+        self.elapsed += seconds
+        self.current += timedelta(seconds=seconds)
 
 
 class InMemoryCaseRepository(CaseRepository):
@@ -91,21 +130,27 @@ class InMemoryJobRepository(JobRepository):
         self.rows[job.job_id] = (job, etag)
         return Stored(job, etag)
 
+    def find(self, job_id: str) -> Stored[Job] | None:
+        return Stored(*self.rows[job_id]) if job_id in self.rows else None
+
     def get(self, job_id: str) -> Stored[Job]:
-        if job_id not in self.rows:
-            raise NotFound(f"there is no job '{job_id}'")
+        """For tests: the stored job, which must exist."""
         return Stored(*self.rows[job_id])
 
     def update(self, job: Job, etag: str) -> Stored[Job]:
-        if self.get(job.job_id).etag != etag:
-            raise PreconditionFailed("changed")
+        found = self.find(job.job_id)
+        if found is None:
+            raise NotFound(f"there is no job '{job.job_id}'")
+        if found.etag != etag:
+            raise StaleWrite("changed")
         etag = self._etag()
         self.rows[job.job_id] = (job, etag)
         return Stored(job, etag)
 
     def delete(self, job: Job, etag: str) -> None:
-        if self.get(job.job_id).etag != etag:
-            raise PreconditionFailed("changed")
+        found = self.find(job.job_id)
+        if found is None or found.etag != etag:
+            raise StaleWrite("changed")
         del self.rows[job.job_id]
         if job.idempotency_key_hash:
             self.idempotency.pop((job.owner, job.idempotency_key_hash), None)
@@ -126,9 +171,9 @@ class InMemoryJobRepository(JobRepository):
 
 class RecordingJobQueue(JobQueue):
     def __init__(self) -> None:
-        self.sent: list[QueueMessage] = []
+        self.sent: list[JobMessage] = []
 
-    def send(self, message: QueueMessage) -> None:
+    def send(self, message: JobMessage) -> None:
         self.sent.append(message)
 
     def check(self) -> None:
@@ -145,7 +190,7 @@ class InMemoryOutputStore(OutputStore):
             del self.blobs[name]
         return len(doomed)
 
-    NOW = datetime(2026, 5, 1, tzinfo=timezone.utc)
+    NOW = NOW
 
     def upload_links(self, job_id, names, ttl):
         return {name: Link(f"memory://{job_id}/{name}?sp=cw", self.NOW + ttl) for name in names}
@@ -221,3 +266,34 @@ class FakeSimulatorGateway(SimulatorGateway):
         self.observe_calls.append((simulator.name, list(job_ids)))
         return {job_id: self.observations[(simulator.name, job_id)] for job_id in job_ids
                 if (simulator.name, job_id) in self.observations}
+
+
+TEST_SETTINGS = {
+    "SimgateStorage__tableServiceUri": "https://storage.example.org/tables",
+    "SimgateStorage__blobServiceUri": "https://storage.example.org/blobs",
+    "AGENT_CALLBACK_URL": "https://simgate.example.org/api",
+}
+
+
+@dataclasses.dataclass
+class FakeWorld:
+    """An App built from fakes, with the fakes at hand."""
+
+    app: App
+    cases: InMemoryCaseRepository
+    jobs: InMemoryJobRepository
+    outputs: InMemoryOutputStore
+    queue: RecordingJobQueue
+    simulators: FakeSimulatorGateway
+    clock: FakeClock
+
+
+def fake_app(simulators: list | None = None, **settings: str) -> FakeWorld:
+    """The whole application on in-memory ports, in one call."""
+    environ = {**TEST_SETTINGS, **settings}
+    if simulators is not None:
+        environ["SIMULATORS"] = json.dumps([json.loads(s.model_dump_json()) for s in simulators])
+    world = dict(cases=InMemoryCaseRepository(), jobs=InMemoryJobRepository(), outputs=InMemoryOutputStore(),
+                 queue=RecordingJobQueue(), simulators=FakeSimulatorGateway(), clock=FakeClock())
+    app = build(Settings.from_environ(environ), Adapters(**world))
+    return FakeWorld(app=app, **world)

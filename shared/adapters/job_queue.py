@@ -1,4 +1,4 @@
-"""The job queue port and its local adapter.
+"""The job queue's local adapter.
 
 In Azure the job queue is a Service Bus queue. Locally (no Service Bus emulator runs without
 Docker) it is an Azure Storage queue in Azurite, and the local host gives it Service Bus's
@@ -7,36 +7,16 @@ peek-lock semantics. Messages travel in an envelope carrying what Service Bus ca
 
 from __future__ import annotations
 
-import abc
 import json
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
 from shared.adapters.storage import StorageClients, check_queue, storage_errors
+from shared.domain.messages import MESSAGE_CONTENT_TYPE, JobMessage
+from shared.services.ports import JobQueue
 
 SERVICE_BUS_DEAD_LETTER_SUFFIX = "/$deadletterqueue"
 LOCAL_DEAD_LETTER_SUFFIX = "-deadletter"
-
-
-@dataclass(frozen=True)
-class QueueMessage:
-    """A message for the manager. ``message_id`` is derived from the job so duplicates collapse."""
-
-    message_id: str
-    subject: str
-    body: dict[str, Any]
-    application_properties: dict[str, str | int | bool] = field(default_factory=dict)
-    content_type: str = "application/json"
-
-
-class JobQueue(abc.ABC):
-    @abc.abstractmethod
-    def send(self, message: QueueMessage) -> None: ...
-
-    @abc.abstractmethod
-    def check(self) -> None:
-        """Raise a SimgateError when the queue cannot be reached."""
 
 
 class StorageJobQueue(JobQueue):
@@ -46,7 +26,7 @@ class StorageJobQueue(JobQueue):
         self._clients = clients
         self.queue_name = queue_name
 
-    def send(self, message: QueueMessage) -> None:
+    def send(self, message: JobMessage) -> None:
         with storage_errors(f"queue {self.queue_name}"):
             self._clients.queue(self.queue_name).send_message(encode_envelope(message))
 
@@ -59,14 +39,14 @@ def local_dead_letter_queue(queue_name: str) -> str:
     return queue_name + LOCAL_DEAD_LETTER_SUFFIX
 
 
-def encode_envelope(message: QueueMessage, **extra: Any) -> str:
+def encode_envelope(message: JobMessage, **extra: Any) -> str:
     envelope = {
         "messageId": message.message_id,
         "subject": message.subject,
-        "contentType": message.content_type,
-        "applicationProperties": message.application_properties,
+        "contentType": MESSAGE_CONTENT_TYPE,
+        "applicationProperties": message.properties(),
         "enqueuedTimeUtc": datetime.now(timezone.utc).isoformat(),
-        "body": json.dumps(message.body),
+        "body": message.body(),
         **extra,
     }
     return json.dumps(envelope)

@@ -30,7 +30,7 @@ from shared.adapters.storage import StorageClients, storage_errors
 from shared.adapters.table_paging import read_page
 from shared.adapters.table_text import join_text, split_text
 from shared.domain.jobs import Job, JobStatus, JobSummary, owner_partition, partition_of
-from shared.errors import NotFound, PreconditionFailed, ValidationFailed
+from shared.errors import NotFound, StaleWrite, ValidationFailed
 from shared.services.ports import (
     IdempotencyKeyReused,
     IdempotencyRecord,
@@ -72,15 +72,15 @@ class TableJobRepository(JobRepository):
                 raise
         return Stored(job, results[0]["etag"])
 
-    def get(self, job_id: str) -> Stored[Job]:
+    def find(self, job_id: str) -> Stored[Job] | None:
         partition = partition_of(job_id)
         if partition is None:
-            raise NotFound(f"there is no job '{job_id[:80]}'")
+            return None  # no such row can exist; and it must not become part of a Table key
         with storage_errors(f"reading job {job_id}"):
             try:
                 entity = self._table.get_entity(partition, job_id)
             except ResourceNotFoundError:
-                raise NotFound(f"there is no job '{job_id}'") from None
+                return None
         return Stored(_job(entity), entity.metadata["etag"])
 
     def update(self, job: Job, etag: str) -> Stored[Job]:
@@ -92,7 +92,7 @@ class TableJobRepository(JobRepository):
                 raise NotFound(f"there is no job '{job.job_id}'") from None
             except HttpResponseError as exc:
                 if exc.status_code == 412:
-                    raise PreconditionFailed(f"job {job.job_id} has changed since it was read") from None
+                    raise StaleWrite(f"job {job.job_id} has changed since it was read") from None
                 raise
         return Stored(job, metadata["etag"])
 
@@ -104,7 +104,7 @@ class TableJobRepository(JobRepository):
                                           match_condition=MatchConditions.IfNotModified)
             except HttpResponseError as exc:
                 if exc.status_code == 412:
-                    raise PreconditionFailed(f"job {job.job_id} has changed since it was read") from None
+                    raise StaleWrite(f"job {job.job_id} has changed since it was read") from None
                 raise
             if job.idempotency_key_hash:
                 self._table.delete_entity(partition, IDEMPOTENCY_PREFIX + job.idempotency_key_hash)

@@ -6,7 +6,6 @@ thread-safe, so sends are serialised. After a failed send the sender is rebuilt 
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -20,8 +19,9 @@ from azure.servicebus.exceptions import (
     ServiceBusError,
 )
 
-from shared.adapters.job_queue import JobQueue, QueueMessage
+from shared.domain.messages import MESSAGE_CONTENT_TYPE, JobMessage
 from shared.errors import ConfigurationError, TransientError
+from shared.services.ports import JobQueue
 
 _OPERATOR_ERRORS = (ServiceBusAuthenticationError, ServiceBusAuthorizationError, MessagingEntityNotFoundError,
                     MessagingEntityDisabledError)
@@ -45,13 +45,13 @@ class ServiceBusJobQueue(JobQueue):
         self._sender = None
         self._lock = threading.Lock()
 
-    def send(self, message: QueueMessage) -> None:
+    def send(self, message: JobMessage) -> None:
         outgoing = ServiceBusMessage(
-            json.dumps(message.body),
+            message.body(),
             message_id=message.message_id,
             subject=message.subject,
-            content_type=message.content_type,
-            application_properties=dict(message.application_properties),
+            content_type=MESSAGE_CONTENT_TYPE,
+            application_properties=message.properties(),
         )
         with self._lock:
             try:

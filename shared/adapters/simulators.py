@@ -14,7 +14,8 @@ from collections.abc import Iterator
 from pydantic import ValidationError
 
 from shared.adapters.ssh import CommandResult, SshPool, SshSession, command_line
-from shared.agent import AGENT_FILE, agent_source
+from shared.agent import agent_source
+from shared.agent.simgate_agent import AGENT_FILE, EXIT_NOT_FOUND, EXIT_PERMANENT, EXIT_TEMPORARY
 from shared.config import SimulatorSpec
 from shared.domain.bundle import DESCRIPTION_FILE, JobBundle
 from shared.domain.jobs import JOB_ID
@@ -28,8 +29,6 @@ from shared.errors import (
 )
 from shared.services.ports import CancelOutcome, SimulatorGateway, Submission
 
-EXIT_PERMANENT = 2
-EXIT_TEMPORARY = 75
 SUBMIT_TIMEOUT = 120.0
 OBSERVE_BATCH = 200  # job ids per status command: keeps the command line far below ARG_MAX
 
@@ -80,12 +79,8 @@ class SshSimulatorGateway(SimulatorGateway):
         return CancelOutcome(stopped=bool(answer.get("stopped")), state=str(answer.get("state", "unknown")))
 
     def load(self, simulator: SimulatorSpec) -> int:
-        if simulator.scheduler == "slurm":
-            result = self._run(simulator, ["squeue", "-h", "--me", "-o", "%j"])
-            return sum(1 for name in result.stdout.split() if name.startswith("simgate-"))
-        # "[.]" keeps the pattern from matching the shell that runs pgrep
-        result = self._run(simulator, "pgrep -c -u \"$(id -u)\" -f 'simgate_agent[.]py run' || true")
-        return int(result.stdout.strip() or 0)
+        result = self._run(simulator, [simulator.python, "-", "load", simulator.scheduler], stdin=agent_source())
+        return int(_answer(simulator, result, "asking for its load").get("load", 0))
 
     def observe(self, simulator: SimulatorSpec, job_ids: list[str]) -> dict[str, Observation]:
         # The agent is fed on stdin ("python3 -"): it reads the job directories without needing a
@@ -136,7 +131,7 @@ def _answer(simulator: SimulatorSpec, result: CommandResult, doing: str) -> dict
         raise SubmissionRejected(f"simulator {simulator.name} rejected the job: {message}")
     if result.exit_status == EXIT_TEMPORARY:
         raise SchedulerUnavailable(f"simulator {simulator.name}, {doing}: {message}")
-    if result.exit_status == 127:
+    if result.exit_status == EXIT_NOT_FOUND:
         raise SimulatorError(f"simulator {simulator.name}: {simulator.python} was not found ({message})")
     raise RemoteCommandFailed(f"{doing} on {simulator.name}", result.exit_status, message)
 

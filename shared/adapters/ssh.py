@@ -220,6 +220,10 @@ class SshPool:
                 self._sessions[spec.name] = session
             return session
 
+    def check(self, spec: SimulatorSpec) -> None:
+        """Raise a SimulatorError when the simulator cannot run a command now."""
+        self.session(spec).run(["true"], timeout=10)
+
     def discard(self, spec: SimulatorSpec) -> None:
         with self._lock:
             session = self._sessions.pop(spec.name, None)

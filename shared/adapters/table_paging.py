@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from azure.data.tables import TableClient
 
-from shared.services.ports import Page, decode_continuation, encode_continuation
+from shared.errors import InvalidContinuation
+from shared.services.ports import Page
 
 Item = TypeVar("Item")
 
@@ -26,3 +30,23 @@ def read_page(table: TableClient, query: str, per_page: int, continuation: str |
         position = pages.continuation_token
         if position is None or len(items) >= per_page:
             return Page(items, encode_continuation(position))
+
+
+def encode_continuation(position: dict[str, str] | None) -> str | None:
+    if not position:
+        return None
+    return base64.urlsafe_b64encode(json.dumps(position, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def decode_continuation(token: str | None) -> dict[str, str] | None:
+    """A token from ``encode_continuation``; InvalidContinuation for anything else."""
+    if not token:
+        return None
+    try:
+        position = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        position = None
+    if not isinstance(position, dict) or not all(isinstance(v, str) for v in position.values()):
+        raise InvalidContinuation("the continuation token is not valid; use the one from the previous page's response",
+                                  errors=[{"field": "continuation", "message": "not a token this API issued"}])
+    return position

@@ -1,11 +1,16 @@
-"""The agent shipped with every job (see simgate_agent.py). It is uploaded as a file, never imported by the app."""
+"""The agent shipped with every job (see simgate_agent.py).
+
+The file is uploaded to simulators and run there with their python3; the app reads its source from
+here. It is also the one definition of the agent's protocol: the app imports its constants (exit
+statuses, states, scheduler names, content types) from it, so the two sides cannot drift apart.
+"""
 
 from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
 
-AGENT_FILE = "simgate_agent.py"
+from shared.agent.simgate_agent import AGENT_FILE
 
 
 @lru_cache(maxsize=1)

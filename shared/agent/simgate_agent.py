@@ -18,6 +18,9 @@ code and the tail of stderr. Everything it did is also in state.json, for the re
 Each command prints one JSON object on stdout. Exit status 0 means done, 2 a permanent refusal
 (the scheduler rejected the job), 75 a temporary failure worth retrying.
 
+This file is also the one definition of the protocol between the agent and simgate: the app imports
+its constants (exit statuses, ``State``, scheduler names, ``content_type``) instead of copying them.
+
 The job directory:
 
     job.json              the job description (mode 0600: it holds the job's webhook token)
@@ -58,6 +61,7 @@ from pathlib import Path
 
 EXIT_PERMANENT = 2
 EXIT_TEMPORARY = 75  # EX_TEMPFAIL
+EXIT_NOT_FOUND = 127  # the shell's: the simulator has no such command (e.g. no python3)
 LOCK_WAIT_SECONDS = 60
 SLOT_POLL_SECONDS = 1.0
 KILL_GRACE_SECONDS = 10
@@ -69,6 +73,20 @@ BACKOFF_MAX_SECONDS = 60
 SINGLE_PUT_LIMIT = 4 * 1024 * 1024
 BLOCK_SIZE = 8 * 1024 * 1024
 LOG_FILES = {"logs/stdout.log": "stdout.log", "logs/stderr.log": "stderr.log"}
+AGENT_FILE = "simgate_agent.py"
+
+
+class State:
+    """The agent's own record of a job in state.json: its ``status`` field."""
+
+    QUEUED = "queued"  # waiting for a slot (direct) or started by Slurm
+    RUNNING = "running"  # the entry script runs
+    FINISHED = "finished"  # the script exited 0; the outputs are being delivered
+    UPLOADED = "uploaded"  # the outputs are in storage; done was not acknowledged yet
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    ENDED = (FINISHED, CANCELLED, FAILED)  # nothing is left to stop
 
 
 class Refused(Exception):
@@ -179,8 +197,11 @@ def agent_command(job: dict, directory: JobDirectory) -> list:
     return [job.get("python") or sys.executable, os.path.abspath(__file__), "run", directory.path]
 
 
+SLURM_NAME_PREFIX = "simgate-"
+
+
 def slurm_job_name(job: dict) -> str:
-    return f"simgate-{job['job_id']}"
+    return f"{SLURM_NAME_PREFIX}{job['job_id']}"
 
 
 def _scheduler_command(argv: list, timeout: float = 60) -> subprocess.CompletedProcess:
@@ -202,18 +223,10 @@ class Direct:
         state = directory.state
         if state and state.get("pid"):
             return str(state["pid"])
-        wanted = ["run", directory.path]
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
-            try:
-                with open(f"/proc/{entry}/cmdline", "rb") as handle:
-                    argv = handle.read().decode(errors="replace").split("\0")
-            except OSError:
-                continue
-            if any(a.endswith("simgate_agent.py") for a in argv) and argv[-3:-1] == wanted:
-                return entry
-        return None
+        return next((pid for pid, argv in running_agents() if argv[-3:-1] == ["run", directory.path]), None)
+
+    def load(self) -> int:
+        return sum(1 for _ in running_agents())
 
     def submit(self, job: dict, directory: JobDirectory) -> str:
         with open(directory.file("agent.log"), "ab") as log:
@@ -229,6 +242,23 @@ class Direct:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(int(pid), signal.SIGTERM)
         return True
+
+
+def running_agents():
+    """(pid, argv) of every run agent of this user in the process table."""
+    uid = os.getuid()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            if os.stat(f"/proc/{entry}").st_uid != uid:
+                continue
+            with open(f"/proc/{entry}/cmdline", "rb") as handle:
+                argv = handle.read().decode(errors="replace").split("\0")
+        except OSError:
+            continue
+        if any(a.endswith(AGENT_FILE) for a in argv) and "run" in argv[-3:-1]:
+            yield entry, argv
 
 
 def _is_agent_of(pid: int, directory: JobDirectory) -> bool:
@@ -281,6 +311,12 @@ class Slurm:
                 raise Temporary(message)
             raise Refused(message)
         return result.stdout.strip().split(";")[0]
+
+    def load(self) -> int:
+        result = _scheduler_command(["squeue", "-h", "--me", "-o", "%j"])
+        if result.returncode != 0:
+            raise Temporary(f"squeue failed: {result.stderr.strip()[-500:]}")
+        return sum(1 for name in result.stdout.split() if name.startswith(SLURM_NAME_PREFIX))
 
     def cancel(self, job: dict, directory: JobDirectory, scheduler_job_id) -> bool:
         # By name when the id was never recorded; a finished job's id is "invalid": nothing to stop.
@@ -417,8 +453,8 @@ def output_files(job: dict, directory: JobDirectory) -> dict:
 
 
 def content_type(name: str) -> str:
-    """As the app's content_type_of (this file cannot import the app)."""
-    if name.endswith(".log"):
+    """An output's content type, by its name; the app lists outputs with the same function."""
+    if name.endswith((".log", ".out", ".err")):
         return "text/plain"
     return mimetypes.guess_type(name)[0] or "application/octet-stream"
 
@@ -469,7 +505,7 @@ def cancel(directory: JobDirectory) -> dict:
     with directory.lock():
         marker = directory.submission
         state = directory.state or {}
-        if state.get("status") in ("finished", "cancelled", "failed"):
+        if state.get("status") in State.ENDED:
             return {"stopped": False, "state": state.get("status")}
         try:
             job = directory.job
@@ -518,12 +554,12 @@ class _Run:
             signal.signal(signum, self.on_signal)
         job = directory.job
         report = Reporter(job, directory)
-        directory.set_state(status="queued", pid=os.getpid(), scheduler_job_id=os.environ.get("SLURM_JOB_ID"),
+        directory.set_state(status=State.QUEUED, pid=os.getpid(), scheduler_job_id=os.environ.get("SLURM_JOB_ID"),
                             queued_at=now())
         slot = self.wait_for_slot(job)
         if self.stopping or directory.cancel_requested:
-            return directory.set_state(status="cancelled", ended_at=now())
-        directory.set_state(status="running", started_at=now())
+            return directory.set_state(status=State.CANCELLED, ended_at=now())
+        directory.set_state(status=State.RUNNING, started_at=now())
         with contextlib.suppress(Rejected, Temporary):  # a lost "running" is repaired by the reconciler
             report("running", detail=f"running on {job.get('simulator') or 'the simulator'}")
         with open(directory.file("stdout.log"), "ab") as out, open(directory.file("stderr.log"), "ab") as err:
@@ -539,17 +575,17 @@ class _Run:
             slot.close()
         # The scheduler may signal the script before the agent: the cancel mark says what happened.
         if self.stopping or directory.cancel_requested:
-            return directory.set_state(status="cancelled", exit_code=exit_code, ended_at=now())
+            return directory.set_state(status=State.CANCELLED, exit_code=exit_code, ended_at=now())
         if exit_code == "timeout":
             return self.fail(report, f"wall time of {job['resources']['wall_time_minutes']} minutes exceeded")
         if exit_code != 0:
             return self.fail(report, "the entry script failed", exit_code=exit_code)
-        directory.set_state(status="finished", exit_code=0, ended_at=now())
+        directory.set_state(status=State.FINISHED, exit_code=0, ended_at=now())
         return self.deliver(job, report)
 
     def fail(self, report: Reporter, reason: str, exit_code=None) -> dict:
         tail = stderr_tail(self.directory)
-        state = self.directory.set_state(status="failed", reason=reason, exit_code=exit_code, ended_at=now())
+        state = self.directory.set_state(status=State.FAILED, reason=reason, exit_code=exit_code, ended_at=now())
         with contextlib.suppress(Rejected, Temporary):
             report("failed", detail=reason, exit_code=exit_code, stderr_tail=tail[-STDERR_TAIL:] or None)
         return state
@@ -572,14 +608,14 @@ class _Run:
                 manifest.append({"name": name, "size": os.path.getsize(path), "md5": md5})
         except (Rejected, Temporary) as exc:
             return self.fail(report, f"delivering the outputs failed: {exc}")
-        directory.set_state(status="uploaded", manifest=manifest)
+        directory.set_state(status=State.UPLOADED, manifest=manifest)
         try:
             report("done", detail=f"{len(manifest)} outputs uploaded", files=manifest)
         except Temporary:  # the outputs are in storage: the reconciler finishes the job from "uploaded"
             return directory.set_state(ended_at=now())
         except Rejected as exc:
             return self.fail(report, f"simgate refused the outputs: {exc}")
-        return directory.set_state(status="done", ended_at=now())
+        return directory.set_state(status=State.DONE, ended_at=now())
 
     def _wait(self, job: dict, report: Reporter):
         minutes = (job.get("resources") or {}).get("wall_time_minutes")
@@ -674,19 +710,28 @@ def _slurm_states(job_ids: list) -> dict:
     states = {}
     for line in result.stdout.splitlines():
         name, _, state = line.strip().partition("|")
-        job_id = name[len("simgate-"):]
+        job_id = name[len(SLURM_NAME_PREFIX):]
         # a requeued job may be listed twice: the live entry wins
         if job_id in job_ids and states.get(job_id) not in SLURM_ACTIVE:
             states[job_id] = state.split()[0] if state.strip() else None
     return states
 
 
+def load(scheduler: str) -> dict:
+    """How many simgate jobs this user has queued or running under ``scheduler``."""
+    if scheduler not in SCHEDULERS:
+        raise Refused(f"unknown scheduler {scheduler!r}")
+    return {"load": SCHEDULERS[scheduler].load()}
+
+
 COMMANDS = {"submit": submit, "cancel": cancel, "run": run}
-USAGE = "usage: simgate_agent.py {submit|cancel|run} <job directory> | status <work directory> <job id>..."
+USAGE = ("usage: simgate_agent.py {submit|cancel|run} <job directory> | status <work directory> <job id>... "
+         "| load <scheduler>")
 
 
 def main(argv: list) -> int:
-    valid = (len(argv) == 2 and argv[0] in COMMANDS) or (len(argv) >= 2 and argv[0] == "status")
+    valid = ((len(argv) == 2 and argv[0] in COMMANDS) or (len(argv) >= 2 and argv[0] == "status")
+             or (len(argv) == 2 and argv[0] == "load"))
     if not valid:
         print(json.dumps({"error": USAGE}))
         return EXIT_PERMANENT
@@ -694,6 +739,8 @@ def main(argv: list) -> int:
     try:
         if argv[0] == "status":
             result = status(argv[1], argv[2:])
+        elif argv[0] == "load":
+            result = load(argv[1])
         else:
             result = COMMANDS[argv[0]](JobDirectory(argv[1]))
     except Refused as exc:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import mimetypes
 import re
 from collections import Counter
 from pathlib import PurePosixPath
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+# The agent uploads each file with this content type: one definition for both sides.
+from shared.agent.simgate_agent import content_type as content_type_of
 
 MAX_NAME = 512
 MAX_FILES = 1000
@@ -55,12 +57,6 @@ class Output(BaseModel):
     @property
     def filename(self) -> str:
         return PurePosixPath(self.name).name
-
-
-def content_type_of(name: str) -> str:
-    if name.endswith((".log", ".out", ".err")):
-        return "text/plain"
-    return mimetypes.guess_type(name)[0] or "application/octet-stream"
 
 
 def outputs_from(files: list[ReportedFile]) -> list[Output]:

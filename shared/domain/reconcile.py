@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from shared.agent.simgate_agent import State
 from shared.domain.jobs import Job, JobStatus
 
 RECONCILED = (JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.CLEANUP)
@@ -67,21 +68,21 @@ def verdict(job: Job, seen: Observation | None) -> Verdict | None:
         return Verdict(JobStatus.FAILED, "job vanished from simulator: its directory is gone")
     state = seen.state
     # "uploaded" with a live agent: it is still retrying its done report; let it
-    if seen.manifest is not None and (state == "done" or (state == "uploaded" and not seen.alive)):
+    if seen.manifest is not None and (state == State.DONE or (state == State.UPLOADED and not seen.alive)):
         return Verdict(JobStatus.DONE, "outputs found uploaded on the simulator (the agent's done report was lost)",
                        manifest=seen.manifest)
-    if state == "failed":
+    if state == State.FAILED:
         code = f" (exit code {seen.exit_code})" if seen.exit_code is not None else ""
         return Verdict(JobStatus.FAILED, f"{seen.reason or 'the job failed on the simulator'}{code}")
-    if state == "cancelled" or (not seen.alive and seen.scheduler_state == SLURM_CANCELLED):
+    if state == State.CANCELLED or (not seen.alive and seen.scheduler_state == SLURM_CANCELLED):
         return Verdict(JobStatus.CANCELLED, _cancelled_reason(job))
     if seen.alive:
-        if state == "running" and job.status == JobStatus.QUEUED:
+        if state == State.RUNNING and job.status == JobStatus.QUEUED:
             return Verdict(JobStatus.RUNNING, "running on the simulator (its running report was lost)")
-        if state == "finished" and job.status in (JobStatus.QUEUED, JobStatus.RUNNING):
+        if state == State.FINISHED and job.status in (JobStatus.QUEUED, JobStatus.RUNNING):
             return Verdict(JobStatus.CLEANUP, "the script has finished; the agent is delivering the outputs")
         return None
-    if state == "finished":
+    if state == State.FINISHED:
         return Verdict(JobStatus.FAILED, seen.reason or "the agent stopped while delivering the outputs")
     if seen.scheduler_state in SLURM_WALL_TIME:
         return Verdict(JobStatus.FAILED, f"Slurm stopped the job ({seen.scheduler_state}): wall time exceeded")

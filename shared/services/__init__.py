@@ -1,1 +1,1 @@
-"""Use cases. Each takes the ports it needs as arguments."""
+"""Use cases: objects that own their ports (all defined in ports.py) and speak only simgate's types."""

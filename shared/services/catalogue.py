@@ -1,36 +1,44 @@
-"""Use cases of the case catalogue: list, read, publish."""
+"""Use cases of the case catalogue: list, read, publish. Publishing always goes through here, from
+the API and from the case-folder loader alike."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+import logging
 from typing import Any
 
 from shared.auth import Principal
 from shared.domain.cases import CaseHeader, PublishedCase, parse_definition
 from shared.errors import Forbidden, ValidationFailed
 from shared.services.paging import PageQuery, fetch_page
-from shared.services.ports import CaseRepository, Page, Publication
+from shared.services.ports import CaseRepository, Clock, Page, Publication
+
+log = logging.getLogger("simgate.cases")
 
 
-def list_cases(repository: CaseRepository, query: PageQuery) -> Page[CaseHeader]:
-    return fetch_page(repository.list_headers, query)
+class Catalogue:
+    def __init__(self, cases: CaseRepository, clock: Clock) -> None:
+        self._cases = cases
+        self._clock = clock
 
+    def list(self, query: PageQuery) -> Page[CaseHeader]:
+        return fetch_page(self._cases.list_headers, query)
 
-def get_case(repository: CaseRepository, case_id: str, version: int | None = None) -> tuple[PublishedCase, int]:
-    """The version asked for (the latest by default), and the latest version number."""
-    latest = repository.latest_version(case_id)
-    return repository.get(case_id, version or latest), latest
+    def get(self, case_id: str, version: int | None = None) -> tuple[PublishedCase, int]:
+        """The version asked for (the latest by default), and the latest version number."""
+        latest = self._cases.latest_version(case_id)
+        return self._cases.get(case_id, version or latest), latest
 
-
-def publish_case(repository: CaseRepository, principal: Principal, admin_role: str, document: Any,
-                 case_id: str | None = None, now: datetime | None = None) -> Publication:
-    """Publish a definition (admins only). ``case_id`` is the id in the URL, if any."""
-    if not principal.has_role(admin_role):
-        raise Forbidden(f"publishing cases needs the '{admin_role}' role")
-    if case_id is not None and isinstance(document, dict):
-        body_id = document.setdefault("id", case_id)
-        if body_id != case_id:
-            raise ValidationFailed("the definition is for another case", errors=[
-                {"field": "id", "message": f"is '{body_id}' but the URL names case '{case_id}'"}])
-    definition = parse_definition(document)
-    return repository.publish(definition, principal.user_id, now or datetime.now(timezone.utc))
+    def publish(self, caller: Principal, document: Any, case_id: str | None = None) -> Publication:
+        """Publish a definition (admins only). ``case_id`` is the id the request names, if any."""
+        if not caller.is_admin:
+            raise Forbidden("publishing cases needs the admin role")
+        if case_id is not None and isinstance(document, dict):
+            body_id = document.setdefault("id", case_id)
+            if body_id != case_id:
+                raise ValidationFailed("the definition is for another case", errors=[
+                    {"field": "id", "message": f"is '{body_id}' but the URL names case '{case_id}'"}])
+        definition = parse_definition(document)
+        publication = self._cases.publish(definition, caller.user_id, self._clock.now())
+        if publication.changed:
+            log.info("case %s version %d published by %s", definition.id, publication.case.version, caller.user_id)
+        return publication

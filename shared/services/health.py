@@ -39,6 +39,17 @@ class HealthReport(BaseModel):
         return self.status == "ok"
 
 
+class Health:
+    """Whether each dependency the app needs is reachable, checked on demand."""
+
+    def __init__(self, probes: list[Probe], timeout: float = 8.0) -> None:
+        self._probes = probes
+        self._timeout = timeout
+
+    def check(self) -> HealthReport:
+        return check_health(self._probes, self._timeout)
+
+
 def check_health(probes: list[Probe], timeout: float = 8.0) -> HealthReport:
     if not probes:
         return HealthReport(status="ok", checks=[])

@@ -1,38 +1,41 @@
-"""Use cases of jobs: create, set fields, run, list, read, wait for a status, cancel, delete.
+"""Use cases of jobs for their owners: create, list, read, set fields, run, wait for a status,
+cancel, delete.
 
-Every change is read-modify-write with the job's ETag: a concurrent change makes the write fail, and
-the change is applied again to what is stored now (or the caller's own If-Match is reported as 412).
+Every change goes through ``JobChanges`` (read-modify-write with the job's ETag). Another user's job
+is NotFound, like a job that does not exist; an admin may act on every job.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import random
-import time
-from collections.abc import Callable
-from datetime import datetime
+import logging
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from shared.adapters.job_queue import JobQueue, QueueMessage
 from shared.auth import USER_ID, Principal
 from shared.domain.jobs import Job, JobStatus, JobSummary, Transition, new_job_id
-from shared.errors import Conflict, Forbidden, NotFound, PreconditionFailed, TransientError, ValidationFailed
+from shared.domain.messages import JobMessage
+from shared.errors import Conflict, Forbidden, NotFound, PreconditionFailed, StaleWrite, TransientError, ValidationFailed
+from shared.logs import job_log
+from shared.services.changes import UPDATE_ATTEMPTS, Change, JobChanges
 from shared.services.paging import PageQuery, fetch_page
 from shared.services.ports import (
     CaseRepository,
+    Clock,
     IdempotencyKeyReused,
     IdempotencyRecord,
+    JobQueue,
     JobRepository,
     OutputStore,
     Page,
     Stored,
 )
 
+log = logging.getLogger("simgate.jobs")
+
 MAX_WAIT_SECONDS = 25
-UPDATE_ATTEMPTS = 10
 
 
 def _as_values(value: Any) -> Any:
@@ -80,187 +83,143 @@ class StatusQuery(BaseModel):
     since: JobStatus | None = None
 
 
-def start_message(job: Job) -> QueueMessage:
-    return _message(job, "start")
+class Jobs:
+    def __init__(self, cases: CaseRepository, jobs: JobRepository, outputs: OutputStore, queue: JobQueue,
+                 changes: JobChanges, clock: Clock) -> None:
+        self._cases = cases
+        self._jobs = jobs
+        self._outputs = outputs
+        self._queue = queue
+        self._changes = changes
+        self._clock = clock
 
+    # --- reading ---
 
-def cancel_message(job: Job) -> QueueMessage:
-    return _message(job, "cancel")
-
-
-def _message(job: Job, action: str) -> QueueMessage:
-    # The message id is derived from the job, so Service Bus duplicate detection drops a resend.
-    return QueueMessage(
-        message_id=f"{job.job_id}:{action}",
-        subject=action,
-        body={"action": action, "job_id": job.job_id},
-        application_properties={"action": action, "job_id": job.job_id, "case_id": job.case_id},
-    )
-
-
-# --- reading ---
-
-
-def load_job(jobs: JobRepository, principal: Principal, admin_role: str, job_id: str) -> Stored[Job]:
-    """The job if the caller owns it (or is an admin); someone else's job is NotFound, like no job."""
-    stored = jobs.get(job_id)
-    if stored.item.owner != principal.user_id and not principal.has_role(admin_role):
-        raise NotFound(f"there is no job '{job_id}'")
-    return stored
-
-
-def list_jobs(jobs: JobRepository, principal: Principal, admin_role: str, query: JobListQuery) -> Page[JobSummary]:
-    owner = principal.user_id
-    if query.user and query.user != owner:
-        if not principal.has_role(admin_role):
-            raise Forbidden("only admins list other users' jobs")
-        owner = query.user
-    return fetch_page(lambda per_page, token: jobs.list_for_owner(
-        owner, per_page, token, status=query.status, case_id=query.case_id), query)
-
-
-def wait_for_status(jobs: JobRepository, principal: Principal, admin_role: str, job_id: str, query: StatusQuery,
-                    *, sleep: Callable[[float], None] = time.sleep,
-                    clock: Callable[[], float] = time.monotonic) -> Stored[Job]:
-    """The job now, or as soon as its status differs from ``since`` (default: its status now),
-    waiting at most ``query.wait`` seconds."""
-    stored = load_job(jobs, principal, admin_role, job_id)
-    known = query.since or stored.item.status
-    deadline = clock() + query.wait
-    while stored.item.status == known and (remaining := deadline - clock()) > 0:
-        sleep(min(1.0, remaining))
-        stored = load_job(jobs, principal, admin_role, job_id)
-    return stored
-
-
-# --- changing ---
-
-
-def change_job(jobs: JobRepository, principal: Principal, admin_role: str, job_id: str,
-               change: Callable[[Job], Job], if_match: str | None = None) -> Stored[Job]:
-    """Apply ``change`` to the caller's job (see ``apply_change``); a client's own If-Match that no
-    longer matches is a 412."""
-    def read() -> Stored[Job]:
-        stored = load_job(jobs, principal, admin_role, job_id)
-        if if_match not in (None, "*") and if_match != stored.etag:
-            raise PreconditionFailed(f"job {job_id} has changed since you read it (If-Match)")
+    def get(self, caller: Principal, job_id: str) -> Stored[Job]:
+        """The job if the caller owns it (or is an admin); someone else's job is NotFound, like no job."""
+        stored = self._jobs.find(job_id)
+        if stored is None or (stored.item.owner != caller.user_id and not caller.is_admin):
+            raise NotFound(f"there is no job '{job_id[:80]}'")
         return stored
 
-    return apply_change(jobs, job_id, read, change)
+    def list(self, caller: Principal, query: JobListQuery) -> Page[JobSummary]:
+        owner = caller.user_id
+        if query.user and query.user != owner:
+            if not caller.is_admin:
+                raise Forbidden("only admins list other users' jobs")
+            owner = query.user
+        return fetch_page(lambda per_page, token: self._jobs.list_for_owner(
+            owner, per_page, token, status=query.status, case_id=query.case_id), query)
 
+    def wait_for_status(self, caller: Principal, job_id: str, query: StatusQuery) -> Stored[Job]:
+        """The job now, or as soon as its status differs from ``since`` (default: its status now),
+        waiting at most ``query.wait`` seconds."""
+        stored = self.get(caller, job_id)
+        known = query.since or stored.item.status
+        deadline = self._clock.monotonic() + query.wait
+        while stored.item.status == known and (remaining := deadline - self._clock.monotonic()) > 0:
+            self._clock.sleep(min(1.0, remaining))
+            stored = self.get(caller, job_id)
+        return stored
 
-def find_job(jobs: JobRepository, job_id: str) -> Stored[Job] | None:
-    """The job, or None where it does not exist (for the callers to whom that is no error)."""
-    try:
-        return jobs.get(job_id)
-    except NotFound:
-        return None
+    # --- changing ---
 
-
-def apply_change(jobs: JobRepository, job_id: str, read: Callable[[], Stored[Job] | None],
-                 change: Callable[[Job], Job]) -> Stored[Job] | None:
-    """Read the job, apply ``change`` and write it with its ETag; on a concurrent change, again with
-    what is stored now. ``change`` returns the same object for "nothing to do"; its errors leave the
-    job as it was. None when ``read`` finds no job."""
-    for _ in range(UPDATE_ATTEMPTS):
-        stored = read()
-        if stored is None:
-            return None
-        changed = change(stored.item)
-        if changed is stored.item:
-            return stored
+    def create(self, caller: Principal, request: NewJob, idempotency_key: str | None = None
+               ) -> tuple[Stored[Job], bool]:
+        """A new draft job from the latest version of the case: (stored job, whether it was a replay)."""
+        owner = request.user or caller.user_id
+        if owner != caller.user_id and not caller.is_admin:
+            raise Forbidden("you can only create jobs for yourself")
+        if not USER_ID.match(owner):
+            raise ValidationFailed("the user is not valid", errors=[{"field": "user", "message": "not a user id"}])
+        case = self._cases.get(request.case_id)
+        values = {**{f.name: f.default for f in case.definition.fields}, **case.check_values(request.fields)}
+        record = None
+        if idempotency_key is not None:
+            request_hash = _sha256(json.dumps([owner, request.model_dump(mode="json")], sort_keys=True))
+            record = IdempotencyRecord(key_hash=_sha256(idempotency_key), request_hash=request_hash)
+        now = self._clock.now()
+        job = Job(job_id=new_job_id(owner, now), owner=owner, title=request.job_title, case_id=case.id,
+                  case_version=case.version, fields=values, created=now, updated=now,
+                  idempotency_key_hash=record.key_hash if record else None,
+                  history=[Transition(status=JobStatus.DRAFT, at=now, source=f"api:{caller.user_id}",
+                                      reason="created")])
         try:
-            return jobs.update(changed, stored.etag)
-        except PreconditionFailed:
-            time.sleep(random.uniform(0.005, 0.05))  # spread the writers that collided
-    raise TransientError(f"job {job_id} is changing too often right now; try again")
+            stored = self._jobs.add(job, record)
+        except IdempotencyKeyReused as reused:
+            if record is None or reused.request_hash != record.request_hash:
+                raise ValidationFailed("this Idempotency-Key was already used for a different request", errors=[
+                    {"field": "Idempotency-Key", "message": "use a new key for a new request"}]) from None
+            return self.get(caller, reused.job_id), True
+        job_log(log, job.job_id).info("created from case %s version %d", case.id, case.version)
+        return stored, False
 
+    def set_fields(self, caller: Principal, job_id: str, update: FieldsUpdate, if_match: str | None = None
+                   ) -> Stored[Job]:
+        now = self._clock.now()
 
-def create_job(cases: CaseRepository, jobs: JobRepository, principal: Principal, admin_role: str,
-               request: NewJob, now: datetime, idempotency_key: str | None = None) -> tuple[Stored[Job], bool]:
-    """A new draft job from the latest version of the case: (stored job, whether it was a replay)."""
-    owner = request.user or principal.user_id
-    if owner != principal.user_id and not principal.has_role(admin_role):
-        raise Forbidden("you can only create jobs for yourself")
-    if not USER_ID.match(owner):
-        raise ValidationFailed("the user is not valid", errors=[{"field": "user", "message": "not a user id"}])
-    case = cases.get(request.case_id)
-    values = {**{f.name: f.default for f in case.definition.fields}, **case.check_values(request.fields)}
-    record = None
-    if idempotency_key is not None:
-        record = IdempotencyRecord(key_hash=_sha256(idempotency_key),
-                                   request_hash=_sha256(json.dumps([owner, request.model_dump(mode="json")],
-                                                                   sort_keys=True)))
-    job_id = new_job_id(owner, now)
-    job = Job(job_id=job_id, owner=owner, title=request.job_title, case_id=case.id, case_version=case.version,
-              fields=values, created=now, updated=now, idempotency_key_hash=record.key_hash if record else None,
-              history=[Transition(status=JobStatus.DRAFT, at=now, source=f"api:{principal.user_id}",
-                                  reason="created")])
-    try:
-        return jobs.add(job, record), False
-    except IdempotencyKeyReused as reused:
-        if record is None or reused.request_hash != record.request_hash:
-            raise ValidationFailed("this Idempotency-Key was already used for a different request", errors=[
-                {"field": "Idempotency-Key", "message": "use a new key for a new request"}]) from None
-        return jobs.get(reused.job_id), True
+        def change(job: Job) -> Job:
+            if job.status != JobStatus.DRAFT:
+                raise Conflict(f"job {job_id} is {job.status.value}: fields can only change while it is a draft")
+            case = self._cases.get(job.case_id, job.case_version)
+            return job.with_fields(case.check_values(update.fields), now)
 
+        return self._change(caller, job_id, change, if_match)
 
-def set_fields(cases: CaseRepository, jobs: JobRepository, principal: Principal, admin_role: str, job_id: str,
-               update: FieldsUpdate, now: datetime, if_match: str | None = None) -> Stored[Job]:
-    def change(job: Job) -> Job:
-        if job.status != JobStatus.DRAFT:
-            raise Conflict(f"job {job_id} is {job.status.value}: fields can only change while it is a draft")
-        case = cases.get(job.case_id, job.case_version)
-        return job.with_fields(case.check_values(update.fields), now)
+    def run(self, caller: Principal, job_id: str) -> Stored[Job]:
+        """Draft -> submitted, and the start message queued. Running a job that is already on its way
+        changes nothing; for a submitted one the start message is sent again (a crash may have lost it)."""
+        now = self._clock.now()
 
-    return change_job(jobs, principal, admin_role, job_id, change, if_match)
+        def change(job: Job) -> Job:
+            if job.status.terminal:
+                raise Conflict(f"job {job_id} is {job.status.value}; it cannot run again")
+            if job.status != JobStatus.DRAFT:
+                return job
+            case = self._cases.get(job.case_id, job.case_version)
+            case.render(job.fields, job_id=job.job_id, job_title=job.title)  # 422 now, not a failed job later
+            return job.move(JobStatus.SUBMITTED, at=now, source=f"api:{caller.user_id}", reason="run requested")
 
+        stored = self._change(caller, job_id, change)
+        if stored.item.status == JobStatus.SUBMITTED and not stored.item.cancel_requested:
+            self._queue.send(JobMessage.start(stored.item))
+            job_log(log, job_id).info("run requested by %s: start message queued", caller.user_id)
+        return stored
 
-def run_job(cases: CaseRepository, jobs: JobRepository, queue: JobQueue, principal: Principal, admin_role: str,
-            job_id: str, now: datetime) -> Stored[Job]:
-    """Draft -> submitted, and the start message queued. Running a job that is already on its way
-    changes nothing; for a submitted one the start message is sent again (a crash may have lost it)."""
-
-    def change(job: Job) -> Job:
-        if job.status.terminal:
-            raise Conflict(f"job {job_id} is {job.status.value}; it cannot run again")
-        if job.status != JobStatus.DRAFT:
-            return job
-        case = cases.get(job.case_id, job.case_version)
-        case.render(job.fields, job_id=job.job_id, job_title=job.title)  # 422 now rather than a failed job later
-        return job.move(JobStatus.SUBMITTED, at=now, source=f"api:{principal.user_id}", reason="run requested")
-
-    stored = change_job(jobs, principal, admin_role, job_id, change)
-    if stored.item.status == JobStatus.SUBMITTED and not stored.item.cancel_requested:
-        queue.send(start_message(stored.item))
-    return stored
-
-
-def cancel_job(jobs: JobRepository, queue: JobQueue, principal: Principal, admin_role: str, job_id: str,
-               now: datetime) -> Stored[Job]:
-    """A draft is cancelled at once; an active job is marked and the manager asked to cancel it."""
-    stored = change_job(jobs, principal, admin_role, job_id, lambda job: job.request_cancel(principal.user_id, now))
-    if stored.item.status.active:
-        queue.send(cancel_message(stored.item))
-    return stored
-
-
-def delete_job(jobs: JobRepository, outputs: OutputStore, principal: Principal, admin_role: str,
-               job_id: str) -> None:
-    """Delete a draft or finished job and its outputs (outputs first: a failure leaves the job to retry)."""
-    for _ in range(UPDATE_ATTEMPTS):
-        stored = load_job(jobs, principal, admin_role, job_id)
+    def cancel(self, caller: Principal, job_id: str) -> Stored[Job]:
+        """A draft is cancelled at once; an active job is marked and the manager asked to cancel it."""
+        now = self._clock.now()
+        stored = self._change(caller, job_id, lambda job: job.request_cancel(caller.user_id, now))
         if stored.item.status.active:
-            raise Conflict(f"job {job_id} is {stored.item.status.value}; cancel it and wait until it ends")
-        outputs.delete_outputs(job_id)
-        try:
-            jobs.delete(stored.item, stored.etag)
+            self._queue.send(JobMessage.cancel(stored.item))
+        job_log(log, job_id).info("cancel requested by %s (job is %s)", caller.user_id, stored.item.status.value)
+        return stored
+
+    def delete(self, caller: Principal, job_id: str) -> None:
+        """Delete a draft or finished job and its outputs (outputs first: a failure leaves the job to retry)."""
+        for _ in range(UPDATE_ATTEMPTS):
+            stored = self.get(caller, job_id)
+            if stored.item.status.active:
+                raise Conflict(f"job {job_id} is {stored.item.status.value}; cancel it and wait until it ends")
+            self._outputs.delete_outputs(job_id)
+            try:
+                self._jobs.delete(stored.item, stored.etag)
+            except StaleWrite:
+                continue
+            job_log(log, job_id).info("deleted by %s", caller.user_id)
             return
-        except PreconditionFailed:
-            continue
-    raise TransientError(f"job {job_id} is changing too often right now; try again")
+        raise TransientError(f"job {job_id} is changing too often right now; try again")
+
+    def _change(self, caller: Principal, job_id: str, change: Change, if_match: str | None = None) -> Stored[Job]:
+        """Apply ``change`` to the caller's job; a client's own If-Match that no longer matches is a 412."""
+        def read() -> Stored[Job]:
+            stored = self.get(caller, job_id)
+            if if_match not in (None, "*") and if_match != stored.etag:
+                raise PreconditionFailed(f"job {job_id} has changed since you read it (If-Match)")
+            return stored
+
+        return self._changes.apply(job_id, change, read)
 
 
 def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
-

@@ -12,49 +12,30 @@ job fails with the reason. A permanent error fails the job at once. Either way n
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Literal
-
-from pydantic import BaseModel, ConfigDict, ValidationError
 
 from shared.config import SimulatorSpec
 from shared.domain.bundle import Placement, build_bundle
 from shared.domain.cases import PublishedCase
-from shared.domain.jobs import JOB_ID, Job, JobStatus, agent_token_hash, decide, new_agent_token
+from shared.domain.jobs import Job, JobStatus, agent_token_hash, decide, new_agent_token
+from shared.domain.messages import JobMessage
 from shared.errors import (
     ConfigurationError,
-    PreconditionFailed,
     SimgateError,
     SimulatorError,
     SimulatorUnreachable,
+    StaleWrite,
     TransientError,
 )
-from shared.services.jobs import apply_change, find_job
-from shared.services.ports import CaseRepository, JobRepository, SimulatorGateway, Stored, Submission
+from shared.logs import job_log
+from shared.services.changes import Change, JobChanges
+from shared.services.ports import CaseRepository, Clock, JobRepository, SimulatorGateway, Stored, Submission
 
 log = logging.getLogger("simgate.manager")
 
 SOURCE = "manager"
-
-
-class ManagerMessage(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    action: Literal["start", "cancel"]
-    job_id: str
-
-    @classmethod
-    def parse(cls, body: bytes | str) -> "ManagerMessage | None":
-        """The message, or None for one that no version of simgate could act on (logged, then dropped)."""
-        try:
-            message = cls.model_validate(json.loads(body))
-        except (ValueError, ValidationError):
-            return None
-        return message if JOB_ID.match(message.job_id) else None
 
 
 @dataclass(frozen=True)
@@ -67,46 +48,62 @@ class Delivery:
         return self.count >= self.max_count
 
 
-@dataclass
-class Manager:
-    cases: CaseRepository
-    jobs: JobRepository
-    simulators: SimulatorGateway
-    simulator_specs: Sequence[SimulatorSpec]
-    callback_base_url: str | None
-    clock: Callable[[], datetime]
+@dataclass(frozen=True)
+class AgentOptions:
+    """What the manager tells every agent besides its job."""
+
+    callback_base_url: str | None  # where agents post their status reports (AGENT_CALLBACK_URL)
+    retry_seconds: int | None = None  # how long the agent retries a request; its default if None
     ca_bundle: str | None = None  # local only: a CA for the agent to trust (Azurite's certificate)
-    agent_retry_seconds: int | None = None  # how long the agent retries a request; its default if None
+
+
+class Manager:
+    def __init__(self, cases: CaseRepository, jobs: JobRepository, simulators: SimulatorGateway,
+                 simulator_specs: Sequence[SimulatorSpec], agent: AgentOptions, changes: JobChanges, clock: Clock,
+                 max_deliveries: int) -> None:
+        self.cases = cases
+        self.jobs = jobs
+        self.simulators = simulators
+        self.simulator_specs = simulator_specs
+        self.agent = agent
+        self.changes = changes
+        self.clock = clock
+        self.max_deliveries = max_deliveries
 
     # --- the edge's entry points ---
 
-    def handle(self, body: bytes | str, delivery: Delivery) -> str:
+    def handle(self, body: bytes | str, delivery_count: int) -> str:
         """Act on one message; what was done, for the log. Raises to have the message retried."""
-        message = ManagerMessage.parse(body)
+        delivery = Delivery(delivery_count or 1, self.max_deliveries)
+        message = JobMessage.parse(body)
         if message is None:
             log.error("dropping a message that is not a start or cancel of a job: %r", bytes(body)[:200]
                       if isinstance(body, (bytes, bytearray)) else str(body)[:200])
             return "dropped: not a manager message"
+        jlog = job_log(log, message.job_id, action=message.action, delivery=delivery.count)
         action = self.start if message.action == "start" else self.cancel
         try:
-            return action(message.job_id)
+            outcome = action(message.job_id)
         except SimgateError as exc:
             if exc.retryable and not delivery.last:
-                log.warning("%s %s: delivery %d of %d failed, will retry: %s", message.action, message.job_id,
-                            delivery.count, delivery.max_count, exc.detail)
+                jlog.warning("%s: delivery %d of %d failed, will retry: %s", message.action, delivery.count,
+                             delivery.max_count, exc.detail)
                 raise
             reason = _reason(exc, delivery)
-            log.error("%s %s failed for good: %s", message.action, message.job_id, reason)
+            jlog.error("%s failed for good: %s", message.action, reason)
             if message.action == "start":
                 return self._fail(message.job_id, reason)
             return self._cancelled(message.job_id, f"; the simulator could not be told: {reason}")
+        jlog.info("%s: %s", message.action, outcome)
+        return outcome
 
     def handle_dead_letter(self, body: bytes | str, reason: str | None, description: str | None) -> str:
         """A message Service Bus gave up on (e.g. the manager died on every delivery): settle its job."""
-        message = ManagerMessage.parse(body)
+        message = JobMessage.parse(body)
         if message is None:
             return "dropped: not a manager message"
         why = f"{reason or 'dead-lettered'}: {description or 'no description'}"
+        job_log(log, message.job_id, action=message.action).warning("dead-lettered %s: %s", message.action, why)
         if message.action == "start":
             return self._fail(message.job_id, f"the job could not be started ({why})")
         return self._cancelled(message.job_id, f"; the simulator could not be told ({why})")
@@ -114,7 +111,7 @@ class Manager:
     # --- use cases ---
 
     def start(self, job_id: str) -> str:
-        stored = find_job(self.jobs, job_id)
+        stored = self.jobs.find(job_id)
         if stored is None:
             return "nothing to do: the job no longer exists"
         job = stored.item
@@ -134,10 +131,10 @@ class Manager:
             prepared = job.model_copy(update={"simulator": spec.name, "agent_token_hash": agent_token_hash(token)})
             try:
                 self.jobs.update(prepared, stored.etag)
-            except PreconditionFailed:
+            except StaleWrite:
                 raise TransientError(f"job {job_id} changed while it was being started") from None
-            bundle = build_bundle(case, job, _placement(spec), scripts, callback_base_url=self.callback_base_url,
-                                  token=token, retry_seconds=self.agent_retry_seconds, ca_bundle=self.ca_bundle)
+            bundle = build_bundle(case, job, _placement(spec), scripts, callback_base_url=self.agent.callback_base_url,
+                                  token=token, retry_seconds=self.agent.retry_seconds, ca_bundle=self.agent.ca_bundle)
             self.simulators.deliver(spec, job_id, bundle)
             submitted = self.simulators.submit(spec, job_id)
             if submitted is None:
@@ -146,7 +143,7 @@ class Manager:
 
     def cancel(self, job_id: str) -> str:
         """Stop the job on its simulator (if it got that far) and mark it cancelled."""
-        stored = find_job(self.jobs, job_id)
+        stored = self.jobs.find(job_id)
         if stored is None:
             return "nothing to do: the job no longer exists"
         job = stored.item
@@ -174,7 +171,7 @@ class Manager:
             try:
                 loads.append((spec, self.simulators.load(spec)))
             except SimulatorError as exc:
-                log.warning("simulator %s passed over: %s", spec.name, exc.detail)
+                log.warning("simulator %s passed over: %s", spec.name, exc.detail, extra={"simulator": spec.name})
                 last_error = exc
         if not loads:
             raise last_error
@@ -194,12 +191,13 @@ class Manager:
 
         def change(job: Job) -> Job:
             if job.status == JobStatus.SUBMITTED:
-                return job.move(JobStatus.QUEUED, at=self.clock(), source=SOURCE, reason=f"queued on {where}", **facts)
+                return job.move(JobStatus.QUEUED, at=self.clock.now(), source=SOURCE, reason=f"queued on {where}", **facts)
             if job.status.terminal or all(getattr(job, k) == v for k, v in facts.items()):
                 return job
             return job.model_copy(update=facts)  # the agent reported before the manager could: keep its status
 
         job = self._change(job_id, change).item
+        job_log(log, job_id, spec.name).info("queued on %s%s", where, " (found already submitted)" if submitted.resumed else "")
         if job.status == JobStatus.CANCELLED:  # cancelled while it was being submitted
             self.simulators.cancel(spec, job_id)
         resumed = " (found already submitted)" if submitted.resumed else ""
@@ -209,7 +207,7 @@ class Manager:
         def change(job: Job) -> Job:
             if decide(job.status, JobStatus.FAILED) != "move":
                 return job
-            return job.move(JobStatus.FAILED, at=self.clock(), source=SOURCE, reason=reason)
+            return job.move(JobStatus.FAILED, at=self.clock.now(), source=SOURCE, reason=reason)
 
         stored = self._change(job_id, change)
         return f"job is {stored.item.status.value}: {reason}" if stored else "the job no longer exists"
@@ -220,13 +218,13 @@ class Manager:
                 return job
             request = job.cancel_requested
             asked = f"cancelled by {request.by} at {request.at.isoformat()}" if request else "cancelled"
-            return job.move(JobStatus.CANCELLED, at=self.clock(), source=SOURCE, reason=asked + note)
+            return job.move(JobStatus.CANCELLED, at=self.clock.now(), source=SOURCE, reason=asked + note)
 
         stored = self._change(job_id, change)
         return f"job is {stored.item.status.value}" if stored else "the job no longer exists"
 
-    def _change(self, job_id: str, change: Callable[[Job], Job]) -> Stored[Job] | None:
-        return apply_change(self.jobs, job_id, lambda: find_job(self.jobs, job_id), change)
+    def _change(self, job_id: str, change: Change) -> Stored[Job] | None:
+        return self.changes.apply(job_id, change)
 
 
 def _placement(spec: SimulatorSpec) -> Placement:

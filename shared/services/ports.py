@@ -1,12 +1,12 @@
-"""The ports the use cases depend on. Adapters (shared/adapters) implement them for Azure and the
-local stack; unit tests implement them with in-memory fakes."""
+"""Every port the use cases depend on. Adapters (shared/adapters) implement them for Azure and the
+local stack; unit tests implement them with in-memory fakes (tests/fakes.py).
+
+Nothing here imports an SDK: a port speaks simgate's domain types and raises simgate's errors.
+"""
 
 from __future__ import annotations
 
 import abc
-import base64
-import binascii
-import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Generic, TypeVar
@@ -15,10 +15,31 @@ from shared.config import SimulatorSpec
 from shared.domain.bundle import JobBundle
 from shared.domain.cases import CaseDefinition, CaseHeader, PublishedCase
 from shared.domain.jobs import Job, JobStatus, JobSummary
+from shared.domain.messages import JobMessage
 from shared.domain.reconcile import Observation
-from shared.errors import BadRequest
 
 Item = TypeVar("Item")
+
+
+# --- time ---
+
+
+class Clock(abc.ABC):
+    """Wall-clock time for records, a monotonic clock for deadlines, and a way to wait."""
+
+    @abc.abstractmethod
+    def now(self) -> datetime:
+        """The current time, timezone-aware (UTC)."""
+
+    @abc.abstractmethod
+    def monotonic(self) -> float:
+        """Seconds on a clock that never goes backwards."""
+
+    @abc.abstractmethod
+    def sleep(self, seconds: float) -> None: ...
+
+
+# --- lists ---
 
 
 @dataclass(frozen=True)
@@ -27,24 +48,7 @@ class Page(Generic[Item]):
     continuation: str | None  # opaque; pass back to get the next page, None on the last page
 
 
-def encode_continuation(position: dict[str, str] | None) -> str | None:
-    if not position:
-        return None
-    return base64.urlsafe_b64encode(json.dumps(position, separators=(",", ":")).encode()).decode().rstrip("=")
-
-
-def decode_continuation(token: str | None) -> dict[str, str] | None:
-    """A token from ``encode_continuation``; a 400 problem for anything else."""
-    if not token:
-        return None
-    try:
-        position = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-    except (binascii.Error, ValueError, UnicodeDecodeError):
-        position = None
-    if not isinstance(position, dict) or not all(isinstance(v, str) for v in position.values()):
-        raise BadRequest("the continuation token is not valid; use the one from the previous page's response",
-                         errors=[{"field": "continuation", "message": "not a token this API issued"}])
-    return position
+# --- cases ---
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,9 @@ class CaseRepository(abc.ABC):
         """Publish ``definition`` as a new version unless it equals the latest one."""
 
 
+# --- jobs ---
+
+
 @dataclass(frozen=True)
 class Stored(Generic[Item]):
     """An item as read from storage, with the ETag a conditional update must match."""
@@ -97,7 +104,8 @@ class IdempotencyKeyReused(Exception):
 
 
 class JobRepository(abc.ABC):
-    """Jobs, found by id with a point read and listed per owner, newest first."""
+    """Jobs, found by id with a point read and listed per owner, newest first. Writes are
+    conditional on the ETag read: a concurrent change makes them raise StaleWrite."""
 
     @abc.abstractmethod
     def add(self, job: Job, idempotency: IdempotencyRecord | None = None) -> Stored[Job]:
@@ -105,16 +113,16 @@ class JobRepository(abc.ABC):
         was used before."""
 
     @abc.abstractmethod
-    def get(self, job_id: str) -> Stored[Job]:
-        """NotFound for an unknown id."""
+    def find(self, job_id: str) -> Stored[Job] | None:
+        """The job, or None when there is no job of that id (or the text is not a job id)."""
 
     @abc.abstractmethod
     def update(self, job: Job, etag: str) -> Stored[Job]:
-        """Replace the job if it still has ``etag``; PreconditionFailed if it changed meanwhile."""
+        """Replace the job if it still has ``etag``; StaleWrite if it changed meanwhile."""
 
     @abc.abstractmethod
     def delete(self, job: Job, etag: str) -> None:
-        """Delete the job (and its idempotency record) if it still has ``etag``."""
+        """Delete the job (and its idempotency record) if it still has ``etag``; StaleWrite otherwise."""
 
     @abc.abstractmethod
     def list_for_owner(self, owner: str, per_page: int, continuation: str | None = None, *,
@@ -125,6 +133,21 @@ class JobRepository(abc.ABC):
     def list_stale(self, statuses: list[JobStatus], updated_before: datetime, limit: int) -> list[Job]:
         """Jobs of every owner in one of ``statuses`` that nothing has changed since ``updated_before``:
         at most ``limit`` of them, the least recently updated first where the store can tell."""
+
+
+class JobQueue(abc.ABC):
+    """The manager's queue: Service Bus in Azure, a Storage queue with the same semantics locally."""
+
+    @abc.abstractmethod
+    def send(self, message: JobMessage) -> None:
+        """Queue ``message``; TransientError when the queue cannot take it now."""
+
+    @abc.abstractmethod
+    def check(self) -> None:
+        """Raise a SimgateError when the queue cannot be reached."""
+
+
+# --- outputs ---
 
 
 @dataclass(frozen=True)
@@ -158,6 +181,9 @@ class OutputStore(abc.ABC):
     @abc.abstractmethod
     def download_link(self, job_id: str, name: str, filename: str, content_type: str, ttl: timedelta) -> Link:
         """A read-only link to one blob, served as an attachment called ``filename``."""
+
+
+# --- simulators ---
 
 
 @dataclass(frozen=True)

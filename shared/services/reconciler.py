@@ -15,21 +15,22 @@ from __future__ import annotations
 
 import logging
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from pydantic import ValidationError
 
-from shared.adapters.job_queue import JobQueue
 from shared.config import SimulatorSpec
 from shared.domain.jobs import Job, JobStatus, decide
+from shared.domain.messages import JobMessage
 from shared.domain.outputs import ReportedFile
 from shared.domain.reconcile import RECONCILED, Verdict, verdict
 from shared.errors import SimulatorError, ValidationFailed
-from shared.services.jobs import apply_change, cancel_message, find_job, start_message
-from shared.services.ports import JobRepository, OutputStore, SimulatorGateway
-from shared.services.status import verified_outputs
+from shared.logs import job_log
+from shared.services.changes import JobChanges
+from shared.services.outputs import verified_outputs
+from shared.services.ports import Clock, JobQueue, JobRepository, OutputStore, SimulatorGateway
 
 log = logging.getLogger("simgate.reconciler")
 
@@ -55,19 +56,22 @@ class Cycle:
         return "; ".join(parts)
 
 
-@dataclass
 class Reconciler:
-    jobs: JobRepository
-    simulators: SimulatorGateway
-    simulator_specs: Sequence[SimulatorSpec]
-    outputs: OutputStore
-    queue: JobQueue
-    clock: Callable[[], datetime]
-    stale_after: timedelta
-    max_jobs: int = MAX_JOBS_PER_CYCLE
+    def __init__(self, jobs: JobRepository, simulators: SimulatorGateway, simulator_specs: Sequence[SimulatorSpec],
+                 outputs: OutputStore, queue: JobQueue, changes: JobChanges, clock: Clock, stale_after: timedelta,
+                 max_jobs: int = MAX_JOBS_PER_CYCLE) -> None:
+        self.jobs = jobs
+        self.simulators = simulators
+        self.simulator_specs = simulator_specs
+        self.outputs = outputs
+        self.queue = queue
+        self.changes = changes
+        self.clock = clock
+        self.stale_after = stale_after
+        self.max_jobs = max_jobs
 
     def run(self) -> Cycle:
-        now = self.clock()
+        now = self.clock.now()
         stale = self.jobs.list_stale([JobStatus.SUBMITTED, *RECONCILED], now - self.stale_after, self.max_jobs)
         if len(stale) >= self.max_jobs:
             log.warning("more than %d stale jobs: the rest wait for the next cycle", self.max_jobs)
@@ -75,10 +79,10 @@ class Reconciler:
         by_simulator: dict[str, list[Job]] = defaultdict(list)
         for job in stale:
             if job.cancel_requested:
-                self.queue.send(cancel_message(job))
+                self.queue.send(JobMessage.cancel(job))
                 cycle.resent["cancel"] += 1
             elif job.status == JobStatus.SUBMITTED:
-                self.queue.send(start_message(job))
+                self.queue.send(JobMessage.start(job))
                 cycle.resent["start"] += 1
             elif self._spec(job.simulator) is None:
                 self._settle(job, Verdict(JobStatus.FAILED, f"simulator {job.simulator} is no longer configured"),
@@ -89,7 +93,7 @@ class Reconciler:
             try:
                 seen = self.simulators.observe(self._spec(name), [job.job_id for job in jobs])
             except SimulatorError as exc:
-                log.warning("simulator %s skipped this cycle: %s", name, exc.detail)
+                log.warning("simulator %s skipped this cycle: %s", name, exc.detail, extra={"simulator": name})
                 cycle.unreachable.append(name)
                 continue
             for job in jobs:
@@ -109,21 +113,21 @@ class Reconciler:
             except (ValidationError, ValidationFailed) as exc:
                 found = Verdict(JobStatus.FAILED, f"the agent's outputs are not in storage as it recorded them: "
                                                   f"{_problem(exc)}")
-        at = self.clock()
+        at = self.clock.now()
 
         def change(job: Job) -> Job:
             if job.updated != listed.updated or decide(job.status, found.status) != "move":
                 return job  # news arrived since the job was listed: the next cycle looks again
             return job.move(found.status, at=at, source=SOURCE, reason=found.reason, **changes)
 
-        stored = apply_change(self.jobs, listed.job_id, lambda: find_job(self.jobs, listed.job_id), change)
+        stored = self.changes.apply(listed.job_id, change)
         if stored is not None and stored.item.status == found.status != listed.status:
-            log.info("job %s: %s -> %s: %s", listed.job_id, listed.status.value, found.status.value, found.reason)
+            job_log(log, listed.job_id, listed.simulator).info("%s -> %s: %s", listed.status.value,
+                                                                found.status.value, found.reason)
             cycle.moved[found.status.value] += 1
 
     def _spec(self, name: str | None) -> SimulatorSpec | None:
         return next((spec for spec in self.simulator_specs if spec.name == name), None)
-
 
 
 def _problem(exc: Exception) -> str:

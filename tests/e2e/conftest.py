@@ -7,24 +7,9 @@ import json
 import pytest
 
 from devstack.host import LocalFunctionsHost
-from devstack.settings import read_local_settings
-from shared import wiring
-from shared.config import get_settings
+from commands.local_settings import read_local_settings
 from devstack import PROJECT_ROOT
-
-
-def reset_app_caches() -> None:
-    get_settings.cache_clear()
-    wiring.storage.cache_clear()
-    wiring.job_queue.cache_clear()
-    wiring.case_repository.cache_clear()
-    wiring.job_repository.cache_clear()
-    wiring.output_store.cache_clear()
-    wiring.manager.cache_clear()
-    wiring.reconciler.cache_clear()
-    wiring.ssh_pool().close()
-    wiring.ssh_pool.cache_clear()
-    wiring.simulator_gateway.cache_clear()
+from shared import wiring
 
 
 @pytest.fixture(scope="session")
@@ -47,7 +32,7 @@ def local_host(app_env, storage):
     with pytest.MonkeyPatch.context() as patch:
         for name, value in app_env.items():
             patch.setenv(name, value)
-        reset_app_caches()
+        wiring.reset()
         import function_app
 
         host_json = json.loads((PROJECT_ROOT / "host.json").read_text())
@@ -56,6 +41,6 @@ def local_host(app_env, storage):
                                 max_delivery_count=int(app_env["JOBS_QUEUE_MAX_DELIVERY_COUNT"])) as host:
             # agents on the test simulators post their webhooks to this host
             patch.setenv("AGENT_CALLBACK_URL", f"{host.url}/api")
-            reset_app_caches()
+            wiring.reset()
             yield host
-        reset_app_caches()
+        wiring.reset()

@@ -5,7 +5,7 @@ import json
 import pytest
 import requests
 
-from tests.e2e.conftest import reset_app_caches
+from shared import wiring
 
 pytestmark = pytest.mark.e2e
 
@@ -32,12 +32,12 @@ def health_with(local_host, monkeypatch, **settings: str) -> requests.Response:
     """GET /api/health while the app runs with ``settings`` changed."""
     for name, value in settings.items():
         monkeypatch.setenv(name, value)
-    reset_app_caches()
+    wiring.reset()
     try:
         return requests.get(f"{local_host.url}/api/health", timeout=30)
     finally:
         monkeypatch.undo()
-        reset_app_caches()
+        wiring.reset()
 
 
 def test_health_is_503_and_says_why_when_a_simulator_is_not_trusted(local_host, app_env, monkeypatch):

@@ -14,7 +14,9 @@ from shared.adapters.simulators import SshSimulatorGateway, job_directory
 from shared.adapters.ssh import SshPool, SshSession
 from shared.config import SimulatorSpec
 from shared.domain.jobs import Job, JobStatus, Transition, new_job_id
-from shared.services.manager import Delivery, Manager
+from shared.adapters.system_clock import SystemClock
+from shared.services.changes import JobChanges
+from shared.services.manager import AgentOptions, Delivery, Manager
 from tests import conftest
 
 FIRST = Delivery(1, 5)
@@ -59,8 +61,9 @@ class Harness:
         self.spec = spec
         self.pool = SshPool(SshSession)
         self.gateway = gateway_class(self.pool)
-        self.manager = Manager(self.cases, self.jobs, self.gateway, [spec], callback_base_url, clock=now,
-                               **manager_options)
+        clock = SystemClock()
+        self.manager = Manager(self.cases, self.jobs, self.gateway, [spec], AgentOptions(callback_base_url, **manager_options),
+                               JobChanges(self.jobs, clock), clock, max_deliveries=FIRST.max_count)
 
     def submitted_job(self, **fields) -> Job:
         at = now()
@@ -72,15 +75,15 @@ class Harness:
         return job
 
     def start(self, job_id: str, delivery: Delivery = FIRST) -> str:
-        return self.manager.handle(json.dumps({"action": "start", "job_id": job_id}), delivery)
+        return self.manager.handle(json.dumps({"action": "start", "job_id": job_id}), delivery.count)
 
     def cancel(self, job_id: str, by: str = "alice") -> str:
-        stored = self.jobs.get(job_id)
+        stored = self.jobs.find(job_id)
         self.jobs.update(stored.item.request_cancel(by, now()), stored.etag)
-        return self.manager.handle(json.dumps({"action": "cancel", "job_id": job_id}), FIRST)
+        return self.manager.handle(json.dumps({"action": "cancel", "job_id": job_id}), FIRST.count)
 
     def job(self, job_id: str) -> Job:
-        return self.jobs.get(job_id).item
+        return self.jobs.find(job_id).item
 
     def directory(self, job_id: str) -> Path:
         return Path(job_directory(self.spec, job_id))

@@ -5,10 +5,10 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from shared.adapters.job_store import IDEMPOTENCY_PREFIX, TableJobRepository
-from shared.auth import Principal
+from shared.adapters.system_clock import SystemClock
 from shared.domain.jobs import Job, JobStatus, new_job_id, partition_of
-from shared.errors import NotFound, PreconditionFailed
-from shared.services import jobs
+from shared.errors import StaleWrite
+from shared.services.changes import JobChanges
 from shared.services.ports import IdempotencyKeyReused, IdempotencyRecord
 from tests.concurrency import run_together
 
@@ -30,38 +30,35 @@ def new_job(owner="alice", at=NOW, **changes) -> Job:
 def test_a_job_reads_back_exactly(repository):
     job = new_job()
     stored = repository.add(job)
-    read = repository.get(job.job_id)
+    read = repository.find(job.job_id)
     assert read.item == job and read.etag == stored.etag
 
 
 def test_unknown_and_malformed_ids_are_not_found(repository):
-    with pytest.raises(NotFound):
-        repository.get(new_job_id("alice", NOW))
-    with pytest.raises(NotFound):
-        repository.get("not-a-job-id")
+    assert repository.find(new_job_id("alice", NOW)) is None
+    assert repository.find("not-a-job-id") is None
 
 
 def test_a_stale_etag_is_refused(repository):
     job = new_job()
     first = repository.add(job)
     repository.update(job.with_fields({"speed": 1.0}, NOW), first.etag)
-    with pytest.raises(PreconditionFailed):
+    with pytest.raises(StaleWrite):
         repository.update(job.with_fields({"speed": 2.0}, NOW), first.etag)
-    assert repository.get(job.job_id).item.fields["speed"] == 1.0
+    assert repository.find(job.job_id).item.fields["speed"] == 1.0
 
 
 def test_two_concurrent_writers_lose_no_update(repository):
     job = new_job()
     repository.add(job)
-    principal = Principal("alice", "Alice")
+    changes = JobChanges(repository, SystemClock())
     names = [f"field_{i}" for i in range(8)]
 
     def writer(name):
-        jobs.change_job(repository, principal, "admin", job.job_id,
-                        lambda current: current.with_fields({name: 1.0}, NOW))
+        changes.apply(job.job_id, lambda current: current.with_fields({name: 1.0}, NOW))
 
     assert run_together(writer, names) == []
-    assert set(names) <= set(repository.get(job.job_id).item.fields)
+    assert set(names) <= set(repository.find(job.job_id).item.fields)
 
 
 def test_listing_pages_newest_first_with_filters_and_per_owner(repository):
@@ -101,7 +98,7 @@ def test_an_idempotency_key_is_stored_with_its_job_atomically(repository, storag
     assert (caught.value.job_id, caught.value.request_hash) == (job.job_id, record.request_hash)
     assert len(list(repository._table.query_entities(f"PartitionKey eq '{partition_of(job.job_id)}'"))) == 2
 
-    repository.delete(job, repository.get(job.job_id).etag)
+    repository.delete(job, repository.find(job.job_id).etag)
     assert list(repository._table.query_entities(f"PartitionKey eq '{partition_of(job.job_id)}'")) == []
     repository.add(new_job(idempotency_key_hash=record.key_hash), record)  # the key is free again
 
@@ -109,7 +106,7 @@ def test_an_idempotency_key_is_stored_with_its_job_atomically(repository, storag
 def test_large_field_values_are_split_over_properties(repository):
     job = new_job(fields={f"text_{i}": "é" * 1000 for i in range(100)})
     repository.add(job)
-    assert repository.get(job.job_id).item.fields == job.fields
+    assert repository.find(job.job_id).item.fields == job.fields
     entity = repository._table.get_entity(partition_of(job.job_id), job.job_id)
     assert entity["job_chunks"] > 1
     assert not entity["RowKey"].startswith(IDEMPOTENCY_PREFIX)

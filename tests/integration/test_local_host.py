@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -10,7 +11,7 @@ import pytest
 import requests
 
 from devstack.host import LocalFunctionsHost
-from shared.adapters.job_queue import QueueMessage, StorageJobQueue, local_dead_letter_queue
+from shared.adapters.job_queue import local_dead_letter_queue
 from tests.apps import sample_app
 
 pytestmark = pytest.mark.integration
@@ -73,9 +74,11 @@ def test_two_slow_requests_are_served_at_the_same_time(host, recorder):
 
 
 def send(settings, storage, body: dict) -> str:
+    """A Service Bus-shaped envelope with any body (the sample app's functions take any JSON)."""
     message_id = f"test-{uuid.uuid4()}"
-    StorageJobQueue(storage, settings.jobs_queue).send(
-        QueueMessage(message_id=message_id, subject="start", body=body, application_properties={"job_id": "j-1"}))
+    envelope = {"messageId": message_id, "subject": "start", "contentType": "application/json",
+                "applicationProperties": {"job_id": "j-1"}, "body": json.dumps(body)}
+    storage.queue(settings.jobs_queue).send_message(json.dumps(envelope))
     return message_id
 
 

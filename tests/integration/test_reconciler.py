@@ -26,8 +26,11 @@ from shared.adapters.simulators import SshSimulatorGateway
 from shared.domain.cases import parse_definition
 from shared.domain.jobs import JobStatus
 from shared.errors import SimgateError
+from shared.adapters.system_clock import SystemClock
+from shared.http import problem_document, problem_kind
+from shared.services.agent_reports import AgentReports, StatusReport
+from shared.services.changes import JobChanges
 from shared.services.reconciler import Reconciler
-from shared.services.status import StatusReport, record_status
 from shared.views import status_answer
 from tests.integration.harness import HOLD_CASE, WAIT, Harness, now, simulator_spec
 from tests.loopback import JsonHandler, LoopbackServer
@@ -44,6 +47,8 @@ class StatusEndpoint(LoopbackServer):
     def __init__(self, jobs, outputs, lose: set[str]) -> None:
         endpoint = self
         self.received: list[str] = []
+        clock = SystemClock()
+        reports = AgentReports(jobs, outputs, JobChanges(jobs, clock), clock)
 
         class Handler(JsonHandler):
             def do_PATCH(self):
@@ -52,11 +57,10 @@ class StatusEndpoint(LoopbackServer):
                 if body["status"] in lose:
                     return self.answer(503, {"title": "Service temporarily unavailable"})
                 try:
-                    job, grant = record_status(jobs, outputs, self.path.split("/")[-2],
-                                               self.headers.get("Authorization"), StatusReport.model_validate(body),
-                                               now())
+                    job, grant = reports.record(self.path.split("/")[-2], self.headers.get("Authorization"),
+                                                StatusReport.model_validate(body))
                 except SimgateError as exc:
-                    return self.answer(exc.status, exc.problem())
+                    return self.answer(problem_kind(exc).status, problem_document(exc))
                 self.answer(200, status_answer(job, grant))
 
         super().__init__(Handler)
@@ -96,7 +100,7 @@ class World:
 
     def __init__(self, cases, jobs, outputs, queue, spec, *, callback_base_url=None, ca_bundle=None) -> None:
         self.harness = Harness((cases, jobs), spec, callback_base_url=callback_base_url,
-                               agent_retry_seconds=AGENT_RETRY_SECONDS, ca_bundle=ca_bundle)
+                               retry_seconds=AGENT_RETRY_SECONDS, ca_bundle=ca_bundle)
         self.jobs, self.outputs, self.queue = jobs, outputs, queue
         self.commands = 0
         world = self
@@ -111,8 +115,9 @@ class World:
 
     def reconciler_for(self, specs) -> Reconciler:
         # stale at once: the tests decide when a cycle runs
-        return Reconciler(self.jobs, self.gateway, specs, self.outputs, self.queue, clock=now,
-                          stale_after=timedelta(0))
+        clock = SystemClock()
+        return Reconciler(self.jobs, self.gateway, specs, self.outputs, self.queue, JobChanges(self.jobs, clock),
+                          clock, stale_after=timedelta(0))
 
     def started(self, **fields):
         job = self.harness.submitted_job(**fields)
@@ -120,7 +125,7 @@ class World:
         return job
 
     def job(self, job_id: str):
-        return self.jobs.get(job_id).item
+        return self.jobs.find(job_id).item
 
     def close(self) -> None:
         self.harness.close()

@@ -10,12 +10,12 @@ from shared.adapters.case_folders import read_case_folder
 from shared.auth import Principal
 from shared.domain.cases import parse_definition
 from shared.errors import Forbidden, NotFound, ValidationFailed
-from shared.services.catalogue import get_case, list_cases, publish_case
+from shared.services.catalogue import Catalogue
 from shared.services.paging import PageQuery
 from tests.factories import case_document
-from tests.fakes import InMemoryCaseRepository
+from tests.fakes import FakeClock, InMemoryCaseRepository
 
-ADMIN = Principal("carol", "Carol", frozenset({"simgate.admin"}))
+ADMIN = Principal("carol", "Carol", frozenset({"simgate.admin"}), is_admin=True)
 USER = Principal("alice", "Alice")
 NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
@@ -26,6 +26,22 @@ def repository():
     for i in range(7):
         repository.publish(parse_definition(case_document(f"case-{i}")), "carol", NOW)
     return repository
+
+
+def catalogue(repository) -> Catalogue:
+    return Catalogue(repository, FakeClock(NOW))
+
+
+def list_cases(repository, query):
+    return catalogue(repository).list(query)
+
+
+def get_case(repository, case_id, version=None):
+    return catalogue(repository).get(case_id, version)
+
+
+def publish_case(repository, principal, document, case_id=None):
+    return catalogue(repository).publish(principal, document, case_id=case_id)
 
 
 def ids(listing):
@@ -45,7 +61,7 @@ def test_per_page_is_capped_at_100():
 
 
 def test_get_case_returns_the_version_asked_for_and_the_latest(repository):
-    publish_case(repository, ADMIN, "simgate.admin", case_document("case-1", title="Newer"))
+    publish_case(repository, ADMIN, case_document("case-1", title="Newer"))
     case, latest = get_case(repository, "case-1", 1)
     assert (case.version, case.definition.title, latest) == (1, "Mixer", 2)
     with pytest.raises(NotFound):
@@ -53,26 +69,26 @@ def test_get_case_returns_the_version_asked_for_and_the_latest(repository):
 
 
 def test_only_admins_publish(repository):
-    with pytest.raises(Forbidden, match="simgate.admin"):
-        publish_case(repository, USER, "simgate.admin", case_document("case-9"))
+    with pytest.raises(Forbidden, match="admin role"):
+        publish_case(repository, USER, case_document("case-9"))
     assert "case-9" not in repository.versions
 
 
 def test_the_url_id_fills_in_a_missing_body_id_and_must_match_a_given_one(repository):
     document = case_document("x")
     del document["id"]
-    assert publish_case(repository, ADMIN, "simgate.admin", document, case_id="case-8").case.id == "case-8"
+    assert publish_case(repository, ADMIN, document, case_id="case-8").case.id == "case-8"
     with pytest.raises(ValidationFailed) as caught:
-        publish_case(repository, ADMIN, "simgate.admin", case_document("other"), case_id="case-8")
+        publish_case(repository, ADMIN, case_document("other"), case_id="case-8")
     assert caught.value.errors[0]["field"] == "id"
 
 
 def test_the_loader_publishes_the_demo_cases_once(tmp_path):
     repository = InMemoryCaseRepository()
-    first = load([DEFAULT_DIRECTORY], repository, "test")
+    first = load([DEFAULT_DIRECTORY], catalogue(repository), "test")
     assert {o.folder.name for o in first} >= {"smoothie", "heat-rod"}
     assert all(o.ok and o.message == "published version 1" for o in first)
-    again = load([DEFAULT_DIRECTORY], repository, "test")
+    again = load([DEFAULT_DIRECTORY], catalogue(repository), "test")
     assert all(o.ok and o.message.startswith("unchanged") for o in again)
     assert repository.writes == len(first)
 
@@ -80,14 +96,14 @@ def test_the_loader_publishes_the_demo_cases_once(tmp_path):
 def test_the_loader_publishes_a_changed_case_as_a_new_version_and_reports_invalid_ones(tmp_path):
     shutil.copytree(DEFAULT_DIRECTORY / "heat-rod", tmp_path / "heat-rod")
     repository = InMemoryCaseRepository()
-    load([tmp_path], repository, "test")
+    load([tmp_path], catalogue(repository), "test")
     script = tmp_path / "heat-rod" / "scripts" / "rod.py"
     script.write_text(script.read_text() + "\n# tuned\n")
     broken = tmp_path / "broken"
     (broken / "scripts").mkdir(parents=True)
     (broken / "case.toml").write_text('title = "Broken"\nentry_point = "run.sh"\n')
     (broken / "scripts" / "run.sh").write_text("echo {{ nowhere }}\n")
-    outcomes = {o.folder.name: o for o in load([tmp_path], repository, "test")}
+    outcomes = {o.folder.name: o for o in load([tmp_path], catalogue(repository), "test")}
     assert outcomes["heat-rod"].message == "published version 2"
     assert not outcomes["broken"].ok and "'nowhere'" in outcomes["broken"].problems[0]
     assert "broken" not in repository.versions

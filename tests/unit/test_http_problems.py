@@ -4,8 +4,17 @@ import azure.functions as func
 import pytest
 from pydantic import BaseModel, Field
 
-from shared.errors import Conflict, NotFound, ValidationFailed
-from shared.http import PROBLEM_JSON, endpoint, read_json, read_query
+from shared.errors import (
+    AgentTokenInvalid,
+    AgentTokenMissing,
+    BadRequest,
+    NotFound,
+    SimulatorUnreachable,
+    StaleWrite,
+    Unauthorized,
+    ValidationFailed,
+)
+from shared.http import PROBLEM_JSON, endpoint, problem_kind, read_json, read_query
 
 
 def request(body: bytes = b"", headers=None, params=None, method="POST") -> func.HttpRequest:
@@ -56,12 +65,25 @@ def test_unexpected_errors_are_500_without_internals(caplog):
     assert "hunter2" in caplog.text  # the detail goes to the log, for operators
 
 
-def test_error_headers_reach_the_response():
+@pytest.mark.parametrize(("error", "status", "header"), [
+    (Unauthorized("sign in"), 401, ("WWW-Authenticate", 'Bearer realm="simgate"')),
+    (AgentTokenMissing("no token"), 401, ("WWW-Authenticate", 'Bearer realm="simgate-agent"')),
+    (AgentTokenInvalid("bad"), 401, ("WWW-Authenticate", 'Bearer realm="simgate-agent", error="invalid_token"')),
+    (StaleWrite("changed"), 503, ("Retry-After", "1")),
+    (SimulatorUnreachable("down"), 503, ("Retry-After", "5")),
+])
+def test_the_edge_maps_each_kind_of_error_to_its_status_and_headers(error, status, header):
     @endpoint
     def handler(req):
-        raise Conflict("busy", headers={"Retry-After": "3"})
+        raise error
 
-    assert handler(request()).headers["Retry-After"] == "3"
+    response = handler(request())
+    assert response.status_code == status == problem(response)["status"]
+    assert response.headers[header[0]] == header[1]
+
+
+def test_a_storage_etag_collision_is_never_the_clients_412():
+    assert problem_kind(StaleWrite("changed")).status != 412
 
 
 class Body(BaseModel):
@@ -105,6 +127,6 @@ def test_bad_query_parameters_are_400():
     class Page(BaseModel):
         page: int = Field(default=1, ge=1)
 
-    with pytest.raises(Exception) as caught:
+    with pytest.raises(BadRequest) as caught:
         read_query(request(params={"page": "0"}), Page)
-    assert caught.value.status == 400 and caught.value.errors[0]["field"] == "page"
+    assert problem_kind(caught.value).status == 400 and caught.value.errors[0]["field"] == "page"

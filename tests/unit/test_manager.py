@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -12,15 +13,16 @@ from shared.domain.cases import parse_definition
 from shared.domain.jobs import Job, JobStatus, Transition, agent_token_hash, new_job_id
 from shared.errors import (
     HostKeyMismatch,
-    PreconditionFailed,
+    StaleWrite,
     SimulatorAuthenticationFailed,
     SimulatorUnreachable,
     SubmissionRejected,
     TransientError,
 )
-from shared.services.manager import Delivery, Manager
+from shared.services.changes import JobChanges
+from shared.services.manager import AgentOptions, Delivery, Manager
 from tests.factories import case_document
-from tests.fakes import FakeSimulatorGateway, InMemoryCaseRepository, InMemoryJobRepository
+from tests.fakes import FakeClock, FakeSimulatorGateway, InMemoryCaseRepository, InMemoryJobRepository
 
 NOW = datetime(2026, 5, 1, tzinfo=timezone.utc)
 FIRST = Delivery(1, 5)
@@ -39,8 +41,10 @@ class World:
         self.cases.publish(parse_definition(case_document("mixer", **(case_changes or {}))), "carol", NOW)
         self.jobs = InMemoryJobRepository()
         self.gateway = FakeSimulatorGateway()
+        clock = FakeClock(NOW + timedelta(minutes=1))
         self.manager = Manager(self.cases, self.jobs, self.gateway, specs or [spec()],
-                               "https://simgate.example.org/api", clock=lambda: NOW + timedelta(minutes=1))
+                               AgentOptions("https://simgate.example.org/api"), JobChanges(self.jobs, clock), clock,
+                               max_deliveries=FIRST.max_count)
 
     def submitted_job(self, **changes) -> Job:
         job = Job(job_id=new_job_id("alice", NOW), owner="alice", title="Test 1", case_id="mixer", case_version=1,
@@ -54,10 +58,10 @@ class World:
         return self.jobs.get(job_id).item
 
     def start(self, job_id: str, delivery: Delivery = FIRST) -> str:
-        return self.manager.handle(json.dumps({"action": "start", "job_id": job_id}), delivery)
+        return self.manager.handle(json.dumps({"action": "start", "job_id": job_id}), delivery.count)
 
     def cancel(self, job_id: str, delivery: Delivery = FIRST) -> str:
-        return self.manager.handle(json.dumps({"action": "cancel", "job_id": job_id}), delivery)
+        return self.manager.handle(json.dumps({"action": "cancel", "job_id": job_id}), delivery.count)
 
 
 def test_start_delivers_the_rendered_bundle_submits_and_records_queued():
@@ -221,7 +225,7 @@ def test_a_job_cancelled_while_it_was_submitted_is_stopped_again():
             current = world.jobs.get(job.job_id)
             cancelled = current.item.move(JobStatus.CANCELLED, at=NOW, source="api:alice")
             original_update(cancelled, current.etag)
-            raise PreconditionFailed("changed")
+            raise StaleWrite("changed")
         return original_update(job_to_write, etag)
 
     world.jobs.update = cancel_first
@@ -256,7 +260,7 @@ def test_a_changed_job_during_the_start_is_retried_not_doubled():
     def rival_first(job_to_write, etag):
         calls.append(job_to_write.status)
         if len(calls) == 1:
-            raise PreconditionFailed("a rival delivery wrote first")
+            raise StaleWrite("a rival delivery wrote first")
         return original_update(job_to_write, etag)
 
     world.jobs.update = rival_first
@@ -310,9 +314,22 @@ def test_dead_lettered_messages_settle_their_jobs():
 @pytest.mark.parametrize("body", [b"not json", b'{"action": "explode", "job_id": "x"}',
                                   b'{"action": "start", "job_id": "../../etc"}', b"[]"])
 def test_messages_that_are_not_for_the_manager_are_dropped(body):
-    assert World().manager.handle(body, FIRST) == "dropped: not a manager message"
+    assert World().manager.handle(body, FIRST.count) == "dropped: not a manager message"
 
 
 def test_a_message_for_a_deleted_job_is_completed():
     world = World()
     assert world.start(new_job_id("alice", NOW)) == "nothing to do: the job no longer exists"
+
+
+def test_every_line_the_manager_logs_about_a_job_names_the_job(caplog):
+    world = World()
+    job = world.submitted_job()
+    world.gateway.fail("submit", SimulatorUnreachable("down"))
+    with caplog.at_level(logging.INFO, logger="simgate.manager"):
+        with pytest.raises(SimulatorUnreachable):
+            world.start(job.job_id)
+        world.start(job.job_id, Delivery(2, 5))
+    assert caplog.records and all(r.job_id == job.job_id for r in caplog.records)
+    assert {r.simulator for r in caplog.records if hasattr(r, "simulator")} == {"hpc"}
+    assert [r.delivery for r in caplog.records if hasattr(r, "delivery")][:1] == [1]

@@ -11,8 +11,9 @@ from shared.config import SimulatorSpec
 from shared.domain.jobs import CancelRequest, Job, JobStatus, Transition, new_job_id
 from shared.domain.reconcile import Observation
 from shared.errors import SimulatorUnreachable
+from shared.services.changes import JobChanges
 from shared.services.reconciler import Reconciler
-from tests.fakes import FakeSimulatorGateway, InMemoryJobRepository, InMemoryOutputStore, RecordingJobQueue
+from tests.fakes import FakeClock, FakeSimulatorGateway, InMemoryJobRepository, InMemoryOutputStore, RecordingJobQueue
 
 NOW = datetime(2026, 5, 1, 12, tzinfo=timezone.utc)
 STALE = NOW - timedelta(minutes=30)
@@ -30,8 +31,9 @@ class World:
         self.gateway = FakeSimulatorGateway()
         self.outputs = InMemoryOutputStore()
         self.queue = RecordingJobQueue()
+        clock = FakeClock(NOW)
         self.reconciler = Reconciler(self.jobs, self.gateway, [spec("hpc"), spec("cluster", "slurm")], self.outputs,
-                                     self.queue, clock=lambda: NOW, stale_after=timedelta(minutes=10))
+                                     self.queue, JobChanges(self.jobs, clock), clock, stale_after=timedelta(minutes=10))
 
     def job(self, status: JobStatus, *, simulator: str | None = "hpc", updated: datetime = STALE, seq: int = 0,
             **changes) -> Job:
@@ -147,7 +149,7 @@ def test_stale_submitted_jobs_and_cancel_requests_have_their_messages_sent_again
     waiting = world.job(JobStatus.SUBMITTED, simulator=None)
     cancelling = world.job(JobStatus.RUNNING, seq=1, cancel_requested=CancelRequest(by="alice", at=STALE))
     cycle = world.reconciler.run()
-    sent = sorted((m.body["action"], m.body["job_id"], m.message_id) for m in world.queue.sent)
+    sent = sorted((m.action, m.job_id, m.message_id) for m in world.queue.sent)
     assert sent == sorted([("start", waiting.job_id, f"{waiting.job_id}:start"),
                            ("cancel", cancelling.job_id, f"{cancelling.job_id}:cancel")])
     assert world.gateway.observe_calls == [] and dict(cycle.resent) == {"start": 1, "cancel": 1}

@@ -5,14 +5,15 @@ import json
 import pytest
 from azure.servicebus.exceptions import ServiceBusAuthorizationError, ServiceBusConnectionError
 
-from shared import wiring
-from shared.adapters.job_queue import QueueMessage, StorageJobQueue
+from shared.adapters.job_queue import StorageJobQueue
 from shared.adapters.service_bus import ServiceBusJobQueue
-from shared.config import get_settings
+from shared.config import Settings
+from shared.domain.messages import JobMessage
 from shared.errors import ConfigurationError, TransientError
+from shared.wiring import azure_adapters
 
-MESSAGE = QueueMessage(message_id="job-1:start", subject="start", body={"action": "start", "job_id": "job-1"},
-                       application_properties={"action": "start", "job_id": "job-1"})
+JOB_ID = "5f2c9a0e11b7-8230312345678-3fa9c2d1"
+MESSAGE = JobMessage(action="start", job_id=JOB_ID)
 
 
 class FakeSender:
@@ -53,11 +54,11 @@ def test_messages_carry_id_subject_properties_and_a_json_body():
     queue, _ = queue_with(client)
     queue.send(MESSAGE)
     (sent,) = client.senders[0].sent
-    assert sent.message_id == "job-1:start" and sent.subject == "start"
+    assert sent.message_id == f"{JOB_ID}:start" and sent.subject == "start"
     assert sent.content_type == "application/json" and client.queue_name == "jobs"
-    assert json.loads(str(sent)) == {"action": "start", "job_id": "job-1"}
+    assert json.loads(str(sent)) == {"action": "start", "job_id": JOB_ID}
     assert {k.decode() if isinstance(k, bytes) else k: v for k, v in sent.application_properties.items()} == {
-        "action": "start", "job_id": "job-1"}
+        "action": "start", "job_id": JOB_ID}
 
 
 def test_the_client_and_sender_are_created_once_and_reused():
@@ -84,23 +85,14 @@ def test_a_missing_role_is_a_configuration_error():
         queue.send(MESSAGE)
 
 
-def test_the_app_uses_service_bus_when_its_namespace_is_set_and_the_storage_queue_otherwise(monkeypatch):
+def test_the_app_uses_service_bus_when_its_namespace_is_set_and_the_storage_queue_otherwise():
     base = {"SimgateStorage__tableServiceUri": "https://t", "SimgateStorage__blobServiceUri": "https://b"}
 
     def queue_for(**values):
-        monkeypatch.setattr("os.environ", {**base, **values})
-        get_settings.cache_clear()
-        wiring.job_queue.cache_clear()
-        wiring.storage.cache_clear()
-        try:
-            return wiring.job_queue()
-        finally:
-            get_settings.cache_clear()
-            wiring.job_queue.cache_clear()
-            wiring.storage.cache_clear()
+        return azure_adapters(Settings.from_environ({**base, **values})).queue
 
     assert isinstance(queue_for(ServiceBusConnection__fullyQualifiedNamespace="sb.servicebus.windows.net"),
                       ServiceBusJobQueue)
     assert isinstance(queue_for(SimgateStorage__queueServiceUri="https://q"), StorageJobQueue)
     with pytest.raises(ConfigurationError, match="no job queue"):
-        queue_for()
+        queue_for().send(MESSAGE)

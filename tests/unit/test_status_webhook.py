@@ -8,19 +8,20 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from pydantic import ValidationError
 
+from shared.auth import Principal
 from shared.domain.jobs import Job, JobStatus, Transition, agent_token_hash, new_job_id
 from shared.errors import Unauthorized, ValidationFailed
-from shared.services.status import StatusReport, download, list_outputs, record_status
-from tests.fakes import InMemoryJobRepository, InMemoryOutputStore
+from shared.services.agent_reports import StatusReport
+from tests.fakes import fake_app
 
 NOW = datetime(2026, 5, 1, tzinfo=timezone.utc)
 TOKEN = "job-token-0123456789"
+ALICE = Principal("alice", "Alice")
 
 
 @pytest.fixture
 def world():
-    jobs, outputs = InMemoryJobRepository(), InMemoryOutputStore()
-    return jobs, outputs
+    return fake_app()
 
 
 def queued_job(jobs, token=TOKEN) -> Job:
@@ -33,13 +34,13 @@ def queued_job(jobs, token=TOKEN) -> Job:
 
 
 def report(world, job_id, token=TOKEN, **body):
-    jobs, outputs = world
-    return record_status(jobs, outputs, job_id, f"Bearer {token}" if token else None,
-                         StatusReport.model_validate(body), NOW + timedelta(minutes=1))
+    world.clock.current = NOW + timedelta(minutes=1)
+    return world.app.agent_reports.record(job_id, f"Bearer {token}" if token else None,
+                                          StatusReport.model_validate(body))
 
 
 def test_the_seed_spellings_walk_a_job_to_done_with_its_outputs(world):
-    jobs, outputs = world
+    jobs, outputs = world.jobs, world.outputs
     job = queued_job(jobs)
     assert report(world, job.job_id, status="Running")[0].status == JobStatus.RUNNING
     files = [{"name": "results/homogeneity.csv", "size": 4}, {"name": "logs/stdout.log", "size": 2}]
@@ -51,33 +52,33 @@ def test_the_seed_spellings_walk_a_job_to_done_with_its_outputs(world):
     manifest = [{**files[0], "md5": hashlib.md5(b"1,2\n").hexdigest()}, {**files[1], "md5": hashlib.md5(b"ok").hexdigest()}]
     done, _ = report(world, job.job_id, status="done", files=manifest)
     assert done.status == JobStatus.DONE and done.progress == 1.0
-    listed = list_outputs(done)
+    listed = world.app.outputs.list(ALICE, job.job_id)
     assert [(o.output_id, o.name, o.content_type) for o in listed] == [
         ("log1", "logs/stdout.log", "text/plain"), ("csv1", "results/homogeneity.csv", "text/csv")]
-    link = download(outputs, done, "csv1")
+    link = world.app.outputs.download(ALICE, job.job_id, "csv1")
     assert "rscd=homogeneity.csv" in link.url and link.expires_at == outputs.NOW + timedelta(minutes=15)
 
 
 @pytest.mark.parametrize("token", [None, "wrong-token"])
 def test_no_token_or_a_wrong_one_is_401(world, token):
-    job = queued_job(world[0])
+    job = queued_job(world.jobs)
     with pytest.raises(Unauthorized):
         report(world, job.job_id, token=token, status="running")
-    assert world[0].get(job.job_id).item.status == JobStatus.QUEUED
+    assert world.jobs.get(job.job_id).item.status == JobStatus.QUEUED
 
 
 def test_another_jobs_token_is_401(world):
-    mine = queued_job(world[0])
-    queued_job(world[0], token="the-other-jobs-token")  # a real token, of another job
+    mine = queued_job(world.jobs)
+    queued_job(world.jobs, token="the-other-jobs-token")  # a real token, of another job
     with pytest.raises(Unauthorized):
         report(world, mine.job_id, token="the-other-jobs-token", status="running")
-    assert world[0].get(mine.job_id).item.status == JobStatus.QUEUED
+    assert world.jobs.get(mine.job_id).item.status == JobStatus.QUEUED
 
 
 def test_the_token_dies_with_the_job(world):
-    job = queued_job(world[0])
+    job = queued_job(world.jobs)
     report(world, job.job_id, status="failed", detail="the entry script failed", exit_code=2, stderr_tail="boom")
-    failed = world[0].get(job.job_id).item
+    failed = world.jobs.get(job.job_id).item
     assert failed.error == "the entry script failed; exit code 2; stderr: boom"
     with pytest.raises(Unauthorized):
         report(world, job.job_id, status="running")
@@ -89,22 +90,22 @@ def test_an_unknown_status_is_422():
 
 
 def test_repeated_and_late_reports_are_no_ops_answered_with_the_current_status(world):
-    job = queued_job(world[0])
+    job = queued_job(world.jobs)
     report(world, job.job_id, status="cleanup", files=[])
-    before = world[0].get(job.job_id)
+    before = world.jobs.get(job.job_id)
     late, grant = report(world, job.job_id, status="running")
-    assert late.status == JobStatus.CLEANUP and grant is None and world[0].get(job.job_id).etag == before.etag
+    assert late.status == JobStatus.CLEANUP and grant is None and world.jobs.get(job.job_id).etag == before.etag
 
 
 def test_progress_while_running_is_recorded(world):
-    job = queued_job(world[0])
+    job = queued_job(world.jobs)
     report(world, job.job_id, status="running")
     updated, _ = report(world, job.job_id, status="running", progress=0.4, detail="mixing")
     assert updated.progress == 0.4 and updated.detail == "mixing" and len(updated.history) == 2
 
 
 def test_a_done_that_claims_an_output_never_uploaded_is_422_and_not_done(world):
-    jobs, outputs = world
+    jobs, outputs = world.jobs, world.outputs
     job = queued_job(jobs)
     report(world, job.job_id, status="cleanup", files=[{"name": "a.csv", "size": 3}, {"name": "b.csv", "size": 3}])
     outputs.blobs[f"{job.job_id}/a.csv"] = b"abc"

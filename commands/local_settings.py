@@ -1,4 +1,5 @@
-"""local.settings.json, read the way Azure Functions Core Tools reads it."""
+"""local.settings.json, read the way Azure Functions Core Tools reads it (by the commands and the
+local stack alike)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-from devstack import PROJECT_ROOT
+log = logging.getLogger("commands.local_settings")
 
-log = logging.getLogger("devstack.settings")
-
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
 LOCAL_SETTINGS = PROJECT_ROOT / "local.settings.json"
 SAMPLE_SETTINGS = PROJECT_ROOT / "local.settings.sample.json"
 

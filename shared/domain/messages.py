@@ -1,0 +1,72 @@
+"""The job queue's messages: what the API and the reconciler ask the manager to do. Built and parsed
+here, and nowhere else.
+
+A message's id is derived from the job and the action, so Service Bus duplicate detection drops a
+resend of a message it already has.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+
+from shared.domain.jobs import JOB_ID, Job
+
+Action = Literal["start", "cancel"]
+
+
+class JobMessage(BaseModel):
+    """Start or cancel one job."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    action: Action
+    job_id: str
+    case_id: str | None = None
+
+    @field_validator("job_id")
+    @classmethod
+    def _a_job_id(cls, value: str) -> str:
+        if not JOB_ID.match(value):
+            raise ValueError("not a job id")
+        return value
+
+    @classmethod
+    def start(cls, job: Job) -> "JobMessage":
+        return cls(action="start", job_id=job.job_id, case_id=job.case_id)
+
+    @classmethod
+    def cancel(cls, job: Job) -> "JobMessage":
+        return cls(action="cancel", job_id=job.job_id, case_id=job.case_id)
+
+    @property
+    def message_id(self) -> str:
+        return f"{self.job_id}:{self.action}"
+
+    @property
+    def subject(self) -> str:
+        return self.action
+
+    def body(self) -> str:
+        """The message body on the wire (JSON)."""
+        return json.dumps({"action": self.action, "job_id": self.job_id})
+
+    def properties(self) -> dict[str, str]:
+        """Application properties: let an operator filter the queue without reading bodies."""
+        properties = {"action": self.action, "job_id": self.job_id}
+        if self.case_id:
+            properties["case_id"] = self.case_id
+        return properties
+
+    @classmethod
+    def parse(cls, body: bytes | str) -> "JobMessage | None":
+        """The message in ``body``, or None for one that no version of simgate could act on."""
+        try:
+            return cls.model_validate(json.loads(body))
+        except (ValueError, ValidationError):
+            return None
+
+
+MESSAGE_CONTENT_TYPE = "application/json"

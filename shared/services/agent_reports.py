@@ -1,0 +1,119 @@
+"""Status reports from a job's agent (the webhook), and the upload grant for its outputs.
+
+The agent proves itself with its job's token (only the hash is stored; compared in constant time);
+the token is valid for that job only and only until the job is terminal. Reports go through the
+status machine: a repeated or late one is a no-op answered with the current status.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from datetime import timedelta
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from shared.domain.jobs import Job, JobStatus, agent_token_hash, decide, parse_status
+from shared.domain.outputs import MAX_FILES, ReportedFile
+from shared.errors import AgentTokenInvalid, AgentTokenMissing
+from shared.logs import job_log
+from shared.services.changes import JobChanges
+from shared.services.outputs import verified_outputs
+from shared.services.ports import Clock, JobRepository, Link, OutputStore, Stored
+
+log = logging.getLogger("simgate.agent_reports")
+
+UPLOAD_GRANT_TTL = timedelta(hours=1)
+SOURCE = "agent"
+
+
+class StatusReport(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: JobStatus
+    detail: str = Field(default="", max_length=2000)
+    progress: float | None = Field(default=None, ge=0, le=1)
+    exit_code: int | None = None
+    stderr_tail: str | None = Field(default=None, max_length=4000)
+    # cleanup: the files about to be uploaded; done: what was uploaded (with MD5)
+    files: list[ReportedFile] = Field(default_factory=list, max_length=MAX_FILES)
+
+    @field_validator("status", mode="before")
+    @classmethod
+    def _aliases(cls, value: object) -> object:
+        return parse_status(value) if isinstance(value, str) else value
+
+    @field_validator("files")
+    @classmethod
+    def _unique(cls, files: list[ReportedFile]) -> list[ReportedFile]:
+        names = [f.name for f in files]
+        if len(set(names)) != len(names):
+            raise ValueError("each file may be reported once")
+        return files
+
+
+class AgentReports:
+    def __init__(self, jobs: JobRepository, outputs: OutputStore, changes: JobChanges, clock: Clock) -> None:
+        self._jobs = jobs
+        self._outputs = outputs
+        self._changes = changes
+        self._clock = clock
+
+    def authenticate(self, job_id: str, authorization: str | None) -> Stored[Job]:
+        """The job whose token this is; refused for no token, a wrong one, another job's, or a
+        finished job's."""
+        scheme, _, token = (authorization or "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise AgentTokenMissing("send the job's token as 'Authorization: Bearer <token>'")
+        stored = self._jobs.find(job_id)
+        expected = stored.item.agent_token_hash if stored else None
+        presented = agent_token_hash(token.strip())
+        if not expected or not hmac.compare_digest(presented, expected) or stored.item.status.terminal:
+            raise AgentTokenInvalid("the token is not valid for this job (or the job has finished)")
+        return stored
+
+    def record(self, job_id: str, authorization: str | None, report: StatusReport
+               ) -> tuple[Job, dict[str, Link] | None]:
+        """Apply the agent's report; on cleanup also the upload links for the files it named."""
+        self.authenticate(job_id, authorization)
+        now = self._clock.now()
+        recorded = verified_outputs(self._outputs, job_id, report.files) if report.status == JobStatus.DONE else None
+
+        def change(job: Job) -> Job:
+            if decide(job.status, report.status) != "move":
+                if job.status == report.status == JobStatus.RUNNING and report.progress not in (None, job.progress):
+                    return job.model_copy(update={"progress": report.progress, "updated": now,
+                                                  "detail": report.detail or job.detail})
+                return job  # repeated or late: answered with the current status
+            changes = {}
+            if report.progress is not None:
+                changes["progress"] = report.progress
+            if recorded is not None:
+                changes.update(outputs=[o.model_dump() for o in recorded], progress=1.0)
+            return job.move(report.status, at=now, source=SOURCE, reason=_reason(report), **changes)
+
+        before = None
+
+        def read() -> Stored[Job]:
+            nonlocal before
+            stored = self.authenticate(job_id, authorization)
+            before = before or stored.item.status
+            return stored
+
+        job = self._changes.apply(job_id, change, read).item
+        if job.status != before:
+            job_log(log, job_id, job.simulator).info("agent reported %s: %s -> %s", report.status.value,
+                                                     before.value, job.status.value)
+        grant = None
+        if report.status == JobStatus.CLEANUP and job.status == JobStatus.CLEANUP:
+            grant = self._outputs.upload_links(job_id, [f.name for f in report.files], UPLOAD_GRANT_TTL)
+        return job, grant
+
+
+def _reason(report: StatusReport) -> str:
+    parts = [report.detail] if report.detail else []
+    if report.exit_code is not None:
+        parts.append(f"exit code {report.exit_code}")
+    if report.stderr_tail:
+        parts.append(f"stderr: {report.stderr_tail.strip()[-1000:]}")
+    return "; ".join(parts)
