@@ -29,7 +29,8 @@ def sshd_executable() -> str:
     raise SshdMissing("sshd is not installed: install the Debian package openssh-server")
 
 
-def write_config(directory: Path, keys: SshKeys, port: int, environment: dict[str, str] | None = None) -> Path:
+def write_config(directory: Path, keys: SshKeys, port: int, environment: dict[str, str] | None = None,
+                 max_sessions: int = 10) -> Path:
     config = directory / "sshd_config"
     # SetEnv gives every session these variables, e.g. SLURM_CONF for the local Slurm cluster.
     set_env = [f"SetEnv {name}={value}" for name, value in (environment or {}).items()]
@@ -48,9 +49,9 @@ def write_config(directory: Path, keys: SshKeys, port: int, environment: dict[st
             # The key files live in the project's .local/ folder, not in ~/.ssh.
             "StrictModes no",
             "PrintMotd no",
-            "MaxSessions 32",
+            # OpenSSH's own default: simgate's connection pool must stay within it, as on any site.
+            f"MaxSessions {max_sessions}",
             "MaxStartups 64:30:128",
-            "Subsystem sftp internal-sftp",
             "LogLevel INFO",
             *set_env,
             "",
@@ -68,9 +69,9 @@ def _banner_ready(port: int) -> bool:
 
 
 def start_sshd(directory: Path, keys: SshKeys, port: int, log_path: Path,
-               environment: dict[str, str] | None = None) -> ManagedProcess:
+               environment: dict[str, str] | None = None, max_sessions: int = 10) -> ManagedProcess:
     executable = sshd_executable()
-    config = write_config(directory, keys, port, environment)
+    config = write_config(directory, keys, port, environment, max_sessions)
     if os.geteuid() == 0:
         # Running as root, sshd wants its privilege separation directory.
         Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)

@@ -3,7 +3,16 @@
 import azure.functions as func
 
 from shared.errors import BadRequest
-from shared.http import EXPOSED_HEADERS, caller, endpoint, json_response, page_headers, read_json, read_query, route
+from shared.http import (
+    EXPOSED_HEADERS,
+    caller,
+    endpoint,
+    json_response,
+    page_headers,
+    read_json,
+    read_query,
+    route,
+)
 from shared.services.jobs import FieldsUpdate, JobListQuery, NewJob, StatusQuery
 from shared.views import job_details, job_status, job_summary
 from shared.wiring import app
@@ -94,6 +103,15 @@ def cancel_job(req: func.HttpRequest) -> func.HttpResponse:
     body = {"success": True, "status": stored.item.status.value,
             "cancel_requested": stored.item.cancel_requested is not None}
     return json_response(body, status=202 if stored.item.status.active else 200, headers=_job_headers(stored.etag))
+
+
+@bp.route(route="job/{job_id}/relaunch", methods=["POST"])
+@endpoint
+def relaunch_job(req: func.HttpRequest) -> func.HttpResponse:
+    """A new draft job with the same case version and values: 201 {job_id}."""
+    stored = app().jobs.relaunch(caller(req), route(req, "job_id"))
+    return json_response({"job_id": stored.item.job_id}, status=201,
+                         headers=_job_headers(stored.etag, Location=f"/api/job/{stored.item.job_id}"))
 
 
 @bp.route(route="job/{job_id}", methods=["DELETE"])

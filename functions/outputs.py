@@ -14,7 +14,7 @@ bp = func.Blueprint()
 def list_job_outputs(req: func.HttpRequest) -> func.HttpResponse:
     """[{output_id, name, size, content_type, md5}] for the owner (or an admin)."""
     outputs = app().outputs.list(caller(req), route(req, "job_id"))
-    return json_response([o.model_dump() for o in outputs], headers={"Cache-Control": "no-store"})
+    return json_response([o.model_dump(include=o.PUBLIC_FIELDS) for o in outputs], headers={"Cache-Control": "no-store"})
 
 
 @bp.route(route="job/{job_id}/output/{output_id}", methods=["GET"])

@@ -33,6 +33,16 @@ param simulatorKeySecretsJson string = '[]'
 @maxValue(100)
 param jobsQueueMaxDeliveryCount int = 5
 
+@description('Most SSH connections simgate may hold open to one simulator at once, summed over every instance of the app: stay within what a site allows one user on its login node')
+@minValue(1)
+@maxValue(1000)
+param simulatorConnectionBudget int = 20
+
+@description('Most instances the Function app scales out to (the manager runs on each)')
+@minValue(1)
+@maxValue(1000)
+param maximumInstanceCount int = 10
+
 @description('App role whose members manage cases')
 param adminRole string = 'simgate.admin'
 
@@ -48,6 +58,10 @@ var jobsTable = 'jobs'
 var scriptsContainer = 'case-scripts'
 var outputsContainer = 'job-outputs'
 var deploymentContainer = 'app-package'
+// The per-simulator SSH budget holds across instances: every instance holds at most
+// budget / instances connections (at least one), and there are never more instances than the budget.
+var instances = min(maximumInstanceCount, simulatorConnectionBudget)
+var connectionsPerInstance = max(1, simulatorConnectionBudget / instances)
 
 resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
   name: '${abbrs.resourcesResourceGroups}${environmentName}'
@@ -171,6 +185,7 @@ module api 'modules/function.bicep' = {
     keyVaultName: keyVault.outputs.name
     simulatorKeySecrets: json(simulatorKeySecretsJson)
     serviceBusNamespaceFqdn: serviceBus.outputs.fullyQualifiedNamespace
+    maximumInstanceCount: instances
     appSettings: {
       SimgateStorage__tableServiceUri: dataStorage.outputs.tableEndpoint
       SimgateStorage__blobServiceUri: dataStorage.outputs.blobEndpoint
@@ -191,6 +206,13 @@ module api 'modules/function.bicep' = {
       // the reconciler: every 5 minutes, about jobs unchanged for 10
       RECONCILE_SCHEDULE: '0 */5 * * * *'
       RECONCILE_STALE_AFTER_SECONDS: '600'
+      // SSH: per instance and simulator, so that instances x connections stays within the budget;
+      // each connection carries at most 8 commands (OpenSSH allows 10 sessions per connection)
+      SIMULATOR_MAX_CONNECTIONS: string(connectionsPerInstance)
+      SIMULATOR_MAX_CHANNELS: '8'
+      // a start waits out an unreachable simulator for a day, trying at least every 5 minutes
+      SIMULATOR_WAIT_HOURS: '24'
+      SIMULATOR_RETRY_MAX_SECONDS: '300'
     }
   }
 }

@@ -17,7 +17,15 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from shared.errors import ConfigurationError
 
@@ -134,6 +142,15 @@ class Settings(BaseModel):
     # How long the agent retries one request (a webhook, an upload) before it gives up and leaves the
     # job to the reconciler.
     agent_retry_seconds: int = Field(default=300, ge=1, le=86400, validation_alias="AGENT_RETRY_SECONDS")
+    # A start whose simulator cannot be reached waits (the job stays submitted, retried with back-off
+    # of at most SIMULATOR_RETRY_MAX_SECONDS) for this long before the job fails.
+    simulator_wait_hours: float = Field(default=24, gt=0, le=24 * 14, validation_alias="SIMULATOR_WAIT_HOURS")
+    simulator_retry_max_seconds: int = Field(default=300, ge=1, le=3600, validation_alias="SIMULATOR_RETRY_MAX_SECONDS")
+    # Each app instance holds at most this many SSH connections per simulator, each carrying at most
+    # SIMULATOR_MAX_CHANNELS commands at once (OpenSSH's MaxSessions is 10 by default). In Azure the
+    # budget per site is this times the app's maximum instance count (infra derives one from the other).
+    simulator_max_connections: int = Field(default=2, ge=1, le=50, validation_alias="SIMULATOR_MAX_CONNECTIONS")
+    simulator_max_channels: int = Field(default=8, ge=1, le=64, validation_alias="SIMULATOR_MAX_CHANNELS")
     # The reconciler's timer (NCRONTAB, six fields; the Functions host reads it as %RECONCILE_SCHEDULE%)
     # and how long an active job may go unchanged before the reconciler asks its simulator about it.
     reconcile_schedule: str = Field(default="0 */5 * * * *", validation_alias="RECONCILE_SCHEDULE")

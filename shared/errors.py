@@ -120,6 +120,10 @@ class SimulatorUnreachable(SimulatorError, TransientError):
     retryable = True
 
 
+class SimulatorNotReached(SimulatorUnreachable):
+    """The command certainly did not run: no connection, no channel, or no free slot in the budget."""
+
+
 class HostKeyMismatch(SimulatorError):
     title = "Simulator host key does not match the pinned key"
 

@@ -25,9 +25,16 @@ from shared.services.catalogue import Catalogue
 from shared.services.changes import JobChanges
 from shared.services.health import Health, Probe
 from shared.services.jobs import Jobs
-from shared.services.manager import AgentOptions, Manager
+from shared.services.manager import AgentOptions, Manager, WaitPolicy
 from shared.services.outputs import Outputs
-from shared.services.ports import CaseRepository, Clock, JobQueue, JobRepository, OutputStore, SimulatorGateway
+from shared.services.ports import (
+    CaseRepository,
+    Clock,
+    JobQueue,
+    JobRepository,
+    OutputStore,
+    SimulatorGateway,
+)
 from shared.services.reconciler import Reconciler
 
 
@@ -77,7 +84,9 @@ def build(settings: Settings, adapters: Adapters) -> App:
         outputs=Outputs(jobs, adapters.outputs),
         agent_reports=AgentReports(adapters.jobs, adapters.outputs, changes, adapters.clock),
         manager=Manager(adapters.cases, adapters.jobs, adapters.simulators, settings.simulators, agent, changes,
-                        adapters.clock, max_deliveries=settings.jobs_queue_max_delivery_count),
+                        adapters.clock, adapters.queue, max_deliveries=settings.jobs_queue_max_delivery_count,
+                        waiting=WaitPolicy(horizon=timedelta(hours=settings.simulator_wait_hours),
+                                           max_delay=timedelta(seconds=settings.simulator_retry_max_seconds))),
         reconciler=Reconciler(adapters.jobs, adapters.simulators, settings.simulators, adapters.outputs,
                               adapters.queue, changes, adapters.clock,
                               stale_after=timedelta(seconds=settings.reconcile_stale_after_seconds)),
@@ -98,7 +107,8 @@ def azure_adapters(settings: Settings) -> Adapters:
     from shared.adapters.system_clock import SystemClock
 
     clients = storage_adapter.StorageClients(settings)
-    pool = SshPool(functools.partial(_ssh_session, SshSession, settings))
+    pool = SshPool(functools.partial(_ssh_session, SshSession, settings),
+                   max_connections=settings.simulator_max_connections, max_channels=settings.simulator_max_channels)
     queue = _job_queue(settings, clients)
     probes = [
         Probe("storage", f"table:{settings.cases_table}",
@@ -132,7 +142,10 @@ def _ssh_session(session_class, settings: Settings, spec: SimulatorSpec):
 def _job_queue(settings: Settings, clients) -> JobQueue:
     """Service Bus when its namespace is set (Azure); otherwise the local Storage queue."""
     if settings.service_bus_namespace:
-        from shared.adapters.service_bus import ServiceBusJobQueue, default_client_factory
+        from shared.adapters.service_bus import (
+            ServiceBusJobQueue,
+            default_client_factory,
+        )
 
         factory = default_client_factory(settings.service_bus_namespace, settings.service_bus_client_id)
         return ServiceBusJobQueue(settings.jobs_queue, factory)
@@ -149,7 +162,7 @@ class _NoJobQueue(JobQueue):
     _REASON = ("no job queue: set ServiceBusConnection__fullyQualifiedNamespace (Azure) "
                "or SimgateStorage__queueServiceUri (local)")
 
-    def send(self, message) -> None:
+    def send(self, message, not_before=None) -> None:
         raise ConfigurationError(self._REASON)
 
     def check(self) -> None:

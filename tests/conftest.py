@@ -13,7 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from devstack.azurite import AzuriteEndpoints, AzuriteMissing, azurite_executable, start_azurite
+from devstack.azurite import (
+    AzuriteEndpoints,
+    AzuriteMissing,
+    azurite_executable,
+    start_azurite,
+)
 from devstack.keys import SshKeys, ensure_ssh_keys, ensure_tls_certificate
 from devstack.processes import free_port
 from devstack.sshd import SshdMissing, login_user, sshd_executable, start_sshd

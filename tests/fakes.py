@@ -19,6 +19,7 @@ from shared.services.ports import (
     CancelOutcome,
     CaseRepository,
     Clock,
+    Handover,
     IdempotencyKeyReused,
     IdempotencyRecord,
     JobQueue,
@@ -27,9 +28,9 @@ from shared.services.ports import (
     OutputStore,
     Page,
     Publication,
+    SealedFile,
     SimulatorGateway,
     Stored,
-    StoredFile,
     Submission,
 )
 from shared.wiring import Adapters, App, build
@@ -172,9 +173,11 @@ class InMemoryJobRepository(JobRepository):
 class RecordingJobQueue(JobQueue):
     def __init__(self) -> None:
         self.sent: list[JobMessage] = []
+        self.not_before: dict[str, datetime | None] = {}  # message id -> when it may be delivered
 
-    def send(self, message: JobMessage) -> None:
+    def send(self, message: JobMessage, not_before: datetime | None = None) -> None:
         self.sent.append(message)
+        self.not_before[message.message_id] = not_before
 
     def check(self) -> None:
         pass
@@ -183,6 +186,7 @@ class RecordingJobQueue(JobQueue):
 class InMemoryOutputStore(OutputStore):
     def __init__(self) -> None:
         self.blobs: dict[str, bytes] = {}
+        self.snapshots: dict[tuple[str, str], bytes] = {}
 
     def delete_outputs(self, job_id: str) -> int:
         doomed = [name for name in self.blobs if name.startswith(f"{job_id}/")]
@@ -195,28 +199,36 @@ class InMemoryOutputStore(OutputStore):
     def upload_links(self, job_id, names, ttl):
         return {name: Link(f"memory://{job_id}/{name}?sp=cw", self.NOW + ttl) for name in names}
 
-    def stored_files(self, job_id, names):
-        return {name: StoredFile(len(self.blobs[f"{job_id}/{name}"]),
-                                 hashlib.md5(self.blobs[f"{job_id}/{name}"]).hexdigest())
-                for name in names if f"{job_id}/{name}" in self.blobs}
+    def seal(self, job_id, names):
+        sealed = {}
+        for name in names:
+            content = self.blobs.get(f"{job_id}/{name}")
+            if content is not None:
+                snapshot = f"snap-{len(self.snapshots)}"
+                self.snapshots[(f"{job_id}/{name}", snapshot)] = content
+                sealed[name] = SealedFile(len(content), hashlib.md5(content).hexdigest(), snapshot)
+        return sealed
 
-    def download_link(self, job_id, name, filename, content_type, ttl):
-        return Link(f"memory://{job_id}/{name}?sp=r&rscd={filename}", self.NOW + ttl)
+    def download_link(self, job_id, name, snapshot, filename, content_type, ttl):
+        return Link(f"memory://{job_id}/{name}?snapshot={snapshot}&sp=r&rscd={filename}", self.NOW + ttl)
 
 
 class FakeSimulatorGateway(SimulatorGateway):
     """Simulators in memory: the same exactly-once rules as the agent (a marker per job; a cancel
-    leaves a mark that a later submit honours). ``fail`` makes a method raise, once or always."""
+    leaves a mark that a later start honours). ``fail`` makes a method raise, once or always;
+    "after_start" fails after the job was submitted (its answer lost)."""
 
     def __init__(self, loads: dict[str, int] | None = None) -> None:
         self.delivered: dict[tuple[str, str], JobBundle] = {}
         self.markers: dict[tuple[str, str], Submission] = {}
         self.cancel_marks: set[tuple[str, str]] = set()
         self.submit_count = 0
+        self.start_calls: list[tuple[str, str]] = []
         self.cancel_calls: list[tuple[str, str]] = []
         self.loads = loads or {}
         self.observations: dict[tuple[str, str], Observation] = {}
         self.observe_calls: list[tuple[str, list[str]]] = []
+        self.handed_over: list[tuple[str, dict]] = []
         self._failures: dict[str, list[Exception]] = {}
 
     def fail(self, method: str, error: Exception, times: int = 1) -> None:
@@ -227,27 +239,19 @@ class FakeSimulatorGateway(SimulatorGateway):
         if pending:
             raise pending.pop(0)
 
-    def submission(self, simulator, job_id):
-        self._maybe_fail("submission")
-        marker = self.markers.get((simulator.name, job_id))
-        return dataclasses.replace(marker, resumed=True) if marker else None
-
-    def deliver(self, simulator, job_id, bundle):
-        self._maybe_fail("deliver")
-        self.delivered[(simulator.name, job_id)] = bundle
-
-    def submit(self, simulator, job_id):
-        self._maybe_fail("submit")
+    def start(self, simulator, job_id, bundle):
+        self.start_calls.append((simulator.name, job_id))
+        self._maybe_fail("start")
         key = (simulator.name, job_id)
         if key in self.markers:
             return dataclasses.replace(self.markers[key], resumed=True)
         if key in self.cancel_marks:
             return None
-        description = json.loads(self.delivered[key].description)
+        self.delivered[key] = bundle
         self.submit_count += 1
         self.markers[key] = Submission(simulator.scheduler, str(1000 + self.submit_count),
-                                       agent_token_hash(description["token"]))
-        self._maybe_fail("after_submit")
+                                       agent_token_hash(bundle.job["token"]))
+        self._maybe_fail("after_start")
         return self.markers[key]
 
     def cancel(self, simulator, job_id):
@@ -266,6 +270,11 @@ class FakeSimulatorGateway(SimulatorGateway):
         self.observe_calls.append((simulator.name, list(job_ids)))
         return {job_id: self.observations[(simulator.name, job_id)] for job_id in job_ids
                 if (simulator.name, job_id) in self.observations}
+
+    def hand_over(self, simulator, grants):
+        self._maybe_fail(f"hand_over:{simulator.name}")
+        self.handed_over.append((simulator.name, grants))
+        return Handover(started=list(grants), missing=[])
 
 
 TEST_SETTINGS = {

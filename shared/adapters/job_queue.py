@@ -8,6 +8,7 @@ peek-lock semantics. Messages travel in an envelope carrying what Service Bus ca
 from __future__ import annotations
 
 import json
+import math
 from datetime import datetime, timezone
 from typing import Any
 
@@ -17,6 +18,7 @@ from shared.services.ports import JobQueue
 
 SERVICE_BUS_DEAD_LETTER_SUFFIX = "/$deadletterqueue"
 LOCAL_DEAD_LETTER_SUFFIX = "-deadletter"
+MAX_VISIBILITY_SECONDS = 7 * 24 * 3600  # a Storage queue hides a message for at most 7 days
 
 
 class StorageJobQueue(JobQueue):
@@ -26,9 +28,12 @@ class StorageJobQueue(JobQueue):
         self._clients = clients
         self.queue_name = queue_name
 
-    def send(self, message: JobMessage) -> None:
+    def send(self, message: JobMessage, not_before: datetime | None = None) -> None:
+        # A scheduled message is an invisible one until its time (Service Bus: ScheduledEnqueueTimeUtc).
+        delay = 0 if not_before is None else (not_before - datetime.now(timezone.utc)).total_seconds()
+        visibility = min(MAX_VISIBILITY_SECONDS, max(0, math.ceil(delay))) or None
         with storage_errors(f"queue {self.queue_name}"):
-            self._clients.queue(self.queue_name).send_message(encode_envelope(message))
+            self._clients.queue(self.queue_name).send_message(encode_envelope(message), visibility_timeout=visibility)
 
     def check(self) -> None:
         check_queue(self._clients, self.queue_name)

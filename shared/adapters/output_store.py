@@ -1,17 +1,23 @@
 """Job outputs in Blob storage: one prefix per job, ``<job id>/<file path>``, reached through
-user-delegation SAS links only."""
+user-delegation SAS links only.
+
+Outputs are sealed at done: each blob gets a snapshot, the snapshot is what is checked against the
+agent's manifest, and download links read that snapshot. A snapshot cannot be changed, so what users
+download is what was verified, whatever an old upload link writes to the blob afterwards.
+"""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
+from urllib.parse import urlencode
 
 from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.blob import BlobSasPermissions, UserDelegationKey, generate_blob_sas
 
 from shared.adapters.storage import StorageClients, storage_errors
-from shared.services.ports import Link, OutputStore, StoredFile
+from shared.services.ports import Link, OutputStore, SealedFile
 
 CLOCK_SKEW = timedelta(minutes=5)  # links start this far in the past: clocks differ
 KEY_LIFETIME = timedelta(hours=12)
@@ -44,22 +50,32 @@ class BlobOutputStore(OutputStore):
         permission = BlobSasPermissions(create=True, write=True)
         return {name: self._link(f"{job_id}/{name}", permission, ttl) for name in names}
 
-    def stored_files(self, job_id: str, names: list[str]) -> dict[str, StoredFile]:
-        found = {}
-        with storage_errors(f"checking the outputs of job {job_id}"):
+    def seal(self, job_id: str, names: list[str]) -> dict[str, SealedFile]:
+        sealed = {}
+        with storage_errors(f"sealing the outputs of job {job_id}"):
             for name in names:
+                blob = self._container.get_blob_client(f"{job_id}/{name}")
                 try:
-                    properties = self._container.get_blob_client(f"{job_id}/{name}").get_blob_properties()
+                    snapshot = blob.create_snapshot()["snapshot"]
                 except ResourceNotFoundError:
                     continue
+                frozen = self._container.get_blob_client(f"{job_id}/{name}", snapshot=snapshot)
+                properties = frozen.get_blob_properties()
                 md5 = properties.content_settings.content_md5
-                found[name] = StoredFile(size=properties.size, md5=bytes(md5).hex() if md5 else None)
-        return found
+                sealed[name] = SealedFile(size=properties.size, md5=bytes(md5).hex() if md5 else None,
+                                          snapshot=snapshot)
+        return sealed
 
-    def download_link(self, job_id: str, name: str, filename: str, content_type: str, ttl: timedelta) -> Link:
+    def download_link(self, job_id: str, name: str, snapshot: str | None, filename: str, content_type: str,
+                      ttl: timedelta) -> Link:
         safe = filename.replace('"', "").replace("\\", "")
-        return self._link(f"{job_id}/{name}", BlobSasPermissions(read=True), ttl,
+        link = self._link(f"{job_id}/{name}", BlobSasPermissions(read=True), ttl,
                           content_disposition=f'attachment; filename="{safe}"', content_type=content_type)
+        if snapshot is None:  # outputs recorded before sealing existed
+            return link
+        # A blob SAS (sr=b) also reads the blob's snapshots; the snapshot parameter picks the sealed one.
+        base, _, sas = link.url.partition("?")
+        return Link(url=f"{base}?{urlencode({'snapshot': snapshot})}&{sas}", expires_at=link.expires_at)
 
     def _link(self, blob_name: str, permission: BlobSasPermissions, ttl: timedelta, **headers: str) -> Link:
         now = self._clock()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from azure.servicebus import ServiceBusClient, ServiceBusMessage
@@ -45,13 +46,14 @@ class ServiceBusJobQueue(JobQueue):
         self._sender = None
         self._lock = threading.Lock()
 
-    def send(self, message: JobMessage) -> None:
+    def send(self, message: JobMessage, not_before: datetime | None = None) -> None:
         outgoing = ServiceBusMessage(
             message.body(),
             message_id=message.message_id,
             subject=message.subject,
             content_type=MESSAGE_CONTENT_TYPE,
             application_properties=message.properties(),
+            scheduled_enqueue_time_utc=not_before,
         )
         with self._lock:
             try:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import base64
 import binascii
 import io
-import secrets
+import select
 import shlex
 import socket
 import threading
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
 import paramiko
 
@@ -20,12 +21,13 @@ from shared.errors import (
     HostKeyMismatch,
     RemoteCommandFailed,
     SimulatorAuthenticationFailed,
-    SimulatorError,
+    SimulatorNotReached,
     SimulatorUnreachable,
 )
 
 CONNECT_TIMEOUT = 10.0
 KEEPALIVE_SECONDS = 30
+MAX_LOST_CONNECTIONS = 3  # a command that finds this many connections dead in a row gives up
 STDERR_KEPT = 4000
 
 
@@ -81,8 +83,17 @@ def command_line(argv: Sequence[str]) -> str:
     return " ".join(shlex.quote(str(a)) for a in argv)
 
 
+class ConnectionLost(SimulatorNotReached):
+    """The connection died; nothing can run over it any more."""
+
+
+class ChannelRefused(SimulatorNotReached):
+    """The connection is up but the server opened no new channel (e.g. its MaxSessions is reached)."""
+
+
 class SshSession:
-    """One authenticated connection to a simulator. Use as a context manager."""
+    """One authenticated connection to a simulator. Many commands may run over it at once, each in
+    its own channel; one channel's failure never ends the others. Use as a context manager."""
 
     def __init__(self, spec: SimulatorSpec, key_pem: str | None = None, timeout: float = CONNECT_TIMEOUT) -> None:
         self.spec = spec
@@ -125,7 +136,7 @@ class SshSession:
             raise SimulatorAuthenticationFailed(f"simulator {spec.name} refused the key for user {spec.user}") from None
         except (socket.timeout, OSError, EOFError, paramiko.SSHException) as exc:
             client.close()
-            raise SimulatorUnreachable(f"simulator {spec.name} at {spec.host}:{spec.port} unreachable: {exc}") from None
+            raise SimulatorNotReached(f"simulator {spec.name} at {spec.host}:{spec.port} unreachable: {exc}") from None
         except BaseException:
             client.close()
             raise
@@ -135,63 +146,33 @@ class SshSession:
         self._client = client
 
     @property
-    def is_alive(self) -> bool:
-        """Whether the connection still works: the transport is up and a no-op message goes out."""
+    def is_active(self) -> bool:
         transport = self._client.get_transport() if self._client else None
-        if not (transport and transport.is_active()):
-            return False
-        try:
-            transport.send_ignore()
-        except (EOFError, OSError, paramiko.SSHException):
-            return False
-        return transport.is_active()
+        return bool(transport and transport.is_active())
 
     def run(self, argv: Sequence[str] | str, *, check: bool = True, timeout: float = 60.0,
             stdin: bytes | None = None) -> CommandResult:
-        """Run a command (argv list, quoted for the shell; or a prepared command line), feeding it
-        ``stdin`` when given."""
+        """Run a command (argv list, quoted for the shell; or a prepared command line) in a channel of
+        its own, feeding it ``stdin`` when given. ChannelRefused or ConnectionLost when it could not
+        start (nothing ran); SimulatorUnreachable when the connection failed while it ran."""
         if self._client is None:
             self.connect()
         line = argv if isinstance(argv, str) else command_line(argv)
+        transport = self._client.get_transport()
+        if transport is None or not transport.is_active():
+            raise ConnectionLost(f"simulator {self.spec.name}: the connection is closed")
         try:
-            channel_in, stdout, stderr = self._client.exec_command(line, timeout=timeout)
-            if stdin is not None:
-                channel_in.write(stdin)
-                channel_in.channel.shutdown_write()
-            out = stdout.read().decode(errors="replace")
-            err = stderr.read().decode(errors="replace")[-STDERR_KEPT:]
-            status = stdout.channel.recv_exit_status()
+            channel = transport.open_session(timeout=self._timeout)
+        except paramiko.ChannelException as exc:
+            raise ChannelRefused(f"simulator {self.spec.name} opened no new channel: {exc}") from None
         except (socket.timeout, OSError, EOFError, paramiko.SSHException) as exc:
-            self.close()
-            raise SimulatorUnreachable(f"simulator {self.spec.name}: connection lost running a command: {exc}") from None
-        if check and status != 0:
-            raise RemoteCommandFailed(line, status, err)
-        return CommandResult(status, out, err)
-
-    def upload(self, directory: str, files: Mapping[str, bytes], *, mode: int = 0o600) -> None:
-        """Write ``files`` (name -> content) into ``directory`` (created with mode 0700) over SFTP.
-
-        Each file is written under a temporary name and renamed into place, so a reader never sees
-        half a file, and a retried upload simply replaces it.
-        """
-        if self._client is None:
-            self.connect()
-        self.run(["mkdir", "-p", "-m", "700", directory])
+            if transport.is_active():  # e.g. no answer to the open in time: the connection itself is fine
+                raise ChannelRefused(f"simulator {self.spec.name} opened no new channel: {exc}") from None
+            raise ConnectionLost(f"simulator {self.spec.name}: the connection failed: {exc}") from None
         try:
-            with self._client.open_sftp() as sftp:
-                for name, content in files.items():
-                    final = f"{directory}/{name}"
-                    partial = f"{directory}/.{name}.{secrets.token_hex(4)}.part"
-                    with sftp.open(partial, "wb") as handle:
-                        handle.set_pipelined(True)
-                        handle.write(content)
-                    sftp.chmod(partial, mode)
-                    sftp.posix_rename(partial, final)
-        except (socket.timeout, EOFError, paramiko.SSHException) as exc:
-            self.close()
-            raise SimulatorUnreachable(f"simulator {self.spec.name}: connection lost uploading: {exc}") from None
-        except OSError as exc:  # an SFTP status: permission denied, no space, ...
-            raise SimulatorError(f"simulator {self.spec.name}: cannot write {directory}: {exc}") from None
+            return _finish(channel, self.spec.name, line, check, timeout, stdin)
+        finally:
+            channel.close()
 
     def close(self) -> None:
         if self._client is not None:
@@ -199,39 +180,197 @@ class SshSession:
             self._client = None
 
 
-class SshPool:
-    """One connection per simulator, reused across invocations; checked before each use and made
-    again when it has died. paramiko runs many channels over one transport, so sessions are shared."""
+def _finish(channel: paramiko.Channel, simulator: str, line: str, check: bool, timeout: float,
+            stdin: bytes | None) -> CommandResult:
+    """Run ``line`` in ``channel`` to its end: stdout and stderr read together, so neither can fill
+    the window while the other is read."""
+    deadline = time.monotonic() + timeout
+    out, err = bytearray(), bytearray()
+    try:
+        channel.settimeout(min(timeout, 5.0))
+        channel.exec_command(line)
+        if stdin is not None:
+            channel.sendall(stdin)
+        channel.shutdown_write()
+        while True:
+            select.select([channel], [], [], max(0.0, min(1.0, deadline - time.monotonic())))
+            while channel.recv_stderr_ready():
+                err += channel.recv_stderr(65536)
+            while channel.recv_ready():
+                out += channel.recv(65536)
+            ended = channel.exit_status_ready() or channel.closed
+            if ended and not channel.recv_ready() and not channel.recv_stderr_ready():
+                break
+            if time.monotonic() > deadline:
+                raise socket.timeout(f"no answer within {timeout:.0f} s")
+        status = channel.recv_exit_status() if channel.exit_status_ready() else -1
+    except (socket.timeout, OSError, EOFError, paramiko.SSHException) as exc:
+        raise SimulatorUnreachable(f"simulator {simulator}: connection lost running a command: {exc}") from None
+    if status == -1:  # the channel closed without an exit status: the connection or the session died
+        raise SimulatorUnreachable(f"simulator {simulator}: the command ended without an exit status "
+                                   "(connection lost)")
+    result = CommandResult(status, out.decode(errors="replace"), err.decode(errors="replace")[-STDERR_KEPT:])
+    if check and status != 0:
+        raise RemoteCommandFailed(line, status, result.stderr)
+    return result
 
-    def __init__(self, connect: Callable[[SimulatorSpec], SshSession]) -> None:
+
+@dataclass
+class _Connection:
+    session: SshSession
+    in_use: int = 0
+    capacity: int = 0  # channels it may carry at once; lowered when the server refuses one
+
+
+@dataclass
+class _Site:
+    """One simulator's connections, and the condition a command waits on for a free channel."""
+
+    condition: threading.Condition = field(default_factory=threading.Condition)
+    connections: list[_Connection] = field(default_factory=list)
+    connecting: int = 0
+
+
+class SshPool:
+    """Connections to each simulator, reused across invocations, within a budget: at most
+    ``max_connections`` connections per simulator, each carrying at most ``max_channels`` commands
+    at once (below OpenSSH's MaxSessions, 10 by default). A command waits for a free channel (up to
+    ``wait_seconds``) rather than overrunning the simulator's sshd. A dead connection is dropped
+    without touching the others; a command that could not start on it starts on another."""
+
+    def __init__(self, connect: Callable[[SimulatorSpec], SshSession], *, max_connections: int = 2,
+                 max_channels: int = 8, wait_seconds: float = 120.0) -> None:
         self._connect = connect
-        self._sessions: dict[str, SshSession] = {}
+        self.max_connections = max_connections
+        self.max_channels = max_channels
+        self._wait_seconds = wait_seconds
+        self._sites: dict[str, _Site] = {}
+        self._specs: dict[str, SimulatorSpec] = {}
         self._lock = threading.Lock()
 
-    def session(self, spec: SimulatorSpec) -> SshSession:
-        with self._lock:
-            session = self._sessions.get(spec.name)
-            if session is not None and (session.spec != spec or not session.is_alive):
-                session.close()
-                session = None
-            if session is None:
-                session = self._connect(spec)
-                session.connect()
-                self._sessions[spec.name] = session
-            return session
+    def run(self, spec: SimulatorSpec, argv: Sequence[str] | str, *, timeout: float = 60.0,
+            stdin: bytes | None = None) -> CommandResult:
+        """Run a command on the simulator (its exit status is the caller's to judge). A command that
+        could not start (no channel, a dead connection) is tried again; one that started is not."""
+        deadline = time.monotonic() + self._wait_seconds
+        refusals = losses = 0
+        while True:
+            connection = self._acquire(spec, deadline)
+            try:
+                return connection.session.run(argv, check=False, timeout=timeout, stdin=stdin)
+            except ChannelRefused:
+                self._refused(spec, connection)
+                refusals += 1
+                if time.monotonic() > deadline:
+                    raise
+            except ConnectionLost:
+                self._drop(spec, connection)
+                losses += 1
+                if losses >= MAX_LOST_CONNECTIONS:
+                    raise
+            except SimulatorUnreachable:
+                if not connection.session.is_active:
+                    self._drop(spec, connection)
+                raise
+            finally:
+                self._release(spec, connection)
+            if refusals:  # the server frees a session a moment after its channel closes
+                time.sleep(min(0.5, 0.02 * 2 ** min(refusals, 5)))
 
     def check(self, spec: SimulatorSpec) -> None:
         """Raise a SimulatorError when the simulator cannot run a command now."""
-        self.session(spec).run(["true"], timeout=10)
+        result = self.run(spec, ["true"], timeout=10)
+        if result.exit_status != 0:
+            raise RemoteCommandFailed("true", result.exit_status, result.stderr)
 
-    def discard(self, spec: SimulatorSpec) -> None:
+    def in_use(self, spec: SimulatorSpec) -> tuple[int, int]:
+        """(connections, channels in use) for ``spec``: what the budget holds."""
+        site = self._site(spec)
+        with site.condition:
+            return len(site.connections), sum(c.in_use for c in site.connections)
+
+    def _site(self, spec: SimulatorSpec) -> _Site:
         with self._lock:
-            session = self._sessions.pop(spec.name, None)
-        if session is not None:
-            session.close()
+            if self._specs.get(spec.name) not in (None, spec):  # the simulator's settings changed
+                self._close_site(self._sites.pop(spec.name, None))
+            self._specs[spec.name] = spec
+            return self._sites.setdefault(spec.name, _Site())
+
+    def _acquire(self, spec: SimulatorSpec, deadline: float) -> _Connection:
+        site = self._site(spec)
+        with site.condition:
+            while True:
+                for dead in [c for c in site.connections if not c.session.is_active and not c.in_use]:
+                    site.connections.remove(dead)
+                    dead.session.close()
+                free = [c for c in site.connections if c.session.is_active and c.in_use < c.capacity]
+                if free:
+                    chosen = min(free, key=lambda c: c.in_use)
+                    chosen.in_use += 1
+                    return chosen
+                if len(site.connections) + site.connecting < self.max_connections:
+                    site.connecting += 1
+                    break
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise SimulatorNotReached(f"simulator {spec.name}: every SSH channel of its budget "
+                                               f"({self.max_connections} x {self.max_channels}) stayed busy for "
+                                               f"{self._wait_seconds:.0f} s")
+                site.condition.wait(remaining)
+        try:
+            session = self._connect(spec)
+            session.connect()
+        except BaseException:
+            with site.condition:
+                site.connecting -= 1
+                site.condition.notify_all()
+            raise
+        connection = _Connection(session, in_use=1, capacity=self.max_channels)
+        with site.condition:
+            site.connecting -= 1
+            site.connections.append(connection)
+            site.condition.notify_all()  # those waiting for it may share it
+        return connection
+
+    def _release(self, spec: SimulatorSpec, connection: _Connection) -> None:
+        site = self._site(spec)
+        with site.condition:
+            connection.in_use -= 1
+            if not connection.session.is_active and connection.in_use == 0:
+                connection.session.close()
+            site.condition.notify_all()
+
+    def _refused(self, spec: SimulatorSpec, connection: _Connection) -> None:
+        """The server carries no more channels on this connection than it does now."""
+        with self._site(spec).condition:
+            connection.capacity = max(1, min(connection.capacity, connection.in_use - 1))
+
+    def _drop(self, spec: SimulatorSpec, connection: _Connection) -> None:
+        site = self._site(spec)
+        with site.condition:
+            if connection in site.connections:
+                site.connections.remove(connection)
+            site.condition.notify_all()
+        if connection.in_use <= 1:
+            connection.session.close()
+
+    def drop_connections(self, spec: SimulatorSpec) -> None:
+        """Close every connection to ``spec`` (their running commands fail as connection lost)."""
+        with self._lock:
+            self._close_site(self._sites.get(spec.name))
+
+    @staticmethod
+    def _close_site(site: _Site | None) -> None:
+        if site is None:
+            return
+        with site.condition:
+            connections, site.connections = site.connections, []
+            site.condition.notify_all()
+        for connection in connections:
+            connection.session.close()
 
     def close(self) -> None:
         with self._lock:
-            sessions, self._sessions = list(self._sessions.values()), {}
-        for session in sessions:
-            session.close()
+            sites, self._sites = list(self._sites.values()), {}
+        for site in sites:
+            self._close_site(site)

@@ -1,43 +1,57 @@
 #!/usr/bin/env python3
 """simgate's agent: the part of a job that lives on the simulator. Python 3 standard library only.
 
-The manager uploads it with every job into the job's directory and calls it over SSH:
+The manager runs it over SSH, one command per round trip. It needs no copy of itself on the simulator:
+``BOOTSTRAP`` (a one-line ``python3 -c`` program) reads the agent's source from stdin, then the
+command's own input, so starting a job is ONE exec that carries everything:
 
-    simgate_agent.py submit <job dir>   hand the job to the scheduler, exactly once
-    simgate_agent.py cancel <job dir>   stop the job wherever it is (idempotent)
-    simgate_agent.py run <job dir>      what the scheduler starts: runs the case's entry script
-    simgate_agent.py status <work dir> <job id>...
-                                        what the reconciler asks: many jobs at once, one squeue call
+    start <work dir> <job id>       stdin: the job bundle (JSON: job.json and the rendered scripts).
+                                    Under the job's lock: submit exactly once (marker, scheduler
+                                    records), unpacking the bundle only when nothing was submitted yet
+    cancel <work dir> <job id>      stop the job wherever it is (idempotent); a later start honours it
+    status <work dir> <job id>...   what the reconciler asks: many jobs at once, one squeue call
+    load <scheduler>                how many simgate jobs this user has queued or running
+    deliver <work dir>              stdin: {job id: upload grant}: start a background upload of each
+                                    job's outputs (jobs whose agent could not deliver them itself)
 
-``run`` reports to simgate as it goes (status webhooks with the job's token, retried with back-off):
-running; progress, read from the file named by $SIMGATE_PROGRESS_FILE ("0.42 optional message");
+and, from the job's directory (the scheduler's command and the background uploader):
+
+    simgate_agent.py run <job dir>     runs the case's entry script and reports as it goes
+    simgate_agent.py upload <job dir>  uploads the outputs through grant.json, then reports done
+
+``run`` reports to simgate (status webhooks with the job's token, retried with back-off for
+``retry_seconds``): running; progress, read from $SIMGATE_PROGRESS_FILE ("0.42 optional message");
 then cleanup with the output files, which it uploads through the grant it gets back (block upload,
 so files of many GiB work), and done with the manifest (name, size, MD5); or failed with the exit
-code and the tail of stderr. Everything it did is also in state.json, for the reconciler.
+code and the tail of stderr. When the outputs cannot be delivered (simgate or storage unreachable,
+the grant expired) the job is NOT failed: the outputs stay, state.json says ``undelivered``, and the
+reconciler hands over a fresh grant (``deliver``). Everything is also in state.json.
 
 Each command prints one JSON object on stdout. Exit status 0 means done, 2 a permanent refusal
 (the scheduler rejected the job), 75 a temporary failure worth retrying.
 
 This file is also the one definition of the protocol between the agent and simgate: the app imports
-its constants (exit statuses, ``State``, scheduler names, ``content_type``) instead of copying them.
+its constants (``BOOTSTRAP``, exit statuses, ``State``, scheduler names, ``content_type``) instead
+of copying them.
 
 The job directory:
 
     job.json              the job description (mode 0600: it holds the job's webhook token)
+    simgate_agent.py      this file, written by ``start`` for the scheduler to run
     run/                  the rendered scripts; the entry script's working directory
-    staged/               a delivery not yet submitted; ``submit`` moves it into place
     submission.json       the submission marker: scheduler, scheduler job id, token hash
-    submit.lock           serialises submit and cancel (flock: released if the holder dies)
-    cancel-requested      written before any cancel; a later submit or run honours it
-    state.json            what ``run`` is doing: queued, running, finished (the script exited 0),
-                          uploaded (outputs in storage, done not yet acknowledged), done, failed,
-                          cancelled; with the manifest and the last report
+    submit.lock           serialises start and cancel (flock: released if the holder dies)
+    cancel-requested      written before any cancel; a later start or run honours it
+    state.json            what the agent is doing (``State``), with the outputs, the manifest and
+                          the last report
+    grant.json            a grant handed over by the reconciler, for ``upload`` (mode 0600)
     stdout.log stderr.log the entry script's output; agent.log is the agent's own
     progress              where the entry script may write its progress
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import errno
 import fcntl
@@ -48,10 +62,9 @@ import os
 import shlex
 import shutil
 import signal
+import ssl
 import subprocess
 import sys
-import base64
-import ssl
 import time
 import urllib.error
 import urllib.parse
@@ -62,6 +75,10 @@ from pathlib import Path
 EXIT_PERMANENT = 2
 EXIT_TEMPORARY = 75  # EX_TEMPFAIL
 EXIT_NOT_FOUND = 127  # the shell's: the simulator has no such command (e.g. no python3)
+# `python3 -c BOOTSTRAP <command> <args>` with stdin "<length of the agent>\n<agent source><input>":
+# the agent runs as __main__ and finds its own source in AGENT_SOURCE.
+BOOTSTRAP = ("import sys;i=sys.stdin.buffer;n=int(i.readline());s=i.read(n);"
+             "exec(compile(s,'simgate_agent.py','exec'),{'__name__':'__main__','AGENT_SOURCE':s})")
 LOCK_WAIT_SECONDS = 60
 SLOT_POLL_SECONDS = 1.0
 KILL_GRACE_SECONDS = 10
@@ -82,11 +99,13 @@ class State:
     QUEUED = "queued"  # waiting for a slot (direct) or started by Slurm
     RUNNING = "running"  # the entry script runs
     FINISHED = "finished"  # the script exited 0; the outputs are being delivered
+    UNDELIVERED = "undelivered"  # the outputs could not be delivered; they wait for a new grant
     UPLOADED = "uploaded"  # the outputs are in storage; done was not acknowledged yet
     DONE = "done"
     FAILED = "failed"
     CANCELLED = "cancelled"
-    ENDED = (FINISHED, CANCELLED, FAILED)  # nothing is left to stop
+    ENDED = (FINISHED, UNDELIVERED, UPLOADED, DONE, CANCELLED, FAILED)  # the script is no longer running
+    DELIVERABLE = (FINISHED, UNDELIVERED)  # outputs on the simulator that simgate has not got yet
 
 
 class Refused(Exception):
@@ -172,18 +191,30 @@ class JobDirectory:
         write_json(self.file("state.json"), state)
         return state
 
-    def promote_staged(self) -> None:
-        """Put the latest delivery in place; only ever done before the job is submitted."""
-        staged = self.file("staged")
-        if not os.path.isdir(staged):
-            return
-        if os.path.isdir(os.path.join(staged, "run")):
-            shutil.rmtree(self.file("run"), ignore_errors=True)
-            os.replace(os.path.join(staged, "run"), self.file("run"))
-        if os.path.exists(os.path.join(staged, "job.json")):
-            os.chmod(os.path.join(staged, "job.json"), 0o600)  # it holds the token, whoever uploaded it
-            os.replace(os.path.join(staged, "job.json"), self.file("job.json"))
-        shutil.rmtree(staged, ignore_errors=True)
+    def unpack(self, bundle: dict, agent_source: bytes) -> None:
+        """Put a job bundle in place: job.json (0600, it holds the token), run/<scripts>, and this
+        agent for the scheduler to run. Only ever done before the job is submitted."""
+        scripts = bundle.get("scripts")
+        if not isinstance(bundle.get("job"), dict) or not isinstance(scripts, dict):
+            raise Refused("the job bundle needs a job description and scripts")
+        for name in scripts:
+            if not isinstance(name, str) or not name or name.startswith(".") or "/" in name or "\\" in name:
+                raise Refused(f"not a script name: {name!r}")
+        shutil.rmtree(self.file("run"), ignore_errors=True)
+        os.makedirs(self.file("run"), mode=0o700)
+        for name, text in scripts.items():
+            write_file(self.file("run", name), str(text).encode(), 0o700)
+        write_file(self.file(AGENT_FILE), agent_source, 0o700)
+        write_json(self.file("job.json"), bundle["job"])
+
+
+def write_file(path: str, content: bytes, mode: int) -> None:
+    partial = f"{path}.{os.getpid()}.part"
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(content)
+    os.chmod(partial, mode)
+    os.replace(partial, path)
 
 
 def token_hash(job: dict) -> str:
@@ -193,8 +224,16 @@ def token_hash(job: dict) -> str:
 # --- schedulers -----------------------------------------------------------------------------------
 
 
-def agent_command(job: dict, directory: JobDirectory) -> list:
-    return [job.get("python") or sys.executable, os.path.abspath(__file__), "run", directory.path]
+def agent_command(job: dict, directory: JobDirectory, command: str = "run") -> list:
+    return [job.get("python") or sys.executable, directory.file(AGENT_FILE), command, directory.path]
+
+
+def detached(argv: list, directory: JobDirectory) -> int:
+    """Start ``argv`` in its own session, out of the SSH session's reach; its pid."""
+    with open(directory.file("agent.log"), "ab") as log:
+        process = subprocess.Popen(argv, cwd=directory.path, stdin=subprocess.DEVNULL, stdout=log,
+                                   stderr=subprocess.STDOUT, close_fds=True, start_new_session=True)
+    return process.pid
 
 
 SLURM_NAME_PREFIX = "simgate-"
@@ -229,11 +268,7 @@ class Direct:
         return sum(1 for _ in running_agents())
 
     def submit(self, job: dict, directory: JobDirectory) -> str:
-        with open(directory.file("agent.log"), "ab") as log:
-            process = subprocess.Popen(
-                agent_command(job, directory), cwd=directory.path, stdin=subprocess.DEVNULL,
-                stdout=log, stderr=subprocess.STDOUT, close_fds=True, start_new_session=True)
-        return str(process.pid)
+        return str(detached(agent_command(job, directory), directory))
 
     def cancel(self, job: dict, directory: JobDirectory, scheduler_job_id) -> bool:
         pid = scheduler_job_id or self.find(job, directory)
@@ -472,23 +507,44 @@ def stderr_tail(directory: JobDirectory) -> str:
 # --- commands -------------------------------------------------------------------------------------
 
 
-def submit(directory: JobDirectory) -> dict:
-    """Hand the job to its scheduler once. A repeated call reports the first submission."""
+def job_directory(workdir: str, job_id: str) -> JobDirectory:
+    if not job_id or "/" in job_id or "\\" in job_id or job_id.startswith("."):
+        raise Refused(f"not a job id: {job_id!r}")
+    return JobDirectory(os.path.join(workdir, job_id))
+
+
+def own_source() -> bytes:
+    """This agent's source: given by the bootstrap on stdin, or read from this file."""
+    source = globals().get("AGENT_SOURCE")
+    if source is None:
+        with open(os.path.abspath(__file__), "rb") as handle:
+            source = handle.read()
+    return source
+
+
+def start(workdir: str, job_id: str, bundle_bytes: bytes) -> dict:
+    """Hand the job to its scheduler exactly once. A repeated call (a redelivered start, a start
+    after a crash at any point) reports the first submission and changes nothing."""
+    directory = job_directory(workdir, job_id)
+    os.makedirs(directory.path, mode=0o700, exist_ok=True)
     with directory.lock():
         marker = directory.submission
         if marker:
-            shutil.rmtree(directory.file("staged"), ignore_errors=True)
             return {**marker, "resumed": True}
         if directory.cancel_requested:
             return {"cancelled": True}
         found = None
-        if os.path.exists(directory.file("job.json")):  # an earlier submit may have died after submitting
+        if os.path.exists(directory.file("job.json")):  # an earlier start may have died after submitting
             found = scheduler_of(directory.job).find(directory.job, directory)
-        if found is None:
-            directory.promote_staged()
-        else:  # the running job keeps the description it was submitted with
-            shutil.rmtree(directory.file("staged"), ignore_errors=True)
-        job = directory.job
+        if found is None:  # nothing runs this job: this delivery's bundle is the one to run
+            try:
+                bundle = json.loads(bundle_bytes or b"null")
+            except ValueError:
+                raise Refused("the job bundle is not JSON") from None
+            if not isinstance(bundle, dict):
+                raise Refused("the job bundle needs a job description and scripts")
+            directory.unpack(bundle, own_source())
+        job = directory.job  # a job already submitted keeps the description it was submitted with
         scheduler = scheduler_of(job)
         resumed = found is not None
         scheduler_job_id = found if resumed else scheduler.submit(job, directory)
@@ -498,8 +554,10 @@ def submit(directory: JobDirectory) -> dict:
         return {**marker, "resumed": resumed}
 
 
-def cancel(directory: JobDirectory) -> dict:
+def cancel(workdir: str, job_id: str) -> dict:
     """Stop the job: nothing starts after this, and whatever was submitted is signalled."""
+    directory = job_directory(workdir, job_id)
+    os.makedirs(directory.path, mode=0o700, exist_ok=True)
     with open(directory.file("cancel-requested"), "a", encoding="utf-8") as handle:
         handle.write(now() + "\n")
     with directory.lock():
@@ -591,31 +649,21 @@ class _Run:
         return state
 
     def deliver(self, job: dict, report: Reporter) -> dict:
-        """cleanup (with the files) -> upload through the grant -> done (with the manifest)."""
+        """cleanup (with the files) -> upload through the grant it answers -> done (with the manifest).
+        Outputs that cannot be delivered stay, as ``undelivered``, for the reconciler's grant."""
         directory = self.directory
         if not job.get("status_url"):  # simgate gave no address (AGENT_CALLBACK_URL unset)
             return directory.set_state(reason="job.json has no status URL: the outputs cannot be delivered")
         files = output_files(job, directory)
         listed = [{"name": name, "size": os.path.getsize(path)} for name, path in files.items()]
+        directory.set_state(files=listed)
         try:
             answer = report("cleanup", detail=f"uploading {len(files)} files", files=listed)
-            urls = (answer.get("upload") or {}).get("files") or {}
-            manifest = []
-            for name, path in files.items():
-                if name not in urls:
-                    raise Rejected(f"the upload grant has no link for {name}")
-                md5 = upload(job, urls[name], path, content_type(name))
-                manifest.append({"name": name, "size": os.path.getsize(path), "md5": md5})
-        except (Rejected, Temporary) as exc:
-            return self.fail(report, f"delivering the outputs failed: {exc}")
-        directory.set_state(status=State.UPLOADED, manifest=manifest)
-        try:
-            report("done", detail=f"{len(manifest)} outputs uploaded", files=manifest)
-        except Temporary:  # the outputs are in storage: the reconciler finishes the job from "uploaded"
-            return directory.set_state(ended_at=now())
+        except Temporary as exc:
+            return undelivered(directory, f"simgate did not take the cleanup report: {exc}")
         except Rejected as exc:
             return self.fail(report, f"simgate refused the outputs: {exc}")
-        return directory.set_state(status=State.DONE, ended_at=now())
+        return deliver_outputs(job, directory, report, (answer.get("upload") or {}).get("files") or {})
 
     def _wait(self, job: dict, report: Reporter):
         minutes = (job.get("resources") or {}).get("wall_time_minutes")
@@ -655,29 +703,93 @@ def run(directory: JobDirectory) -> dict:
     return _Run(directory)()
 
 
+def undelivered(directory: JobDirectory, reason: str) -> dict:
+    """The outputs stay on the simulator until the reconciler hands over a new grant."""
+    return directory.set_state(status=State.UNDELIVERED, reason=reason, ended_at=now())
+
+
+def deliver_outputs(job: dict, directory: JobDirectory, report: Reporter, urls: dict) -> dict:
+    """Upload each output through its link, then report done with the manifest (name, size, MD5)."""
+    files = output_files(job, directory)
+    manifest = []
+    try:
+        for name, path in files.items():
+            if name not in urls:
+                return undelivered(directory, f"the upload grant has no link for {name}")
+            md5 = upload(job, urls[name], path, content_type(name))
+            manifest.append({"name": name, "size": os.path.getsize(path), "md5": md5})
+    except (Rejected, Temporary) as exc:  # storage unreachable, or the grant expired: a new one helps
+        return undelivered(directory, f"uploading the outputs failed: {exc}")
+    directory.set_state(status=State.UPLOADED, manifest=manifest)
+    try:
+        report("done", detail=f"{len(manifest)} outputs uploaded", files=manifest)
+    except Temporary:  # the outputs are in storage: the reconciler finishes the job from "uploaded"
+        return directory.set_state(ended_at=now())
+    except Rejected as exc:
+        return undelivered(directory, f"simgate refused the outputs: {exc}")
+    return directory.set_state(status=State.DONE, ended_at=now())
+
+
+def deliver(workdir: str, grants_bytes: bytes) -> dict:
+    """Start a background upload for each job given a grant ({job id: {files: {name: url}}})."""
+    try:
+        grants = json.loads(grants_bytes or b"{}")
+    except ValueError:
+        raise Refused("the grants are not JSON") from None
+    if not isinstance(grants, dict):
+        raise Refused("the grants must be an object: job id -> grant")
+    started, missing = [], []
+    for job_id, grant in grants.items():
+        directory = job_directory(workdir, job_id)
+        if not os.path.exists(directory.file("job.json")) or not os.path.exists(directory.file(AGENT_FILE)):
+            missing.append(job_id)
+            continue
+        write_json(directory.file("grant.json"), grant)
+        pid = detached(agent_command(directory.job, directory, "upload"), directory)
+        directory.set_state(uploader_pid=pid, reason="uploading the outputs with a grant from the reconciler")
+        started.append(job_id)
+    return {"started": started, "missing": missing}
+
+
+def upload_outputs(directory: JobDirectory) -> dict:
+    """The background upload that ``deliver`` starts."""
+    job = directory.job
+    grant = read_json(directory.file("grant.json")) or {}
+    files = output_files(job, directory)
+    gone = [entry["name"] for entry in (directory.state or {}).get("files") or [] if entry.get("name") not in files]
+    if gone:
+        reason = f"the outputs are gone from the simulator: {', '.join(sorted(gone))}"
+        state = directory.set_state(status=State.FAILED, reason=reason)
+        with contextlib.suppress(Rejected, Temporary):
+            Reporter(job, directory)("failed", detail=reason)
+        return state
+    return deliver_outputs(job, directory, Reporter(job, directory), grant.get("files") or {})
+
+
 # Slurm states in which the batch script (the run agent) may still be alive.
 SLURM_ACTIVE = {"PENDING", "CONFIGURING", "RUNNING", "SUSPENDED", "REQUEUED", "REQUEUE_HOLD", "REQUEUE_FED",
                 "RESIZING", "SIGNALING", "STOPPED", "RESV_DEL_HOLD", "POWER_UP_NODE"}
 REPORTED_STATE = ("status", "exit_code", "reason", "manifest", "last_report", "updated_at")
 
 
+def _alive(pid, directory: JobDirectory) -> bool:
+    return bool(pid) and str(pid).isdigit() and _is_agent_of(int(pid), directory)
+
+
 def status(workdir: str, job_ids: list) -> dict:
     """What the simulator knows about each job, for the reconciler. The scheduler is asked first and
     the state files read after, so a job that ends in between is seen with its final state."""
-    directories = {}
-    for job_id in job_ids:
-        if not job_id or "/" in job_id or job_id.startswith("."):
-            raise Refused(f"not a job id: {job_id!r}")
-        directories[job_id] = JobDirectory(os.path.join(workdir, job_id))
+    directories = {job_id: job_directory(workdir, job_id) for job_id in job_ids}
     markers = {job_id: directory.submission or {} for job_id, directory in directories.items()}
     slurm_states = _slurm_states([job_id for job_id, m in markers.items() if m.get("scheduler") == "slurm"])
     alive = {}
     for job_id, marker in markers.items():
+        directory, state = directories[job_id], directories[job_id].state or {}
         if marker.get("scheduler") == "slurm":
             alive[job_id] = slurm_states.get(job_id) in SLURM_ACTIVE
         else:
-            pid = (directories[job_id].state or {}).get("pid") or marker.get("scheduler_job_id")
-            alive[job_id] = bool(pid) and str(pid).isdigit() and _is_agent_of(int(pid), directories[job_id])
+            alive[job_id] = _alive(state.get("pid") or marker.get("scheduler_job_id"), directory)
+        alive[job_id] = alive[job_id] or _alive(state.get("uploader_pid"), directory)  # a reconciler's upload
     jobs = {}
     for job_id, directory in directories.items():
         if not os.path.isdir(directory.path):
@@ -696,6 +808,9 @@ def status(workdir: str, job_ids: list) -> dict:
             "cancel_requested": directory.cancel_requested,
             **{("state" if key == "status" else key): state.get(key) for key in REPORTED_STATE},
         }
+        if state.get("status") in (*State.DELIVERABLE, State.UPLOADED) and os.path.exists(directory.file("job.json")):
+            jobs[job_id]["files"] = [{"name": name, "size": os.path.getsize(path)}
+                                     for name, path in output_files(directory.job, directory).items()]
     return {"jobs": jobs}
 
 
@@ -724,25 +839,33 @@ def load(scheduler: str) -> dict:
     return {"load": SCHEDULERS[scheduler].load()}
 
 
-COMMANDS = {"submit": submit, "cancel": cancel, "run": run}
-USAGE = ("usage: simgate_agent.py {submit|cancel|run} <job directory> | status <work directory> <job id>... "
-         "| load <scheduler>")
+def _stdin() -> bytes:
+    return sys.stdin.buffer.read()
+
+
+# name -> (how many arguments, at least or exactly; what it does with them)
+COMMANDS = {
+    "start": (2, lambda a: start(a[0], a[1], _stdin())),
+    "cancel": (2, lambda a: cancel(a[0], a[1])),
+    "status": (-1, lambda a: status(a[0], a[1:])),
+    "load": (1, lambda a: load(a[0])),
+    "deliver": (1, lambda a: deliver(a[0], _stdin())),
+    "run": (1, lambda a: run(JobDirectory(a[0]))),
+    "upload": (1, lambda a: upload_outputs(JobDirectory(a[0]))),
+}
+USAGE = ("usage: start|cancel <work dir> <job id> | status <work dir> <job id>... | load <scheduler> "
+         "| deliver <work dir> | run|upload <job dir>")
 
 
 def main(argv: list) -> int:
-    valid = ((len(argv) == 2 and argv[0] in COMMANDS) or (len(argv) >= 2 and argv[0] == "status")
-             or (len(argv) == 2 and argv[0] == "load"))
-    if not valid:
+    count, command = COMMANDS.get(argv[0] if argv else "", (None, None))
+    arguments = argv[1:]
+    if command is None or (count >= 0 and len(arguments) != count) or (count < 0 and not arguments):
         print(json.dumps({"error": USAGE}))
         return EXIT_PERMANENT
     os.umask(0o077)
     try:
-        if argv[0] == "status":
-            result = status(argv[1], argv[2:])
-        elif argv[0] == "load":
-            result = load(argv[1])
-        else:
-            result = COMMANDS[argv[0]](JobDirectory(argv[1]))
+        result = command(arguments)
     except Refused as exc:
         print(json.dumps({"error": str(exc), "permanent": True}))
         return EXIT_PERMANENT

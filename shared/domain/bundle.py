@@ -1,4 +1,5 @@
-"""What the manager puts in a job's directory on the simulator: the rendered scripts and job.json.
+"""What the manager sends the simulator to start a job: job.json and the rendered scripts, as one
+JSON document on the agent's stdin (the agent's ``start`` unpacks it into the job's directory).
 
 job.json is the agent's whole world: which command to run, with what resources, where to report and
 with which token, and which files are the job's outputs. The agent (``shared/agent``) reads it.
@@ -12,8 +13,6 @@ from dataclasses import dataclass
 from shared.domain.cases import PublishedCase
 from shared.domain.jobs import Job
 from shared.domain.scripts import entry_command
-
-DESCRIPTION_FILE = "job.json"
 
 
 @dataclass(frozen=True)
@@ -30,8 +29,11 @@ class Placement:
 
 @dataclass(frozen=True)
 class JobBundle:
-    description: bytes
-    scripts: dict[str, bytes]
+    job: dict  # job.json
+    scripts: dict[str, str]  # name -> rendered text, for run/
+
+    def to_bytes(self) -> bytes:
+        return json.dumps({"job": self.job, "scripts": self.scripts}).encode()
 
 
 def build_bundle(case: PublishedCase, job: Job, placement: Placement, scripts: dict[str, str], *,
@@ -66,7 +68,4 @@ def build_bundle(case: PublishedCase, job: Job, placement: Placement, scripts: d
         description["retry_seconds"] = retry_seconds
     if ca_bundle:  # local stacks only: the emulator's certificate, for the agent's uploads
         description["ca_bundle"] = ca_bundle
-    return JobBundle(
-        description=json.dumps(description, indent=2).encode(),
-        scripts={name: text.encode() for name, text in scripts.items()},
-    )
+    return JobBundle(job=description, scripts=dict(scripts))

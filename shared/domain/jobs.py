@@ -10,6 +10,7 @@ leaves a terminal status. A draft only ever moves to submitted (run) or cancelle
 from __future__ import annotations
 
 import hashlib
+import hmac
 import re
 import secrets
 from datetime import datetime
@@ -121,6 +122,31 @@ class JobSummary(BaseModel):
     updated: datetime
 
 
+class Waiting(BaseModel):
+    """A start that could not reach its simulator: since when, how often it was tried, when next."""
+
+    model_config = ConfigDict(frozen=True)
+
+    simulator: str
+    since: datetime
+    attempts: int = Field(ge=1)
+    next_attempt_at: datetime
+    cause: str = ""
+
+    def describe(self) -> str:
+        return (f"waiting for simulator {self.simulator}: unreachable since {_clock_time(self.since)}, "
+                f"next attempt at {_clock_time(self.next_attempt_at)}")
+
+
+def _clock_time(at: datetime) -> str:
+    return at.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+# At most this many unconfirmed token hashes are kept: a start that may have reached the simulator
+# without its answer reaching the manager leaves one; a confirmed start clears them.
+MAX_PENDING_TOKENS = 20
+
+
 class Job(BaseModel):
     """A job: a case version pinned, the user's field values, where it runs and how it went."""
 
@@ -146,6 +172,23 @@ class Job(BaseModel):
     idempotency_key_hash: str | None = None
     # The SHA-256 of the job's agent token: the agent proves itself with the token, never stored.
     agent_token_hash: str | None = None
+    # Hashes of tokens sent with starts whose answer is not known yet (the agent may already use one).
+    pending_token_hashes: list[str] = Field(default_factory=list, max_length=MAX_PENDING_TOKENS)
+    waiting: Waiting | None = None
+
+    @property
+    def start_attempt(self) -> int:
+        """Which start message is the current one: 0 for the first, n for the n-th retry."""
+        return self.waiting.attempts if self.waiting else 0
+
+    def accepts_token_hash(self, presented: str) -> bool:
+        """Whether ``presented`` is the hash of a token this job's agent may hold (constant time)."""
+        known = [h for h in (self.agent_token_hash, *self.pending_token_hashes) if h]
+        return any([hmac.compare_digest(presented, h) for h in known])  # a list: compare every one
+
+    def with_pending_token(self, token_hash: str, simulator: str) -> "Job":
+        pending = [*self.pending_token_hashes, token_hash][-MAX_PENDING_TOKENS:]
+        return self.model_copy(update={"pending_token_hashes": pending, "simulator": simulator})
 
     def move(self, target: JobStatus, *, at: datetime, source: str, reason: str = "", **changes: Any) -> "Job":
         """The job in ``target`` status with ``changes`` applied; the same job for a no-op;
@@ -183,6 +226,25 @@ class Job(BaseModel):
         if self.status != JobStatus.DRAFT:
             raise Conflict(f"job {self.job_id} is {self.status.value}: fields can only change while it is a draft")
         return self.model_copy(update={"fields": {**self.fields, **values}, "updated": at})
+
+    def relaunched(self, job_id: str, at: datetime, by: str) -> "Job":
+        """A new draft of the same case version with the same values, titled "<title> (n)"."""
+        return Job(job_id=job_id, owner=self.owner, title=relaunch_title(self.title), case_id=self.case_id,
+                   case_version=self.case_version, fields=dict(self.fields), created=at, updated=at,
+                   history=[Transition(status=JobStatus.DRAFT, at=at, source=f"api:{by}",
+                                       reason=f"relaunched from job {self.job_id}")])
+
+
+_NUMBERED = re.compile(r"^(.*) \((\d{1,6})\)$")
+MAX_TITLE = 200
+
+
+def relaunch_title(title: str) -> str:
+    """"Test 1" -> "Test 1 (2)"; "Test 1 (2)" -> "Test 1 (3)"."""
+    found = _NUMBERED.match(title)
+    base, number = (found.group(1), int(found.group(2)) + 1) if found else (title, 2)
+    suffix = f" ({number})"
+    return base[:MAX_TITLE - len(suffix)] + suffix
 
 
 # --- the agent's token ----------------------------------------------------------------------------

@@ -1,8 +1,9 @@
 """The job queue's messages: what the API and the reconciler ask the manager to do. Built and parsed
 here, and nowhere else.
 
-A message's id is derived from the job and the action, so Service Bus duplicate detection drops a
-resend of a message it already has.
+A message's id is derived from the job, the action and (for a start retried while its simulator is
+unreachable) the attempt, so Service Bus duplicate detection drops a resend of a message it already
+has, while each scheduled retry is a message of its own.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from shared.domain.jobs import JOB_ID, Job
 
@@ -25,6 +26,7 @@ class JobMessage(BaseModel):
     action: Action
     job_id: str
     case_id: str | None = None
+    attempt: int = Field(default=0, ge=0)  # which start: 0 the first, n the n-th retry while waiting
 
     @field_validator("job_id")
     @classmethod
@@ -34,8 +36,10 @@ class JobMessage(BaseModel):
         return value
 
     @classmethod
-    def start(cls, job: Job) -> "JobMessage":
-        return cls(action="start", job_id=job.job_id, case_id=job.case_id)
+    def start(cls, job: Job, attempt: int | None = None) -> "JobMessage":
+        """The start of ``job``: by default the one its current attempt waits for."""
+        return cls(action="start", job_id=job.job_id, case_id=job.case_id,
+                   attempt=job.start_attempt if attempt is None else attempt)
 
     @classmethod
     def cancel(cls, job: Job) -> "JobMessage":
@@ -43,7 +47,7 @@ class JobMessage(BaseModel):
 
     @property
     def message_id(self) -> str:
-        return f"{self.job_id}:{self.action}"
+        return f"{self.job_id}:{self.action}" + (f":{self.attempt}" if self.attempt else "")
 
     @property
     def subject(self) -> str:
@@ -51,7 +55,10 @@ class JobMessage(BaseModel):
 
     def body(self) -> str:
         """The message body on the wire (JSON)."""
-        return json.dumps({"action": self.action, "job_id": self.job_id})
+        body = {"action": self.action, "job_id": self.job_id}
+        if self.attempt:
+            body["attempt"] = self.attempt
+        return json.dumps(body)
 
     def properties(self) -> dict[str, str]:
         """Application properties: let an operator filter the queue without reading bodies."""

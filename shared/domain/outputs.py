@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from pathlib import PurePosixPath
+from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -53,14 +54,18 @@ class Output(BaseModel):
     size: int
     content_type: str
     md5: str | None = None
+    snapshot: str | None = None  # the sealed copy downloads read; never shown (see PUBLIC_FIELDS)
+
+    PUBLIC_FIELDS: ClassVar[frozenset[str]] = frozenset({"output_id", "name", "size", "content_type", "md5"})
 
     @property
     def filename(self) -> str:
         return PurePosixPath(self.name).name
 
 
-def outputs_from(files: list[ReportedFile]) -> list[Output]:
-    """Outputs with ids like the seed's ("csv1", "csv2", "json1", "log1"), numbered by kind in name order."""
+def outputs_from(files: list[ReportedFile], snapshots: dict[str, str | None] | None = None) -> list[Output]:
+    """Outputs with ids like the seed's ("csv1", "csv2", "json1", "log1"), numbered by kind in name order,
+    each with the snapshot it was sealed in."""
     seen: Counter[str] = Counter()
     outputs = []
     for file in sorted(files, key=lambda f: f.name):
@@ -68,5 +73,6 @@ def outputs_from(files: list[ReportedFile]) -> list[Output]:
         kind = suffix if re.fullmatch(r"[a-z0-9]{1,8}", suffix) else "file"
         seen[kind] += 1
         outputs.append(Output(output_id=f"{kind}{seen[kind]}", name=file.name, size=file.size,
-                              content_type=content_type_of(file.name), md5=file.md5))
+                              content_type=content_type_of(file.name), md5=file.md5,
+                              snapshot=(snapshots or {}).get(file.name)))
     return outputs

@@ -6,14 +6,19 @@ state file, whether the agent or its Slurm job is still alive) decides what happ
 
     agent state          alive   verdict
     done                 -       done, once storage holds the manifest (its answer was lost)
-    uploaded             no      done, once storage holds the manifest (a lost done)
+    uploaded             no      done, once storage holds the manifest (a lost done); if storage
+                                 does not, deliver again
     failed               -       failed, with the agent's reason
     cancelled            -       cancelled
     running              yes     running, if the job is still queued (a lost running)
     finished             yes     cleanup (the agent is delivering the outputs)
     anything else        yes     nothing: the job is waiting or working
-    finished             no      failed: the agent stopped while delivering the outputs
+    finished             no      deliver: the agent stopped while delivering the outputs
+    undelivered          no      deliver: the agent could not deliver them (simgate or storage down)
     anything else        no      failed: "job vanished from simulator" (or Slurm's own end state)
+
+"deliver" moves the job to cleanup and hands the agent a fresh upload grant over SSH; the agent
+uploads in the background and reports done. A finished run is never failed for a lost report.
 """
 
 from __future__ import annotations
@@ -48,6 +53,7 @@ class Observation(BaseModel):
     exit_code: int | str | None = None
     reason: str | None = None
     manifest: list[dict] | None = Field(default=None, max_length=1000)
+    files: list[dict] | None = Field(default=None, max_length=1000)  # outputs still on the simulator
 
     @field_validator("reason")
     @classmethod
@@ -60,6 +66,13 @@ class Verdict:
     status: JobStatus
     reason: str
     manifest: list[dict] = field(default_factory=list)  # for done: to be checked against storage
+    deliver: list[dict] | None = None  # outputs ({name, size}) to hand a fresh upload grant for
+
+    def delivering(self, reason: str) -> "Verdict":
+        return Verdict(JobStatus.CLEANUP, reason, deliver=self.deliver)
+
+
+UNDELIVERED_REASON = "the agent could not deliver the outputs; the reconciler hands it a new upload grant"
 
 
 def verdict(job: Job, seen: Observation | None) -> Verdict | None:
@@ -70,7 +83,7 @@ def verdict(job: Job, seen: Observation | None) -> Verdict | None:
     # "uploaded" with a live agent: it is still retrying its done report; let it
     if seen.manifest is not None and (state == State.DONE or (state == State.UPLOADED and not seen.alive)):
         return Verdict(JobStatus.DONE, "outputs found uploaded on the simulator (the agent's done report was lost)",
-                       manifest=seen.manifest)
+                       manifest=seen.manifest, deliver=seen.files)
     if state == State.FAILED:
         code = f" (exit code {seen.exit_code})" if seen.exit_code is not None else ""
         return Verdict(JobStatus.FAILED, f"{seen.reason or 'the job failed on the simulator'}{code}")
@@ -82,8 +95,8 @@ def verdict(job: Job, seen: Observation | None) -> Verdict | None:
         if state == State.FINISHED and job.status in (JobStatus.QUEUED, JobStatus.RUNNING):
             return Verdict(JobStatus.CLEANUP, "the script has finished; the agent is delivering the outputs")
         return None
-    if state == State.FINISHED:
-        return Verdict(JobStatus.FAILED, seen.reason or "the agent stopped while delivering the outputs")
+    if state in State.DELIVERABLE:
+        return Verdict(JobStatus.CLEANUP, UNDELIVERED_REASON, deliver=seen.files or [])
     if seen.scheduler_state in SLURM_WALL_TIME:
         return Verdict(JobStatus.FAILED, f"Slurm stopped the job ({seen.scheduler_state}): wall time exceeded")
     if seen.scheduler_state:

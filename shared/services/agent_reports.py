@@ -7,7 +7,6 @@ status machine: a repeated or late one is a no-op answered with the current stat
 
 from __future__ import annotations
 
-import hmac
 import logging
 from datetime import timedelta
 
@@ -18,7 +17,7 @@ from shared.domain.outputs import MAX_FILES, ReportedFile
 from shared.errors import AgentTokenInvalid, AgentTokenMissing
 from shared.logs import job_log
 from shared.services.changes import JobChanges
-from shared.services.outputs import verified_outputs
+from shared.services.outputs import sealed_outputs
 from shared.services.ports import Clock, JobRepository, Link, OutputStore, Stored
 
 log = logging.getLogger("simgate.agent_reports")
@@ -66,9 +65,8 @@ class AgentReports:
         if scheme.lower() != "bearer" or not token.strip():
             raise AgentTokenMissing("send the job's token as 'Authorization: Bearer <token>'")
         stored = self._jobs.find(job_id)
-        expected = stored.item.agent_token_hash if stored else None
         presented = agent_token_hash(token.strip())
-        if not expected or not hmac.compare_digest(presented, expected) or stored.item.status.terminal:
+        if stored is None or not stored.item.accepts_token_hash(presented) or stored.item.status.terminal:
             raise AgentTokenInvalid("the token is not valid for this job (or the job has finished)")
         return stored
 
@@ -77,7 +75,7 @@ class AgentReports:
         """Apply the agent's report; on cleanup also the upload links for the files it named."""
         self.authenticate(job_id, authorization)
         now = self._clock.now()
-        recorded = verified_outputs(self._outputs, job_id, report.files) if report.status == JobStatus.DONE else None
+        recorded = sealed_outputs(self._outputs, job_id, report.files) if report.status == JobStatus.DONE else None
 
         def change(job: Job) -> Job:
             if decide(job.status, report.status) != "move":

@@ -17,7 +17,15 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from shared.auth import USER_ID, Principal
 from shared.domain.jobs import Job, JobStatus, JobSummary, Transition, new_job_id
 from shared.domain.messages import JobMessage
-from shared.errors import Conflict, Forbidden, NotFound, PreconditionFailed, StaleWrite, TransientError, ValidationFailed
+from shared.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    PreconditionFailed,
+    StaleWrite,
+    TransientError,
+    ValidationFailed,
+)
 from shared.logs import job_log
 from shared.services.changes import UPDATE_ATTEMPTS, Change, JobChanges
 from shared.services.paging import PageQuery, fetch_page
@@ -193,6 +201,15 @@ class Jobs:
         if stored.item.status.active:
             self._queue.send(JobMessage.cancel(stored.item))
         job_log(log, job_id).info("cancel requested by %s (job is %s)", caller.user_id, stored.item.status.value)
+        return stored
+
+    def relaunch(self, caller: Principal, job_id: str) -> Stored[Job]:
+        """A new draft of the same case version with the same values, for the job's owner."""
+        original = self.get(caller, job_id).item
+        now = self._clock.now()
+        job = original.relaunched(new_job_id(original.owner, now), now, caller.user_id)
+        stored = self._jobs.add(job)
+        job_log(log, job.job_id).info("relaunched from job %s by %s", job_id, caller.user_id)
         return stored
 
     def delete(self, caller: Principal, job_id: str) -> None:

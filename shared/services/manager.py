@@ -1,37 +1,60 @@
 """The manager's use cases: start a job on a simulator, cancel it there, and settle what cannot be
 delivered. Called by the Service Bus-triggered functions with each message and its delivery count.
 
-Exactly once: the simulator keeps the truth about submission (the agent's marker, looked up together
-with the scheduler's own records under a lock there); the manager asks before it prepares anything,
-so a redelivery after a crash at any point resumes instead of submitting again.
+One round trip per start: the bundle (agent, job.json, rendered scripts) goes to the simulator in one
+SSH exec, and the agent unpacks, checks and submits there under the job's lock. Exactly once: the
+simulator keeps the truth about submission (the agent's marker, looked up together with the
+scheduler's own records under that lock), so a redelivery after a crash at any point finds the first
+submission and changes nothing. The token sent with a start is recorded as pending before the exec,
+so an agent that started from it is accepted even if the manager never heard the answer.
 
-Failures: a retryable error raises so the message comes back, except on its last delivery, where the
-job fails with the reason. A permanent error fails the job at once. Either way no job is left
-"submitted" with nobody working on it.
+Failures: a simulator that cannot be reached does not burn the job: it stays submitted, with a detail
+the user sees ("waiting for simulator …"), and its start is sent again, scheduled with back-off,
+until ``wait_horizon`` has passed since the simulator was first found unreachable; then it fails with
+that reason. Another retryable error raises so the message comes back, except on its last delivery,
+where the job fails with the reason. A permanent error fails the job at once. Either way no job is
+left "submitted" with nobody working on it.
 """
 
 from __future__ import annotations
 
 import logging
+import random
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 
 from shared.config import SimulatorSpec
 from shared.domain.bundle import Placement, build_bundle
 from shared.domain.cases import PublishedCase
-from shared.domain.jobs import Job, JobStatus, agent_token_hash, decide, new_agent_token
+from shared.domain.jobs import (
+    Job,
+    JobStatus,
+    Waiting,
+    agent_token_hash,
+    decide,
+    new_agent_token,
+)
 from shared.domain.messages import JobMessage
 from shared.errors import (
     ConfigurationError,
     SimgateError,
     SimulatorError,
-    SimulatorUnreachable,
+    SimulatorNotReached,
     StaleWrite,
     TransientError,
 )
 from shared.logs import job_log
 from shared.services.changes import Change, JobChanges
-from shared.services.ports import CaseRepository, Clock, JobRepository, SimulatorGateway, Stored, Submission
+from shared.services.ports import (
+    CaseRepository,
+    Clock,
+    JobQueue,
+    JobRepository,
+    SimulatorGateway,
+    Stored,
+    Submission,
+)
 
 log = logging.getLogger("simgate.manager")
 
@@ -49,6 +72,20 @@ class Delivery:
 
 
 @dataclass(frozen=True)
+class WaitPolicy:
+    """How long a start waits out an unreachable simulator, and how often it tries again."""
+
+    horizon: timedelta = timedelta(hours=24)
+    max_delay: timedelta = timedelta(minutes=5)
+    first_delay: timedelta = timedelta(seconds=10)
+
+    def delay(self, attempts: int) -> timedelta:
+        """Exponential, capped, with jitter so that a crowd of waiting jobs does not return at once."""
+        base = min(self.max_delay, min(self.first_delay, self.max_delay) * 2 ** max(0, attempts - 1))
+        return base * random.uniform(0.8, 1.0)
+
+
+@dataclass(frozen=True)
 class AgentOptions:
     """What the manager tells every agent besides its job."""
 
@@ -60,7 +97,7 @@ class AgentOptions:
 class Manager:
     def __init__(self, cases: CaseRepository, jobs: JobRepository, simulators: SimulatorGateway,
                  simulator_specs: Sequence[SimulatorSpec], agent: AgentOptions, changes: JobChanges, clock: Clock,
-                 max_deliveries: int) -> None:
+                 queue: JobQueue, max_deliveries: int, waiting: WaitPolicy = WaitPolicy()) -> None:
         self.cases = cases
         self.jobs = jobs
         self.simulators = simulators
@@ -68,7 +105,9 @@ class Manager:
         self.agent = agent
         self.changes = changes
         self.clock = clock
+        self.queue = queue
         self.max_deliveries = max_deliveries
+        self.waiting = waiting
 
     # --- the edge's entry points ---
 
@@ -81,9 +120,11 @@ class Manager:
                       if isinstance(body, (bytes, bytearray)) else str(body)[:200])
             return "dropped: not a manager message"
         jlog = job_log(log, message.job_id, action=message.action, delivery=delivery.count)
-        action = self.start if message.action == "start" else self.cancel
         try:
-            outcome = action(message.job_id)
+            if message.action == "start":
+                outcome = self.start(message.job_id, message.attempt)
+            else:
+                outcome = self.cancel(message.job_id)
         except SimgateError as exc:
             if exc.retryable and not delivery.last:
                 jlog.warning("%s: delivery %d of %d failed, will retry: %s", message.action, delivery.count,
@@ -110,35 +151,43 @@ class Manager:
 
     # --- use cases ---
 
-    def start(self, job_id: str) -> str:
+    def start(self, job_id: str, attempt: int = 0) -> str:
         stored = self.jobs.find(job_id)
         if stored is None:
             return "nothing to do: the job no longer exists"
         job = stored.item
         if job.status != JobStatus.SUBMITTED:
             return f"nothing to do: the job is {job.status.value}"
+        if attempt != job.start_attempt:
+            return f"nothing to do: start {attempt} was superseded by start {job.start_attempt}"
         if job.cancel_requested:
             if job.simulator:
                 self.simulators.cancel(self._spec(job.simulator), job_id)
             return self._cancelled(job_id)
         case = self.cases.get(job.case_id, job.case_version)
         scripts = case.render(job.fields, job_id=job.job_id, job_title=job.title)
-        spec = self._spec(job.simulator) if job.simulator else self._choose(case)
-        submitted = self.simulators.submission(spec, job_id)
-        if submitted is None:
-            token = new_agent_token()
-            # The hash is stored before the agent can use the token; a rival delivery's write fails here.
-            prepared = job.model_copy(update={"simulator": spec.name, "agent_token_hash": agent_token_hash(token)})
+        where = job.simulator or ", ".join(s.name for s in self._candidates(case))
+        token = new_agent_token()
+        recorded = None  # the hash of the token once it is kept with the job
+        try:
+            spec = self._spec(job.simulator) if job.simulator else self._choose(case)
+            where = spec.name
+            # The hash is kept before the agent can use the token; a rival delivery's write fails here.
             try:
-                self.jobs.update(prepared, stored.etag)
+                self.jobs.update(job.with_pending_token(agent_token_hash(token), spec.name), stored.etag)
             except StaleWrite:
                 raise TransientError(f"job {job_id} changed while it was being started") from None
+            recorded = agent_token_hash(token)
             bundle = build_bundle(case, job, _placement(spec), scripts, callback_base_url=self.agent.callback_base_url,
                                   token=token, retry_seconds=self.agent.retry_seconds, ca_bundle=self.agent.ca_bundle)
-            self.simulators.deliver(spec, job_id, bundle)
-            submitted = self.simulators.submit(spec, job_id)
-            if submitted is None:
-                return self._cancelled(job_id)
+            submitted = self.simulators.start(spec, job_id, bundle)
+        except SimulatorError as exc:
+            if not exc.retryable:
+                raise
+            unused = recorded if isinstance(exc, SimulatorNotReached) else None
+            return self._wait(job_id, where, exc, attempt, unused_token_hash=unused)
+        if submitted is None:
+            return self._cancelled(job_id)
         return self._record(job_id, spec, submitted)
 
     def cancel(self, job_id: str) -> str:
@@ -157,13 +206,17 @@ class Manager:
 
     # --- steps ---
 
-    def _choose(self, case: PublishedCase) -> SimulatorSpec:
-        """The first allowed simulator with a free slot, else the least loaded; unreachable ones are
-        passed over while another can be asked."""
+    def _candidates(self, case: PublishedCase) -> list[SimulatorSpec]:
         candidates = [s for s in self.simulator_specs if case.may_run_on(s.name)]
         if not candidates:
             allowed = ", ".join(case.definition.simulators) or "any"
             raise ConfigurationError(f"no configured simulator may run case {case.id} (it runs on: {allowed})")
+        return candidates
+
+    def _choose(self, case: PublishedCase) -> SimulatorSpec:
+        """The first allowed simulator with a free slot, else the least loaded; unreachable ones are
+        passed over while another can be asked."""
+        candidates = self._candidates(case)
         if len(candidates) == 1:
             return candidates[0]
         loads, last_error = [], None
@@ -184,10 +237,43 @@ class Manager:
                 return spec
         raise ConfigurationError(f"simulator {name}, chosen for this job, is no longer configured")
 
+    def _wait(self, job_id: str, simulator: str, exc: SimulatorError, attempt: int,
+              unused_token_hash: str | None = None) -> str:
+        """Keep the job submitted and try its start again later; fail it once the horizon has passed.
+        A token that certainly never reached the simulator is forgotten again."""
+        now = self.clock.now()
+
+        def change(job: Job) -> Job:
+            if job.status != JobStatus.SUBMITTED or job.start_attempt != attempt or job.cancel_requested:
+                return job  # news since it was read: the message that brought it decides
+            since = job.waiting.since if job.waiting else now
+            pending = [h for h in job.pending_token_hashes if h != unused_token_hash]
+            if now - since >= self.waiting.horizon:
+                return job.move(JobStatus.FAILED, at=now, source=SOURCE, waiting=None, pending_token_hashes=pending,
+                                reason=f"simulator {simulator} unreachable since {since.isoformat()}, longer than "
+                                       f"the {_duration(self.waiting.horizon)} a start waits: {exc.detail}")
+            waiting = Waiting(simulator=simulator, since=since, attempts=attempt + 1,
+                              next_attempt_at=now + self.waiting.delay(attempt + 1), cause=exc.detail)
+            return job.model_copy(update={"waiting": waiting, "detail": waiting.describe(), "updated": now,
+                                          "pending_token_hashes": pending})
+
+        stored = self._change(job_id, change)
+        if stored is None:
+            return "the job no longer exists"
+        job = stored.item
+        if job.status == JobStatus.FAILED:
+            return f"job is failed: {job.error}"
+        if job.waiting is None or job.start_attempt != attempt + 1:
+            return f"nothing more to do: the job is {job.status.value}"
+        self.queue.send(JobMessage.start(job), not_before=job.waiting.next_attempt_at)
+        job_log(log, job_id, simulator).warning("%s (attempt %d: %s)", job.waiting.describe(), attempt + 1,
+                                                exc.detail)
+        return job.waiting.describe()
+
     def _record(self, job_id: str, spec: SimulatorSpec, submitted: Submission) -> str:
         where = f"{spec.name} ({submitted.scheduler} job {submitted.scheduler_job_id})"
         facts = {"simulator": spec.name, "scheduler_job_id": submitted.scheduler_job_id,
-                 "agent_token_hash": submitted.token_hash}
+                 "agent_token_hash": submitted.token_hash, "pending_token_hashes": [], "waiting": None}
 
         def change(job: Job) -> Job:
             if job.status == JobStatus.SUBMITTED:
@@ -233,9 +319,15 @@ def _placement(spec: SimulatorSpec) -> Placement:
                      slurm_account=spec.slurm_account)
 
 
+def _duration(span: timedelta) -> str:
+    seconds = span.total_seconds()
+    for unit, size in (("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds / size:g} {unit}"
+    return f"{seconds:g} s"
+
+
 def _reason(exc: SimgateError, delivery: Delivery) -> str:
-    if isinstance(exc, SimulatorUnreachable):
-        return f"simulator unreachable after {delivery.count} attempts: {exc.detail}"
     if exc.retryable:
         return f"gave up after {delivery.count} attempts: {exc.detail}"
     return f"{exc.title}: {exc.detail}"

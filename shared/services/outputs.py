@@ -1,5 +1,6 @@
-"""A job's outputs: what its owner sees and downloads, and the check that storage holds exactly what
-the agent says it uploaded before a job may be done."""
+"""A job's outputs: what its owner sees and downloads, and the seal at done: storage's copy of each
+output is frozen (a snapshot) and checked against what the agent says it uploaded before a job may
+be done; downloads read the frozen copy."""
 
 from __future__ import annotations
 
@@ -36,8 +37,8 @@ class Outputs:
         job = self._jobs.get(caller, job_id).item
         for output in recorded_outputs(job):
             if output.output_id == output_id:
-                return self._store.download_link(job.job_id, output.name, output.filename, output.content_type,
-                                                  DOWNLOAD_TTL)
+                return self._store.download_link(job.job_id, output.name, output.snapshot, output.filename,
+                                                  output.content_type, DOWNLOAD_TTL)
         raise NotFound(f"job {job.job_id} has no output '{output_id}'")
 
 
@@ -45,9 +46,9 @@ def recorded_outputs(job: Job) -> list[Output]:
     return [Output.model_validate(o) for o in job.outputs]
 
 
-def verified_outputs(store: OutputStore, job_id: str, files: list[ReportedFile]) -> list[Output]:
-    """The manifest as outputs, if storage really holds every file with its size (and MD5)."""
-    stored = store.stored_files(job_id, [f.name for f in files])
+def sealed_outputs(store: OutputStore, job_id: str, files: list[ReportedFile]) -> list[Output]:
+    """The manifest as outputs, sealed, if storage really holds every file with its size (and MD5)."""
+    stored = store.seal(job_id, [f.name for f in files])
     problems = []
     for index, file in enumerate(files):
         found = stored.get(file.name)
@@ -60,4 +61,4 @@ def verified_outputs(store: OutputStore, job_id: str, files: list[ReportedFile])
             problems.append({"field": f"files[{index}]", "message": f"{file.name} has another MD5 in storage"})
     if problems:
         raise ValidationFailed("the outputs do not match what storage holds; the job is not done", errors=problems)
-    return outputs_from(files)
+    return outputs_from(files, {name: found.snapshot for name, found in stored.items()})

@@ -139,8 +139,9 @@ class JobQueue(abc.ABC):
     """The manager's queue: Service Bus in Azure, a Storage queue with the same semantics locally."""
 
     @abc.abstractmethod
-    def send(self, message: JobMessage) -> None:
-        """Queue ``message``; TransientError when the queue cannot take it now."""
+    def send(self, message: JobMessage, not_before: datetime | None = None) -> None:
+        """Queue ``message`` (delivered no earlier than ``not_before`` when given); TransientError
+        when the queue cannot take it now."""
 
     @abc.abstractmethod
     def check(self) -> None:
@@ -157,9 +158,12 @@ class Link:
 
 
 @dataclass(frozen=True)
-class StoredFile:
+class SealedFile:
+    """An output as storage holds it at done, kept in a snapshot that no later write can change."""
+
     size: int
     md5: str | None  # hex, when storage knows it
+    snapshot: str | None  # the snapshot that downloads read
 
 
 class OutputStore(abc.ABC):
@@ -175,12 +179,14 @@ class OutputStore(abc.ABC):
         """For each name, a link that can create and write that one blob of the job (no read, list or delete)."""
 
     @abc.abstractmethod
-    def stored_files(self, job_id: str, names: list[str]) -> dict[str, StoredFile]:
-        """What storage holds under each name; a name without a blob is absent from the answer."""
+    def seal(self, job_id: str, names: list[str]) -> dict[str, SealedFile]:
+        """Freeze what storage holds under each name (a snapshot) and describe the frozen copy; a
+        name without a blob is absent from the answer."""
 
     @abc.abstractmethod
-    def download_link(self, job_id: str, name: str, filename: str, content_type: str, ttl: timedelta) -> Link:
-        """A read-only link to one blob, served as an attachment called ``filename``."""
+    def download_link(self, job_id: str, name: str, snapshot: str | None, filename: str, content_type: str,
+                      ttl: timedelta) -> Link:
+        """A read-only link to one sealed output (its snapshot), served as an attachment called ``filename``."""
 
 
 # --- simulators ---
@@ -202,20 +208,22 @@ class CancelOutcome:
     state: str  # what the simulator knew of the job: not delivered, queued, running, finished, ...
 
 
+@dataclass(frozen=True)
+class Handover:
+    """What became of upload grants handed to a simulator's agents."""
+
+    started: list[str]  # jobs whose outputs are now uploading in the background
+    missing: list[str]  # jobs the simulator no longer has
+
+
 class SimulatorGateway(abc.ABC):
-    """Jobs on simulators. Each call is idempotent; errors are simgate's simulator errors."""
+    """Jobs on simulators, each operation one round trip. Every call is idempotent; errors are
+    simgate's simulator errors (SimulatorUnreachable when the simulator could not be reached)."""
 
     @abc.abstractmethod
-    def submission(self, simulator: SimulatorSpec, job_id: str) -> Submission | None:
-        """The job's submission marker, or None when it has not been submitted there."""
-
-    @abc.abstractmethod
-    def deliver(self, simulator: SimulatorSpec, job_id: str, bundle: JobBundle) -> None:
-        """Upload the agent and stage the bundle in the job's directory."""
-
-    @abc.abstractmethod
-    def submit(self, simulator: SimulatorSpec, job_id: str) -> Submission | None:
-        """Submit the staged job exactly once; None when a cancel got there first."""
+    def start(self, simulator: SimulatorSpec, job_id: str, bundle: JobBundle) -> Submission | None:
+        """Deliver the bundle and submit the job exactly once (a repeated start finds the first
+        submission); None when a cancel got there first."""
 
     @abc.abstractmethod
     def cancel(self, simulator: SimulatorSpec, job_id: str) -> CancelOutcome:
@@ -228,3 +236,8 @@ class SimulatorGateway(abc.ABC):
     @abc.abstractmethod
     def observe(self, simulator: SimulatorSpec, job_ids: list[str]) -> dict[str, Observation]:
         """What the simulator knows about each job, asked in one batch (not one call per job)."""
+
+    @abc.abstractmethod
+    def hand_over(self, simulator: SimulatorSpec, grants: dict[str, dict[str, Link]]) -> Handover:
+        """Give jobs' agents upload links (job id -> output name -> link) for outputs they could not
+        deliver themselves; each uploads in the background and then reports done. One batch."""

@@ -2,10 +2,13 @@
 ones that vanished, so no job stays queued, running or in cleanup with nobody working on it.
 
 A cycle lists the stale jobs (active, unchanged for ``stale_after``), asks each simulator about all
-of its stale jobs in one batch, and moves each job as ``shared.domain.reconcile.verdict`` says.
-Jobs still ``submitted`` get their start message again, and active jobs with a cancel request their
-cancel message: the manager handles both idempotently, and Service Bus drops a resend whose original
-it already has (duplicate detection on the message id).
+of its stale jobs in one batch, and moves each job as ``shared.domain.reconcile.verdict`` says. Jobs
+whose outputs are still on the simulator because their agent could not deliver them move to cleanup
+and get a fresh upload grant, handed to the agent over SSH in one more batch per simulator; the agent
+uploads in the background and reports done. Jobs still ``submitted`` get their start message again
+(unless they are waiting for an unreachable simulator and their next attempt is still due), and
+active jobs with a cancel request their cancel message: the manager handles both idempotently, and
+Service Bus drops a resend whose original it already has (duplicate detection on the message id).
 
 It never overrides fresher news: a job that changed after it was listed is left to the next cycle,
 and a simulator that cannot be reached is skipped (its jobs are not failed for it).
@@ -28,9 +31,17 @@ from shared.domain.outputs import ReportedFile
 from shared.domain.reconcile import RECONCILED, Verdict, verdict
 from shared.errors import SimulatorError, ValidationFailed
 from shared.logs import job_log
+from shared.services.agent_reports import UPLOAD_GRANT_TTL
 from shared.services.changes import JobChanges
-from shared.services.outputs import verified_outputs
-from shared.services.ports import Clock, JobQueue, JobRepository, OutputStore, SimulatorGateway
+from shared.services.outputs import sealed_outputs
+from shared.services.ports import (
+    Clock,
+    JobQueue,
+    JobRepository,
+    Link,
+    OutputStore,
+    SimulatorGateway,
+)
 
 log = logging.getLogger("simgate.reconciler")
 
@@ -45,12 +56,15 @@ class Cycle:
     examined: int = 0
     moved: Counter = field(default_factory=Counter)  # target status -> jobs moved there
     resent: Counter = field(default_factory=Counter)  # start / cancel -> messages sent again
+    handed_over: int = 0  # jobs whose agents got a fresh upload grant
     unreachable: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
         parts = [f"{self.examined} stale jobs examined"]
         parts += [f"{count} moved to {status}" for status, count in sorted(self.moved.items())]
         parts += [f"{count} {action} messages resent" for action, count in sorted(self.resent.items())]
+        if self.handed_over:
+            parts.append(f"{self.handed_over} upload grants handed over")
         if self.unreachable:
             parts.append(f"not reached: {', '.join(self.unreachable)}")
         return "; ".join(parts)
@@ -82,6 +96,8 @@ class Reconciler:
                 self.queue.send(JobMessage.cancel(job))
                 cycle.resent["cancel"] += 1
             elif job.status == JobStatus.SUBMITTED:
+                if job.waiting and job.waiting.next_attempt_at + self.stale_after > now:
+                    continue  # waiting visibly for its simulator; its next start is scheduled
                 self.queue.send(JobMessage.start(job))
                 cycle.resent["start"] += 1
             elif self._spec(job.simulator) is None:
@@ -96,23 +112,30 @@ class Reconciler:
                 log.warning("simulator %s skipped this cycle: %s", name, exc.detail, extra={"simulator": name})
                 cycle.unreachable.append(name)
                 continue
+            grants: dict[str, dict[str, Link]] = {}
             for job in jobs:
                 if job.job_id in seen:
                     found = verdict(job, seen[job.job_id])
                     if found is not None:
-                        self._settle(job, found, cycle)
+                        grant = self._settle(job, found, cycle)
+                        if grant is not None:
+                            grants[job.job_id] = grant
+            if grants:
+                self._hand_over(self._spec(name), grants, cycle)
         return cycle
 
-    def _settle(self, listed: Job, found: Verdict, cycle: Cycle) -> None:
+    def _settle(self, listed: Job, found: Verdict, cycle: Cycle) -> dict[str, Link] | None:
+        """Move the job as ``found`` says; the upload grant to hand its agent, if it needs one."""
         changes = {}
         if found.status == JobStatus.DONE:
             try:
                 files = [ReportedFile.model_validate(entry) for entry in found.manifest]
-                changes = {"outputs": [o.model_dump() for o in verified_outputs(self.outputs, listed.job_id, files)],
+                changes = {"outputs": [o.model_dump() for o in sealed_outputs(self.outputs, listed.job_id, files)],
                            "progress": 1.0}
             except (ValidationError, ValidationFailed) as exc:
-                found = Verdict(JobStatus.FAILED, f"the agent's outputs are not in storage as it recorded them: "
-                                                  f"{_problem(exc)}")
+                problem = f"the agent's outputs are not in storage as it recorded them: {_problem(exc)}"
+                found = (found.delivering(f"{problem}; the reconciler hands the agent a new upload grant")
+                         if found.deliver else Verdict(JobStatus.FAILED, problem))
         at = self.clock.now()
 
         def change(job: Job) -> Job:
@@ -121,10 +144,29 @@ class Reconciler:
             return job.move(found.status, at=at, source=SOURCE, reason=found.reason, **changes)
 
         stored = self.changes.apply(listed.job_id, change)
-        if stored is not None and stored.item.status == found.status != listed.status:
+        if stored is None:
+            return None
+        if stored.item.status == found.status != listed.status:
             job_log(log, listed.job_id, listed.simulator).info("%s -> %s: %s", listed.status.value,
                                                                 found.status.value, found.reason)
             cycle.moved[found.status.value] += 1
+        fresh = stored.item.updated in (listed.updated, at)  # unchanged, or changed by this cycle alone
+        if found.deliver is not None and stored.item.status == JobStatus.CLEANUP and fresh:
+            return self.outputs.upload_links(listed.job_id, [f["name"] for f in found.deliver], UPLOAD_GRANT_TTL)
+        return None
+
+    def _hand_over(self, spec: SimulatorSpec, grants: dict[str, dict[str, Link]], cycle: Cycle) -> None:
+        try:
+            handover = self.simulators.hand_over(spec, grants)
+        except SimulatorError as exc:  # the next cycle finds the outputs still undelivered and tries again
+            log.warning("simulator %s: upload grants not handed over: %s", spec.name, exc.detail,
+                        extra={"simulator": spec.name})
+            return
+        cycle.handed_over += len(handover.started)
+        for job_id in handover.started:
+            job_log(log, job_id, spec.name).info("upload grant handed over: the agent uploads the outputs")
+        for job_id in handover.missing:
+            job_log(log, job_id, spec.name).warning("upload grant not handed over: the job's directory is gone")
 
     def _spec(self, name: str | None) -> SimulatorSpec | None:
         return next((spec for spec in self.simulator_specs if spec.name == name), None)

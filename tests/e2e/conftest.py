@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from devstack.host import LocalFunctionsHost
 from commands.local_settings import read_local_settings
 from devstack import PROJECT_ROOT
+from devstack.host import LocalFunctionsHost
 from shared import wiring
 
 

@@ -29,7 +29,8 @@ def case_id(local_host):
               {"name": "steps", "type": "integer", "min": 1, "max": 10}]
     scripts = {**case_document()["scripts"], "run.sh": (
         "#!/bin/sh\necho {{ label }} {{ speed }} {{ fast }} {{ job_title }}\n"
-        f"{{% if steps == {HOLD_STEPS} %}}i=0; while [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done{{% endif %}}\n")}
+        f"{{% if steps == {HOLD_STEPS} %}}i=0; while [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done{{% endif %}}\n"
+        "{% if job_title == 'Flaky' %}echo 'the node crashed' >&2; exit 3{% endif %}\n")}
     response = requests.put(f"{local_host.url}/api/case/{case_id}", headers=ADMIN, timeout=30,
                             json=case_document(case_id, fields=fields, scripts=scripts, simulators=["test"]))
     assert response.status_code == 201, response.text
@@ -227,3 +228,27 @@ def test_the_reconciler_fails_a_job_whose_agent_died(local_host, case_id, app_en
     failed = wait_for_status(local_host, job_id, "failed")  # no webhook will come: only the timer can tell
     assert failed["error"] == "job vanished from simulator: nothing runs it any more (its last state was running)"
     assert failed["history"][-1]["source"] == "reconciler"
+
+
+def test_a_failed_job_is_relaunched_in_one_call_and_runs_to_done(local_host, case_id):
+    job_id = create(local_host, case_id, job_title="Flaky", fields={"steps": 2, "speed": 12})
+    assert api(local_host, "POST", f"job/{job_id}").status_code == 202
+    failed = wait_for_status(local_host, job_id, "done", "failed", timeout=120)
+    assert failed["status"] == "failed" and "exit code 3" in failed["error"]
+
+    response = api(local_host, "POST", f"job/{job_id}/relaunch")
+    assert response.status_code == 201 and set(response.json()) == {"job_id"}
+    again_id = response.json()["job_id"]
+    assert response.headers["Location"] == f"/api/job/{again_id}" and again_id != job_id
+    again = api(local_host, "GET", f"job/{again_id}").json()
+    assert (again["status"], again["title"], again["case_version"]) == ("draft", "Flaky (2)", failed["case_version"])
+    assert again["fields"] == failed["fields"]
+    assert api(local_host, "POST", f"job/{again_id}").status_code == 202
+    assert wait_for_status(local_host, again_id, "done", "failed", timeout=120)["status"] == "done"
+
+
+def test_someone_elses_job_cannot_be_relaunched(local_host, case_id):
+    job_id = create(local_host, case_id)
+    assert_problem(api(local_host, "POST", f"job/{job_id}/relaunch", headers=BOB), 404, "not-found")
+    assert_problem(api(local_host, "POST", "job/not-a-job/relaunch"), 404, "not-found")
+    assert api(local_host, "POST", f"job/{job_id}/relaunch", headers=ADMIN).status_code == 201

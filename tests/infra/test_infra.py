@@ -181,3 +181,17 @@ def test_checkov_finds_nothing_but_the_accepted_findings():
     accepted = {(e["check"], e["resource"]) for e in accepted_entries}
     assert failed - accepted == set(), "new checkov findings: fix them or accept them with a reason"
     assert accepted - failed == set(), "accepted findings that no longer occur: remove them"
+
+
+def test_the_ssh_budget_per_simulator_holds_across_instances():
+    main = parsed("main.bicep")
+    variables = {name: str(v) for name, v in main["variables"].items()}
+    assert "min" in variables["instances"] and "maximumInstanceCount" in variables["instances"]
+    assert "simulatorConnectionBudget" in variables["connectionsPerInstance"]
+    settings = parsed("main.bicep")["modules"]["api"]["config"]["params"]
+    assert "connectionsPerInstance" in str(settings["appSettings"]["SIMULATOR_MAX_CONNECTIONS"])
+    assert "instances" in str(settings["maximumInstanceCount"])
+    channels = int(literal_setting("SIMULATOR_MAX_CHANNELS"))
+    assert 1 <= channels < 10  # below OpenSSH's MaxSessions default on every site
+    host = json.loads((PROJECT_ROOT / "host.json").read_text())
+    assert host["extensions"]["serviceBus"]["maxConcurrentCalls"] <= channels  # one instance's starts fit a connection

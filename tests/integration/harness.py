@@ -1,23 +1,35 @@
-"""A manager wired to one real simulator (sshd, with or without Slurm) and Azurite's tables, with
-the helpers the simulator tests share: the "holder" case, waiting on the agent's state file, and
-counting agents in the process table."""
+"""A manager wired to one real simulator (sshd, with or without Slurm) and Azurite's tables and job
+queue, with the helpers the simulator tests share: the "holder" case, delivering the start messages
+the manager scheduled, waiting on the agent's state file, and counting agents in the process table."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-from datetime import datetime, timezone
+import signal
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from devstack.processes import wait_until
+from devstack.keys import ensure_ssh_keys
+from devstack.processes import free_port, wait_until
+from devstack.sshd import login_user, start_sshd
+from shared.adapters.job_queue import StorageJobQueue, decode_envelope
 from shared.adapters.simulators import SshSimulatorGateway, job_directory
 from shared.adapters.ssh import SshPool, SshSession
+from shared.adapters.system_clock import SystemClock
 from shared.config import SimulatorSpec
 from shared.domain.jobs import Job, JobStatus, Transition, new_job_id
-from shared.adapters.system_clock import SystemClock
+from shared.errors import SimgateError
+from shared.http import problem_document, problem_kind
+from shared.services.agent_reports import AgentReports, StatusReport
 from shared.services.changes import JobChanges
-from shared.services.manager import AgentOptions, Delivery, Manager
+from shared.services.manager import AgentOptions, Delivery, Manager, WaitPolicy
+from shared.views import status_answer
 from tests import conftest
+from tests.loopback import JsonHandler, LoopbackServer
 
 FIRST = Delivery(1, 5)
 
@@ -34,6 +46,7 @@ HOLD_CASE = {
     "scripts": {
         "run.sh": (
             "#!/bin/sh\nset -eu\n"
+            "echo run >> \"$SIMGATE_JOB_DIR/runs\"\n"
             "printf '%s' {{ label }} > label.txt\n"
             "python3 show.py > show.txt\n"
             "mkdir -p results && echo 'x,y' > results/out.csv\n"
@@ -54,16 +67,25 @@ def now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+# Short waits, so that tests of an unreachable simulator take seconds.
+QUICK_RETRIES = WaitPolicy(horizon=timedelta(hours=1), first_delay=timedelta(seconds=0.5),
+                           max_delay=timedelta(seconds=1))
+
+
 class Harness:
     def __init__(self, repositories, spec: SimulatorSpec, gateway_class=SshSimulatorGateway, *,
-                 callback_base_url: str | None = None, **manager_options) -> None:
-        self.cases, self.jobs = repositories
+                 callback_base_url: str | None = None, waiting: WaitPolicy = QUICK_RETRIES,
+                 pool: SshPool | None = None, **agent_options) -> None:
+        self.cases, self.jobs, self.storage = repositories
         self.spec = spec
-        self.pool = SshPool(SshSession)
+        self.pool = pool or SshPool(SshSession)
         self.gateway = gateway_class(self.pool)
+        self.queue = StorageJobQueue(self.storage, "h" + uuid.uuid4().hex[:20])  # this harness's own queue
+        self.storage.queue_service.create_queue(self.queue.queue_name)
         clock = SystemClock()
-        self.manager = Manager(self.cases, self.jobs, self.gateway, [spec], AgentOptions(callback_base_url, **manager_options),
-                               JobChanges(self.jobs, clock), clock, max_deliveries=FIRST.max_count)
+        self.manager = Manager(self.cases, self.jobs, self.gateway, [spec], AgentOptions(callback_base_url, **agent_options),
+                               JobChanges(self.jobs, clock), clock, self.queue, max_deliveries=FIRST.max_count,
+                               waiting=waiting)
 
     def submitted_job(self, **fields) -> Job:
         at = now()
@@ -76,6 +98,25 @@ class Harness:
 
     def start(self, job_id: str, delivery: Delivery = FIRST) -> str:
         return self.manager.handle(json.dumps({"action": "start", "job_id": job_id}), delivery.count)
+
+    def deliver_scheduled(self, timeout: float = WAIT) -> list[str]:
+        """Wait for the start messages the manager scheduled to come due on the Azurite queue, and
+        hand each to the manager as the queue trigger would; what the manager did with them."""
+        client = self.storage.queue(self.queue.queue_name)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            messages = list(client.receive_messages(max_messages=32, visibility_timeout=60))
+            if messages:
+                outcomes = []
+                for message in messages:
+                    body = decode_envelope(message.content)["body"]
+                    outcomes.append(self.manager.handle(body, message.dequeue_count))
+                    client.delete_message(message)
+                return outcomes
+            if client.get_queue_properties().approximate_message_count == 0:
+                return []  # nothing scheduled at all
+            time.sleep(0.2)
+        raise AssertionError(f"no scheduled message came due within {timeout} s")
 
     def cancel(self, job_id: str, by: str = "alice") -> str:
         stored = self.jobs.find(job_id)
@@ -117,7 +158,83 @@ class Harness:
 
     def close(self) -> None:
         self.pool.close()
+        self.storage.queue_service.delete_queue(self.queue.queue_name)
+
+
+def private_sshd(tmp_path):
+    """An sshd of this test's own, to stop and start."""
+    directory = tmp_path / "sshd"
+    keys = ensure_ssh_keys(directory)
+    port = free_port()
+    process = start_sshd(directory, keys, port, directory / "sshd.log")
+    spec = SimulatorSpec(name="flaky", host="127.0.0.1", port=port, user=login_user(), host_key=keys.host_public,
+                         private_key_path=keys.client_key, workdir=str(tmp_path / "jobs"))
+    return process, spec
+
+
+def stop_with_connections(process) -> int:
+    """Stop sshd and the per-connection processes it forked (which outlive the listener otherwise)."""
+    children = session_processes(process.proc.pid)
+    process.stop()
+    for pid in children:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    return len(children)
+
+
+def session_processes(sshd_pid: int) -> list[int]:
+    """The processes sshd forked, one per connection: killing one drops that connection."""
+    return [pid for pid in _all_pids() if _parent(pid) == sshd_pid]
+
+
+def drop_connections(sshd_directory: Path) -> int:
+    """Drop every SSH connection to the sshd whose PidFile is in ``sshd_directory`` (it keeps
+    listening); how many were dropped."""
+    children = session_processes(int((sshd_directory / "sshd.pid").read_text()))
+    for pid in children:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    return len(children)
+
+
+def _all_pids() -> list[int]:
+    return [int(entry) for entry in os.listdir("/proc") if entry.isdigit()]
+
+
+def _parent(pid: int) -> int | None:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def simulator_spec(simulator: conftest.TestSimulator, workdir: Path, **changes) -> SimulatorSpec:
     return simulator.spec.model_copy(update={"workdir": str(workdir), **changes})
+
+
+class StatusEndpoint(LoopbackServer):
+    """simgate's status webhook, serving the real service; reports whose status is in ``lose`` are
+    answered 503, as if the app were down, so the agent's retries run out."""
+
+    def __init__(self, jobs, outputs, lose: set[str] | None = None) -> None:
+        endpoint = self
+        self.received: list[str] = []
+        self.lose = set(lose or ())  # change it to bring the API "back"
+        clock = SystemClock()
+        reports = AgentReports(jobs, outputs, JobChanges(jobs, clock), clock)
+
+        class Handler(JsonHandler):
+            def do_PATCH(self):
+                body = self.read_json()
+                endpoint.received.append(body["status"])
+                if body["status"] in endpoint.lose:
+                    return self.answer(503, {"title": "Service temporarily unavailable"})
+                try:
+                    job, grant = reports.record(self.path.split("/")[-2], self.headers.get("Authorization"),
+                                                StatusReport.model_validate(body))
+                except SimgateError as exc:
+                    return self.answer(problem_kind(exc).status, problem_document(exc))
+                self.answer(200, status_answer(job, grant))
+
+        super().__init__(Handler)
+        self.base_url = f"{self.url}/api"

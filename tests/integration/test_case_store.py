@@ -6,9 +6,9 @@ from datetime import datetime, timezone
 import pytest
 
 from shared.adapters.case_store import TableCaseRepository
+from shared.adapters.system_clock import SystemClock
 from shared.domain.cases import parse_definition
 from shared.errors import NotFound, TransientError
-from shared.adapters.system_clock import SystemClock
 from shared.services.catalogue import Catalogue
 from shared.services.paging import PageQuery
 from tests.concurrency import run_together

@@ -4,27 +4,31 @@ gateway that dies at a chosen step; nothing here is a mock."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import signal
 import uuid
-from pathlib import Path
+from datetime import timedelta
 
 import pytest
 
 from devstack.keys import ensure_ssh_keys
 from devstack.processes import free_port, wait_until
-from devstack.sshd import _banner_ready, login_user, start_sshd
+from devstack.sshd import _banner_ready
 from shared.adapters.case_store import TableCaseRepository
 from shared.adapters.job_store import TableJobRepository
 from shared.adapters.simulators import SshSimulatorGateway
-from shared.config import SimulatorSpec
 from shared.domain.cases import parse_definition
 from shared.domain.jobs import JobStatus
-from shared.errors import SimulatorUnreachable
-from shared.services.manager import Delivery
-from tests.integration.harness import HOLD_CASE, WAIT, Harness, now, simulator_spec
+from shared.services.manager import Delivery, WaitPolicy
+from tests.integration.harness import (
+    HOLD_CASE,
+    WAIT,
+    Harness,
+    now,
+    private_sshd,
+    simulator_spec,
+    stop_with_connections,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -36,7 +40,7 @@ def repositories(storage):
         storage.table_service.create_table(name)
     cases = TableCaseRepository(storage, names[0], "case-scripts")
     cases.publish(parse_definition(HOLD_CASE), "test", now())
-    yield cases, TableJobRepository(storage, names[1])
+    yield cases, TableJobRepository(storage, names[1]), storage
     for name in names:
         storage.table_service.delete_table(name)
 
@@ -108,28 +112,28 @@ class Crash(BaseException):
     """The manager process dying: not an error anything catches."""
 
 
-class CrashBeforeSubmit(SshSimulatorGateway):
+class CrashBeforeStart(SshSimulatorGateway):
     crashes = 1
 
-    def submit(self, simulator, job_id):
+    def start(self, simulator, job_id, bundle):
         if self.crashes:
             self.crashes -= 1
-            raise Crash("died between upload and submit")
-        return super().submit(simulator, job_id)
+            raise Crash("died after recording the token, before the start reached the simulator")
+        return super().start(simulator, job_id, bundle)
 
 
-class CrashAfterSubmit(SshSimulatorGateway):
+class CrashAfterStart(SshSimulatorGateway):
     crashes = 1
 
-    def submit(self, simulator, job_id):
-        submission = super().submit(simulator, job_id)
+    def start(self, simulator, job_id, bundle):
+        submission = super().start(simulator, job_id, bundle)
         if self.crashes:
             self.crashes -= 1
-            raise Crash("died between submit and the Table write")
+            raise Crash("died after the simulator submitted, before the Table write")
         return submission
 
 
-@pytest.mark.parametrize("gateway_class", [CrashBeforeSubmit, CrashAfterSubmit])
+@pytest.mark.parametrize("gateway_class", [CrashBeforeStart, CrashAfterStart])
 @pytest.mark.parametrize("scheduler", ["direct", "slurm"])
 def test_a_crash_between_steps_resumes_and_submits_once(repositories, sshd, slurm_sshd, slurm, tmp_path,
                                                         gateway_class, scheduler):
@@ -186,36 +190,35 @@ def test_an_invalid_partition_fails_the_job_with_sbatchs_reason(repositories, sl
     harness.close()
 
 
-# --- an unreachable simulator is retried ---
+# --- an unreachable simulator is waited out ---
 
 
-def test_sshd_stopped_during_a_start_is_retried_and_succeeds_when_it_is_back(repositories, tmp_path):
-    directory = tmp_path / "sshd"
-    keys = ensure_ssh_keys(directory)
-    port = free_port()
-    process = start_sshd(directory, keys, port, directory / "sshd.log")
-    spec = SimulatorSpec(name="flaky", host="127.0.0.1", port=port, user=login_user(), host_key=keys.host_public,
-                         private_key_path=keys.client_key, workdir=str(tmp_path / "jobs"))
+def test_sshd_stopped_during_a_start_keeps_the_job_waiting_and_it_starts_when_sshd_is_back(repositories, tmp_path):
+    process, spec = private_sshd(tmp_path)
     stops = []
 
-    class StopSshdBeforeSubmit(SshSimulatorGateway):
-        def submit(self, simulator, job_id):
+    class StopSshdBeforeStart(SshSimulatorGateway):
+        def start(self, simulator, job_id, bundle):
             if not stops:
-                stops.append(_stop_with_connections(process))  # the listener and every session go away
-            return super().submit(simulator, job_id)
+                stops.append(stop_with_connections(process))  # the listener and every session go away
+            return super().start(simulator, job_id, bundle)
 
-    harness = Harness(repositories, spec, StopSshdBeforeSubmit)
+    harness = Harness(repositories, spec, StopSshdBeforeStart)
     job = harness.submitted_job()
     try:
-        with pytest.raises(SimulatorUnreachable):
-            harness.start(job.job_id)
-        assert harness.job(job.job_id).status == JobStatus.SUBMITTED
-        with pytest.raises(SimulatorUnreachable):  # still down on the next delivery
-            harness.start(job.job_id, Delivery(2, 5))
-        process.start(ready=lambda: _banner_ready(port), timeout=20)
-        assert harness.start(job.job_id, Delivery(3, 5)).startswith("queued on flaky")
-        assert harness.job(job.job_id).status == JobStatus.QUEUED
+        outcome = harness.start(job.job_id)  # returns: the message is completed, the job waits
+        waiting = harness.job(job.job_id)
+        assert waiting.status == JobStatus.SUBMITTED and waiting.waiting.attempts == 1
+        assert outcome == waiting.detail and waiting.detail.startswith("waiting for simulator flaky: unreachable since")
+        (still_down,) = harness.deliver_scheduled()  # the scheduled retry, while sshd is still down
+        assert still_down.startswith("waiting for simulator flaky") and harness.job(job.job_id).waiting.attempts == 2
+        process.start(ready=lambda: _banner_ready(spec.port), timeout=20)
+        (back,) = harness.deliver_scheduled()
+        assert back.startswith("queued on flaky")
+        queued = harness.job(job.job_id)
+        assert queued.status == JobStatus.QUEUED and queued.waiting is None
         harness.wait_for_state(job.job_id, "finished")
+        assert (harness.directory(job.job_id) / "runs").read_text() == "run\n"
         # "finished" is written just before the agent exits: wait for the exit, do not race it
         wait_until(lambda: harness.agent_processes(job.job_id) == 0, timeout=WAIT, what="the agent to exit")
     finally:
@@ -223,33 +226,18 @@ def test_sshd_stopped_during_a_start_is_retried_and_succeeds_when_it_is_back(rep
         harness.close()
 
 
-def _stop_with_connections(process) -> int:
-    """Stop sshd and the per-connection processes it forked (which outlive the listener otherwise)."""
-    children = [pid for pid in _all_pids() if _parent(pid) == process.proc.pid]
-    process.stop()
-    for pid in children:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
-    return len(children)
-
-
-def _all_pids() -> list[int]:
-    return [int(entry) for entry in os.listdir("/proc") if entry.isdigit()]
-
-
-def _parent(pid: int) -> int | None:
-    try:
-        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-    except (OSError, IndexError, ValueError):
-        return None
-
-
-def test_the_last_delivery_to_an_unreachable_simulator_fails_the_job(repositories, sshd, tmp_path):
-    harness = Harness(repositories, simulator_spec(sshd, tmp_path / "jobs", port=free_port()))
+def test_a_start_waiting_past_its_horizon_fails_with_the_reason(repositories, sshd, tmp_path):
+    waiting = WaitPolicy(horizon=timedelta(seconds=2), first_delay=timedelta(seconds=0.5),
+                         max_delay=timedelta(seconds=1))
+    harness = Harness(repositories, simulator_spec(sshd, tmp_path / "jobs", port=free_port()), waiting=waiting)
     job = harness.submitted_job()
-    harness.start(job.job_id, Delivery(5, 5))
+    harness.start(job.job_id)
+    while harness.job(job.job_id).status == JobStatus.SUBMITTED:
+        assert harness.deliver_scheduled(), "a waiting job always has its next start scheduled"
     stored = harness.job(job.job_id)
-    assert stored.status == JobStatus.FAILED and stored.error.startswith("simulator unreachable after 5 attempts")
+    assert stored.status == JobStatus.FAILED and stored.error.startswith(f"simulator {sshd.spec.name} unreachable since")
+    assert "longer than the 2 s a start waits" in stored.error and "Unable to connect" in stored.error
+    assert stored.pending_token_hashes == []  # no token ever reached a simulator
     harness.close()
 
 

@@ -1,8 +1,10 @@
 """The output store's links against Azurite, which enforces SAS signatures and permissions: an
-upload grant reaches its own blob only, and a download link reads and nothing else."""
+upload grant reaches its own blob only, a download link reads and nothing else, and what is sealed at
+done is what downloads return, whatever an old upload link writes later."""
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -34,7 +36,8 @@ def test_an_upload_grant_writes_its_own_blob_and_nothing_else(store, job_id, azu
     url = links["results/a.csv"].url
     assert "sp=cw" in url and "spr=https" in url
     assert put(url, b"1,2\n", azurite).status_code == 201
-    assert store.stored_files(job_id, ["results/a.csv", "results/missing.csv"])["results/a.csv"].size == 4
+    sealed = store.seal(job_id, ["results/a.csv", "results/missing.csv"])
+    assert set(sealed) == {"results/a.csv"} and sealed["results/a.csv"].size == 4
 
     assert requests.get(url, verify=str(azurite.ca_bundle), timeout=10).status_code == 403  # no read
     base, _, query = url.partition("?")
@@ -49,7 +52,7 @@ def test_an_upload_grant_writes_its_own_blob_and_nothing_else(store, job_id, azu
 
 def test_a_download_link_reads_as_an_attachment_and_cannot_write(store, job_id, azurite, storage, settings):
     storage.container(settings.outputs_container).upload_blob(f"{job_id}/results/a.csv", b"1,2\n")
-    link = store.download_link(job_id, "results/a.csv", "a.csv", "text/csv", timedelta(minutes=15))
+    link = store.download_link(job_id, "results/a.csv", None, "a.csv", "text/csv", timedelta(minutes=15))
     assert link.expires_at <= datetime.now(timezone.utc) + timedelta(minutes=15)
     response = requests.get(link.url, verify=str(azurite.ca_bundle), timeout=10)
     assert response.status_code == 200 and response.content == b"1,2\n"
@@ -62,7 +65,7 @@ def test_a_download_link_reads_as_an_attachment_and_cannot_write(store, job_id, 
 
 def test_an_expired_link_is_refused(store, job_id, azurite, storage, settings):
     storage.container(settings.outputs_container).upload_blob(f"{job_id}/old.csv", b"x")
-    link = store.download_link(job_id, "old.csv", "old.csv", "text/csv", timedelta(seconds=-60))
+    link = store.download_link(job_id, "old.csv", None, "old.csv", "text/csv", timedelta(seconds=-60))
     assert requests.get(link.url, verify=str(azurite.ca_bundle), timeout=10).status_code == 403
 
 
@@ -76,6 +79,20 @@ def test_the_user_delegation_key_is_fetched_once_for_many_links(store, job_id, s
 
     monkeypatch.setattr(storage.blob_service, "get_user_delegation_key", counting)
     for index in range(5):
-        store.download_link(job_id, f"f{index}.csv", f"f{index}.csv", "text/csv", timedelta(minutes=15))
+        store.download_link(job_id, f"f{index}.csv", None, f"f{index}.csv", "text/csv", timedelta(minutes=15))
     store.upload_links(job_id, ["a", "b", "c"], timedelta(hours=1))
     assert len(calls) == 1
+
+
+def test_a_write_with_an_upload_link_after_done_does_not_change_what_users_download(store, job_id, azurite):
+    (url,) = [link.url for link in store.upload_links(job_id, ["results/a.csv"], timedelta(hours=1)).values()]
+    assert put(url, b"1,2\n", azurite).status_code == 201
+    sealed = store.seal(job_id, ["results/a.csv"])["results/a.csv"]
+    assert (sealed.size, sealed.md5) == (4, hashlib.md5(b"1,2\n").hexdigest()) and sealed.snapshot
+    assert put(url, b"replaced after done\n", azurite).status_code == 201  # the old grant still writes
+    link = store.download_link(job_id, "results/a.csv", sealed.snapshot, "a.csv", "text/csv", timedelta(minutes=15))
+    response = requests.get(link.url, verify=str(azurite.ca_bundle), timeout=10)
+    assert response.status_code == 200 and response.content == b"1,2\n"
+    assert hashlib.md5(response.content).hexdigest() == sealed.md5
+    assert put(link.url, b"x", azurite).status_code == 403  # the link still only reads
+    assert store.delete_outputs(job_id) == 1  # the blob and its snapshots go together

@@ -1,7 +1,7 @@
 """The reconciler against real simulators (sshd, and Slurm over SSH), Azurite's tables, blobs and queue.
 
 Webhooks are lost on purpose: the agents report to a loopback stand-in of simgate's status endpoint
-(the real record_status service behind it) that answers 503 to the reports a test wants lost. Agents
+(the real AgentReports service behind it) that answers 503 to the reports a test wants lost. Agents
 die by real signals; Slurm jobs are cancelled with the real scancel.
 """
 
@@ -23,48 +23,23 @@ from shared.adapters.job_queue import StorageJobQueue, decode_envelope
 from shared.adapters.job_store import TableJobRepository
 from shared.adapters.output_store import BlobOutputStore
 from shared.adapters.simulators import SshSimulatorGateway
+from shared.adapters.system_clock import SystemClock
 from shared.domain.cases import parse_definition
 from shared.domain.jobs import JobStatus
-from shared.errors import SimgateError
-from shared.adapters.system_clock import SystemClock
-from shared.http import problem_document, problem_kind
-from shared.services.agent_reports import AgentReports, StatusReport
 from shared.services.changes import JobChanges
 from shared.services.reconciler import Reconciler
-from shared.views import status_answer
-from tests.integration.harness import HOLD_CASE, WAIT, Harness, now, simulator_spec
-from tests.loopback import JsonHandler, LoopbackServer
+from tests.integration.harness import (
+    HOLD_CASE,
+    WAIT,
+    Harness,
+    StatusEndpoint,
+    now,
+    simulator_spec,
+)
 
 pytestmark = pytest.mark.integration
 
 AGENT_RETRY_SECONDS = 2
-
-
-class StatusEndpoint(LoopbackServer):
-    """simgate's status webhook, serving the real service; reports whose status is in ``lose`` are
-    answered 503, as if the app were down, so the agent's retries run out."""
-
-    def __init__(self, jobs, outputs, lose: set[str]) -> None:
-        endpoint = self
-        self.received: list[str] = []
-        clock = SystemClock()
-        reports = AgentReports(jobs, outputs, JobChanges(jobs, clock), clock)
-
-        class Handler(JsonHandler):
-            def do_PATCH(self):
-                body = self.read_json()
-                endpoint.received.append(body["status"])
-                if body["status"] in lose:
-                    return self.answer(503, {"title": "Service temporarily unavailable"})
-                try:
-                    job, grant = reports.record(self.path.split("/")[-2], self.headers.get("Authorization"),
-                                                StatusReport.model_validate(body))
-                except SimgateError as exc:
-                    return self.answer(problem_kind(exc).status, problem_document(exc))
-                self.answer(200, status_answer(job, grant))
-
-        super().__init__(Handler)
-        self.base_url = f"{self.url}/api"
 
 
 @pytest.fixture(scope="module")
@@ -98,17 +73,17 @@ def outputs(storage, settings):
 class World:
     """One simulator, a manager that starts jobs on it, and a reconciler looking after them."""
 
-    def __init__(self, cases, jobs, outputs, queue, spec, *, callback_base_url=None, ca_bundle=None) -> None:
-        self.harness = Harness((cases, jobs), spec, callback_base_url=callback_base_url,
+    def __init__(self, cases, jobs, outputs, queue, spec, storage, *, callback_base_url=None, ca_bundle=None) -> None:
+        self.harness = Harness((cases, jobs, storage), spec, callback_base_url=callback_base_url,
                                retry_seconds=AGENT_RETRY_SECONDS, ca_bundle=ca_bundle)
         self.jobs, self.outputs, self.queue = jobs, outputs, queue
         self.commands = 0
         world = self
 
         class CountingGateway(SshSimulatorGateway):
-            def _run(self, *args, **kwargs):
+            def _agent(self, *args, **kwargs):
                 world.commands += 1
-                return super()._run(*args, **kwargs)
+                return super()._agent(*args, **kwargs)
 
         self.gateway = CountingGateway(self.harness.pool)
         self.reconciler = self.reconciler_for([spec])
@@ -138,17 +113,17 @@ def spec(request, tmp_path):
 
 
 @pytest.fixture
-def world(cases, jobs, outputs, queue, spec, tmp_path):
-    world = World(cases, jobs, outputs, queue, spec)
+def world(cases, jobs, outputs, queue, spec, storage, tmp_path):
+    world = World(cases, jobs, outputs, queue, spec, storage)
     yield world
     for directory in (tmp_path / "jobs").glob("*-*-*"):
         (directory / "release").touch()
     world.close()
 
 
-def test_a_lost_done_is_recovered_from_the_agents_state(cases, jobs, outputs, queue, spec, azurite, tmp_path):
+def test_a_lost_done_is_recovered_from_the_agents_state(cases, jobs, outputs, queue, spec, storage, azurite, tmp_path):
     endpoint = StatusEndpoint(jobs, outputs, lose={"done"})
-    world = World(cases, jobs, outputs, queue, spec, callback_base_url=endpoint.base_url,
+    world = World(cases, jobs, outputs, queue, spec, storage, callback_base_url=endpoint.base_url,
                   ca_bundle=str(azurite.ca_bundle))
     try:
         job = world.started()
@@ -167,7 +142,7 @@ def test_a_lost_done_is_recovered_from_the_agents_state(cases, jobs, outputs, qu
     expected = (tmp_path / "jobs" / job.job_id / "run" / "results" / "out.csv").read_bytes()
     csv = next(o for o in done.outputs if o["name"] == "results/out.csv")
     assert csv["output_id"] == "csv1" and csv["md5"] == hashlib.md5(expected).hexdigest()
-    assert outputs.stored_files(job.job_id, ["results/out.csv"])["results/out.csv"].size == len(expected)
+    assert outputs.seal(job.job_id, ["results/out.csv"])["results/out.csv"].size == len(expected)
 
 
 def test_a_lost_running_is_repaired_and_a_working_job_left_alone_with_one_command_per_cycle(world):
@@ -222,8 +197,9 @@ def test_an_unreachable_simulator_is_skipped_and_its_jobs_kept(world):
     assert cycle.unreachable == [moved.name] and world.job(job.job_id).status == JobStatus.QUEUED
 
 
-def test_a_slurm_job_cancelled_outside_simgate_is_cancelled(cases, jobs, outputs, queue, slurm_sshd, slurm, tmp_path):
-    world = World(cases, jobs, outputs, queue, simulator_spec(slurm_sshd, tmp_path / "jobs"))
+def test_a_slurm_job_cancelled_outside_simgate_is_cancelled(cases, jobs, outputs, queue, slurm_sshd, slurm, storage,
+                                                           tmp_path):
+    world = World(cases, jobs, outputs, queue, simulator_spec(slurm_sshd, tmp_path / "jobs"), storage)
     try:
         job = world.started(hold=True)
         world.harness.wait_for_state(job.job_id, "running")
@@ -237,7 +213,7 @@ def test_a_slurm_job_cancelled_outside_simgate_is_cancelled(cases, jobs, outputs
 
 
 def test_a_stale_submitted_job_gets_its_start_message_again(cases, jobs, outputs, queue, sshd, storage, tmp_path):
-    world = World(cases, jobs, outputs, queue, simulator_spec(sshd, tmp_path / "jobs"))
+    world = World(cases, jobs, outputs, queue, simulator_spec(sshd, tmp_path / "jobs"), storage)
     try:
         job = world.harness.submitted_job()  # its start message was lost: nothing is queued
         cycle = world.reconciler.run()

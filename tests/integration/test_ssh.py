@@ -1,14 +1,24 @@
 """paramiko against a real sshd: pinned host keys only, typed errors."""
 
 import socket
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from devstack.processes import free_port
-from shared.adapters.ssh import SshSession
-from shared.errors import HostKeyMismatch, RemoteCommandFailed, SimulatorAuthenticationFailed, SimulatorUnreachable
+from devstack.keys import ensure_ssh_keys
+from devstack.processes import free_port, wait_until
+from devstack.sshd import login_user, start_sshd
+from shared.adapters.ssh import SshPool, SshSession
+from shared.config import SimulatorSpec
+from shared.errors import (
+    HostKeyMismatch,
+    RemoteCommandFailed,
+    SimulatorAuthenticationFailed,
+    SimulatorUnreachable,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -67,42 +77,89 @@ def test_a_server_that_never_speaks_is_unreachable_within_the_timeout(sshd):
             SshSession(spec, timeout=1).connect()
 
 
-def test_uploads_land_whole_with_their_modes_and_no_partial_files(sshd, tmp_path):
-    target = tmp_path / "bundle" / "job-1"
-    files = {"run.sh": b"#!/bin/sh\necho 'hi'\n", "job.json": b'{"a": 1}', "big.bin": bytes(range(256)) * 8192}
+def test_a_large_input_arrives_whole_and_large_outputs_do_not_block_each_other(sshd, tmp_path):
+    payload = bytes(range(256)) * 8192  # 2 MiB, like a big job bundle
     with SshSession(sshd.spec) as session:
-        session.upload(str(target), files)
-        session.upload(str(target), {"run.sh": b"replaced\n"}, mode=0o700)
-    assert {p.name for p in target.iterdir()} == set(files)
-    assert (target / "big.bin").read_bytes() == files["big.bin"]
-    assert (target / "run.sh").read_bytes() == b"replaced\n"
-    assert (target / "run.sh").stat().st_mode & 0o777 == 0o700
-    assert (target / "job.json").stat().st_mode & 0o777 == 0o600
-    assert target.stat().st_mode & 0o777 == 0o700
+        result = session.run(f"cat > {tmp_path}/in.bin && head -c 3000000 /dev/zero | tr '\\0' o && "
+                             f"head -c 3000000 /dev/zero | tr '\\0' e >&2", stdin=payload, timeout=60)
+    assert (tmp_path / "in.bin").read_bytes() == payload
+    assert len(result.stdout) == 3_000_000 and set(result.stdout) == {"o"}
+    assert result.stderr == "e" * len(result.stderr)  # its tail is kept
 
 
-def test_an_upload_that_cannot_be_written_is_a_simulator_error(sshd, tmp_path):
-    blocker = tmp_path / "file"
-    blocker.write_text("not a directory")
-    with SshSession(sshd.spec) as session, pytest.raises(RemoteCommandFailed):
-        session.upload(str(blocker / "sub"), {"a": b"1"})
+def counting_pool(spec, **budget):
+    """A pool whose connections and concurrently running commands are counted."""
+    made, running, peak, lock = [], [0], [0], threading.Lock()
+
+    class Counting(SshSession):
+        def run(self, *args, **kwargs):
+            with lock:
+                running[0] += 1
+                peak[0] = max(peak[0], running[0])
+            try:
+                return super().run(*args, **kwargs)
+            finally:
+                with lock:
+                    running[0] -= 1
+
+    def connect(spec):
+        made.append(Counting(spec))
+        return made[-1]
+
+    return SshPool(connect, **budget), made, peak
+
+
+def test_the_pool_holds_its_budget_of_connections_and_channels_under_a_burst(sshd):
+    pool, made, peak = counting_pool(sshd.spec, max_connections=2, max_channels=3)
+    try:
+        with ThreadPoolExecutor(12) as workers:
+            results = list(workers.map(lambda i: pool.run(sshd.spec, f"sleep 0.2; echo {i}"), range(30)))
+    finally:
+        pool.close()
+    assert [r.stdout.strip() for r in results] == [str(i) for i in range(30)]
+    assert len(made) == 2 and peak[0] == 6  # waited for a free channel rather than overrunning sshd
+
+
+def test_a_server_that_refuses_channels_slows_the_pool_down_but_fails_nothing(tmp_path):
+    directory = tmp_path / "sshd"
+    keys = ensure_ssh_keys(directory)
+    port = free_port()
+    process = start_sshd(directory, keys, port, directory / "sshd.log", max_sessions=2)
+    spec = SimulatorSpec(name="tight", host="127.0.0.1", port=port, user=login_user(), host_key=keys.host_public,
+                         private_key_path=keys.client_key)
+    pool, made, _ = counting_pool(spec, max_connections=2, max_channels=8)  # more than this sshd allows
+    try:
+        with ThreadPoolExecutor(10) as workers:
+            results = list(workers.map(lambda i: pool.run(spec, f"sleep 0.1; echo {i}"), range(30)))
+    finally:
+        pool.close()
+        process.stop()
+    assert [r.exit_status for r in results] == [0] * 30 and len(made) == 2
+
+
+def test_a_dropped_connection_fails_only_the_commands_on_it_as_unreachable_and_the_pool_recovers(sshd):
+    pool = SshPool(SshSession, max_connections=1, max_channels=4)
+    try:
+        with ThreadPoolExecutor(4) as workers:
+            running = [workers.submit(pool.run, sshd.spec, "sleep 5; echo late") for _ in range(3)]
+            wait_until(lambda: pool.in_use(sshd.spec) == (1, 3), timeout=10, what=f"three commands running ({pool.in_use(sshd.spec)})")
+            (connection,) = pool._sites[sshd.spec.name].connections
+            connection.session._client.get_transport().sock.shutdown(2)  # the network drops it
+            for future in running:
+                with pytest.raises(SimulatorUnreachable) as caught:
+                    future.result(timeout=20)
+                assert not isinstance(caught.value, RemoteCommandFailed)
+        assert pool.run(sshd.spec, ["echo", "again"]).stdout == "again\n"  # a new connection
+    finally:
+        pool.close()
 
 
 def test_the_pool_reuses_one_connection_and_replaces_a_dead_one(sshd):
-    from shared.adapters.ssh import SshPool
-
-    made = []
-
-    def connect(spec):
-        made.append(SshSession(spec))
-        return made[-1]
-
-    pool = SshPool(connect)
+    pool, made, _ = counting_pool(sshd.spec)
     try:
-        first = pool.session(sshd.spec)
-        assert pool.session(sshd.spec) is first and len(made) == 1
-        first._client.get_transport().close()  # the connection dies between invocations
-        second = pool.session(sshd.spec)
-        assert second is not first and second.run(["true"]).exit_status == 0 and len(made) == 2
+        assert pool.run(sshd.spec, ["true"]).exit_status == 0
+        assert pool.run(sshd.spec, ["true"]).exit_status == 0 and len(made) == 1
+        made[0]._client.get_transport().close()  # the connection dies between invocations
+        assert pool.run(sshd.spec, ["true"]).exit_status == 0 and len(made) == 2
     finally:
         pool.close()

@@ -8,7 +8,13 @@ import pytest
 from shared.auth import Principal
 from shared.domain.cases import parse_definition
 from shared.domain.jobs import JobStatus
-from shared.errors import Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed
+from shared.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    PreconditionFailed,
+    ValidationFailed,
+)
 from shared.services import jobs
 from tests.factories import case_document
 from tests.fakes import fake_app
@@ -223,3 +229,20 @@ def test_waiting_for_a_status_returns_when_it_changes(world):
 def test_wait_is_bounded():
     with pytest.raises(Exception):
         jobs.StatusQuery(wait=26)
+
+
+def test_relaunch_makes_a_new_draft_of_the_same_case_version_and_values(world):
+    job = create(world, fields={"steps": 3, "speed": 12})
+    run(world, job.job_id)
+    world.cases.publish(parse_definition(case_document("mixer", title="v2")), "carol", NOW)
+    stored = world.jobs.get(job.job_id)
+    world.jobs.update(stored.item.move(JobStatus.FAILED, at=NOW, source="manager", reason="x"), stored.etag)
+    again = world.app.jobs.relaunch(ALICE, job.job_id).item
+    assert (again.status, again.case_version, again.fields, again.title) == (
+        JobStatus.DRAFT, 1, job.fields | {"steps": 3, "speed": 12.0}, "Test 1 (2)")
+    assert again.job_id != job.job_id and again.owner == "alice"
+    assert again.history[0].reason == f"relaunched from job {job.job_id}"
+    assert world.app.jobs.relaunch(ALICE, again.job_id).item.title == "Test 1 (3)"
+    with pytest.raises(NotFound):
+        world.app.jobs.relaunch(BOB, job.job_id)
+    assert world.app.jobs.relaunch(ADMIN, job.job_id).item.owner == "alice"

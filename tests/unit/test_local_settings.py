@@ -1,7 +1,7 @@
 import json
 
-from devstack import PROJECT_ROOT
 from commands.local_settings import apply_values, read_local_settings
+from devstack import PROJECT_ROOT
 from shared.config import Settings, setting_names
 
 # Read by the Functions platform itself (Core Tools, the host), not by simgate's code.

@@ -1,4 +1,5 @@
-"""The manager's use cases with in-memory ports: exactly once, failures, cancel, placement."""
+"""The manager's use cases with in-memory ports: exactly once, failures, waiting out an unreachable
+simulator, cancel, placement."""
 
 from __future__ import annotations
 
@@ -13,16 +14,23 @@ from shared.domain.cases import parse_definition
 from shared.domain.jobs import Job, JobStatus, Transition, agent_token_hash, new_job_id
 from shared.errors import (
     HostKeyMismatch,
-    StaleWrite,
+    SchedulerUnavailable,
     SimulatorAuthenticationFailed,
     SimulatorUnreachable,
+    StaleWrite,
     SubmissionRejected,
     TransientError,
 )
 from shared.services.changes import JobChanges
-from shared.services.manager import AgentOptions, Delivery, Manager
+from shared.services.manager import AgentOptions, Delivery, Manager, WaitPolicy
 from tests.factories import case_document
-from tests.fakes import FakeClock, FakeSimulatorGateway, InMemoryCaseRepository, InMemoryJobRepository
+from tests.fakes import (
+    FakeClock,
+    FakeSimulatorGateway,
+    InMemoryCaseRepository,
+    InMemoryJobRepository,
+    RecordingJobQueue,
+)
 
 NOW = datetime(2026, 5, 1, tzinfo=timezone.utc)
 FIRST = Delivery(1, 5)
@@ -41,10 +49,12 @@ class World:
         self.cases.publish(parse_definition(case_document("mixer", **(case_changes or {}))), "carol", NOW)
         self.jobs = InMemoryJobRepository()
         self.gateway = FakeSimulatorGateway()
-        clock = FakeClock(NOW + timedelta(minutes=1))
+        self.queue = RecordingJobQueue()
+        self.clock = FakeClock(NOW + timedelta(minutes=1))
         self.manager = Manager(self.cases, self.jobs, self.gateway, specs or [spec()],
-                               AgentOptions("https://simgate.example.org/api"), JobChanges(self.jobs, clock), clock,
-                               max_deliveries=FIRST.max_count)
+                               AgentOptions("https://simgate.example.org/api"), JobChanges(self.jobs, self.clock),
+                               self.clock, self.queue, max_deliveries=FIRST.max_count,
+                               waiting=WaitPolicy(horizon=timedelta(hours=1), max_delay=timedelta(minutes=5)))
 
     def submitted_job(self, **changes) -> Job:
         job = Job(job_id=new_job_id("alice", NOW), owner="alice", title="Test 1", case_id="mixer", case_version=1,
@@ -57,28 +67,39 @@ class World:
     def job(self, job_id: str) -> Job:
         return self.jobs.get(job_id).item
 
-    def start(self, job_id: str, delivery: Delivery = FIRST) -> str:
-        return self.manager.handle(json.dumps({"action": "start", "job_id": job_id}), delivery.count)
+    def start(self, job_id: str, delivery: Delivery = FIRST, attempt: int = 0) -> str:
+        return self.manager.handle(json.dumps({"action": "start", "job_id": job_id, "attempt": attempt}),
+                                   delivery.count)
+
+    def scheduled_start(self, job_id: str) -> str:
+        """Deliver the start message the manager scheduled last, once its time has come."""
+        message = self.queue.sent[-1]
+        assert message.action == "start" and message.job_id == job_id
+        due = self.queue.not_before[message.message_id]
+        self.clock.advance(max(0.0, (due - self.clock.now()).total_seconds()))
+        return self.start(job_id, attempt=message.attempt)
 
     def cancel(self, job_id: str, delivery: Delivery = FIRST) -> str:
         return self.manager.handle(json.dumps({"action": "cancel", "job_id": job_id}), delivery.count)
 
 
-def test_start_delivers_the_rendered_bundle_submits_and_records_queued():
+def test_start_sends_the_rendered_bundle_in_one_call_and_records_queued():
     world = World()
     job = world.submitted_job()
     assert world.start(job.job_id).startswith("queued on hpc (slurm job 1001)")
     stored = world.job(job.job_id)
     assert stored.status == JobStatus.QUEUED and stored.simulator == "hpc" and stored.scheduler_job_id == "1001"
-    assert stored.history[-1].source == "manager"
+    assert stored.history[-1].source == "manager" and world.gateway.start_calls == [("hpc", job.job_id)]
     bundle = world.gateway.delivered[("hpc", job.job_id)]
-    description = json.loads(bundle.description)
+    description = bundle.job
     assert stored.agent_token_hash == agent_token_hash(description["token"]) and len(description["token"]) >= 40
+    assert stored.pending_token_hashes == [] and stored.waiting is None
     assert description["status_url"] == f"https://simgate.example.org/api/job/{job.job_id}/status"
     assert description["entry_command"] == ["/bin/sh", "run.sh"]
     assert description["outputs"] == ["results/*.csv"]
     assert description["resources"]["partition"] == "batch"  # the simulator's default fills in
-    assert bundle.scripts["params.py"].decode().startswith("LABEL = \"it's $(rm -rf /)\"")
+    assert bundle.scripts["params.py"].startswith("LABEL = \"it's $(rm -rf /)\"")
+    assert json.loads(bundle.to_bytes()) == {"job": description, "scripts": bundle.scripts}
 
 
 def test_the_same_start_three_times_submits_once():
@@ -89,10 +110,10 @@ def test_the_same_start_three_times_submits_once():
     assert outcomes[1:] == ["nothing to do: the job is queued"] * 2
 
 
-def test_a_crash_between_upload_and_submit_resumes_and_submits_once():
+def test_a_crash_before_the_simulator_answered_resumes_and_submits_once():
     world = World()
     job = world.submitted_job()
-    world.gateway.fail("submit", KeyboardInterrupt())  # the process dies: nothing is caught
+    world.gateway.fail("start", KeyboardInterrupt())  # the process dies: nothing is caught
     with pytest.raises(KeyboardInterrupt):
         world.start(job.job_id)
     assert world.job(job.job_id).status == JobStatus.SUBMITTED
@@ -100,18 +121,21 @@ def test_a_crash_between_upload_and_submit_resumes_and_submits_once():
     assert world.gateway.submit_count == 1 and world.job(job.job_id).status == JobStatus.QUEUED
 
 
-def test_a_crash_between_submit_and_the_table_write_finds_the_submission(monkeypatch):
+def test_a_crash_after_the_simulator_submitted_finds_the_submission_and_its_token_stays_valid():
     world = World()
     job = world.submitted_job()
-    world.gateway.fail("after_submit", KeyboardInterrupt())
+    world.gateway.fail("after_start", KeyboardInterrupt())
     with pytest.raises(KeyboardInterrupt):
         world.start(job.job_id)
-    assert world.job(job.job_id).status == JobStatus.SUBMITTED
+    marker = world.gateway.markers[("hpc", job.job_id)]
+    waiting = world.job(job.job_id)
+    assert waiting.status == JobStatus.SUBMITTED
+    assert waiting.accepts_token_hash(marker.token_hash)  # the job's agent may report already
     assert "found already submitted" in world.start(job.job_id, Delivery(2, 5))
     stored = world.job(job.job_id)
     assert world.gateway.submit_count == 1 and stored.status == JobStatus.QUEUED
-    marker = world.gateway.markers[("hpc", job.job_id)]
     assert stored.agent_token_hash == marker.token_hash  # the token the running job really has
+    assert stored.pending_token_hashes == [] and stored.accepts_token_hash(marker.token_hash)
 
 
 @pytest.mark.parametrize("error, words", [
@@ -122,34 +146,75 @@ def test_a_crash_between_submit_and_the_table_write_finds_the_submission(monkeyp
 def test_a_permanent_fault_fails_the_job_at_once_without_retry(error, words):
     world = World()
     job = world.submitted_job()
-    world.gateway.fail("submission", error)
+    world.gateway.fail("start", error)
     world.start(job.job_id)  # returns: the message is completed, not retried
     stored = world.job(job.job_id)
     assert stored.status == JobStatus.FAILED and words in stored.error and error.title in stored.error
+    assert world.queue.sent == []
 
 
-def test_a_transient_fault_retries_and_the_last_delivery_fails_the_job():
+def test_an_unreachable_simulator_keeps_the_job_waiting_visibly_with_a_scheduled_retry():
     world = World()
     job = world.submitted_job()
-    world.gateway.fail("submission", SimulatorUnreachable("simulator hpc at hpc:22 unreachable: refused"), times=5)
+    world.gateway.fail("start", SimulatorUnreachable("simulator hpc at hpc:22 unreachable: refused"))
+    outcome = world.start(job.job_id)  # returns: nothing raised, the message is completed
+    stored = world.job(job.job_id)
+    assert stored.status == JobStatus.SUBMITTED and outcome == stored.detail
+    assert stored.waiting.attempts == 1 and stored.waiting.since == world.clock.now()
+    assert stored.detail == (f"waiting for simulator hpc: unreachable since 2026-05-01 00:01:00 UTC, "
+                             f"next attempt at {stored.waiting.next_attempt_at:%Y-%m-%d %H:%M:%S} UTC")
+    (retry,) = world.queue.sent
+    assert retry.message_id == f"{job.job_id}:start:1" and retry.attempt == 1
+    due = world.queue.not_before[retry.message_id]
+    assert due == stored.waiting.next_attempt_at and timedelta(seconds=8) <= due - world.clock.now() <= timedelta(seconds=10)
+    assert world.start(job.job_id).startswith("nothing to do: start 0 was superseded")  # a late copy of the first
+    assert world.scheduled_start(job.job_id).startswith("queued on hpc")
+    queued = world.job(job.job_id)
+    assert queued.status == JobStatus.QUEUED and queued.waiting is None and world.gateway.submit_count == 1
+    assert queued.detail.startswith("queued on hpc")
+
+
+def test_retries_back_off_and_a_start_past_the_horizon_fails_with_its_reason():
+    world = World()
+    job = world.submitted_job()
+    world.gateway.fail("start", SchedulerUnavailable("slurmctld is down"), times=100)
+    world.start(job.job_id)
+    delays = []
+    while world.job(job.job_id).status == JobStatus.SUBMITTED:
+        before = world.clock.now()
+        world.scheduled_start(job.job_id)
+        delays.append((world.clock.now() - before).total_seconds())
+    assert delays == sorted(delays[:5]) + delays[5:] and max(delays) <= 300 and delays[0] >= 8
+    failed = world.job(job.job_id)
+    assert failed.status == JobStatus.FAILED and failed.waiting is None
+    assert failed.error.startswith("simulator hpc unreachable since 2026-05-01T00:01:00+00:00, longer than the 1 h a")
+    assert failed.error.endswith("slurmctld is down")
+    assert world.clock.now() - NOW - timedelta(minutes=1) >= timedelta(hours=1)
+
+
+def test_a_transient_fault_elsewhere_retries_and_the_last_delivery_fails_the_job():
+    world = World()
+    job = world.submitted_job()
+    world.gateway.fail("start", TransientError("the jobs table answered 503"), times=5)
     for count in range(1, 5):
-        with pytest.raises(SimulatorUnreachable):
+        with pytest.raises(TransientError):
             world.start(job.job_id, Delivery(count, 5))
         assert world.job(job.job_id).status == JobStatus.SUBMITTED
     world.start(job.job_id, LAST)
     stored = world.job(job.job_id)
     assert stored.status == JobStatus.FAILED
-    assert stored.error.startswith("simulator unreachable after 5 attempts") and "refused" in stored.error
+    assert stored.error.startswith("gave up after 5 attempts") and "503" in stored.error
 
 
-def test_a_transient_fault_that_passes_leads_to_one_submission():
+def test_a_cancel_while_waiting_for_the_simulator_wins_over_the_next_attempt():
     world = World()
     job = world.submitted_job()
-    world.gateway.fail("deliver", SimulatorUnreachable("connection lost uploading"))
-    with pytest.raises(SimulatorUnreachable):
-        world.start(job.job_id)
-    world.start(job.job_id, Delivery(2, 5))
-    assert world.gateway.submit_count == 1 and world.job(job.job_id).status == JobStatus.QUEUED
+    world.gateway.fail("start", SimulatorUnreachable("down"))
+    world.start(job.job_id)
+    stored = world.jobs.get(job.job_id)
+    world.jobs.update(stored.item.request_cancel("alice", NOW), stored.etag)
+    world.scheduled_start(job.job_id)
+    assert world.job(job.job_id).status == JobStatus.CANCELLED and world.gateway.submit_count == 0
 
 
 def test_a_job_whose_scripts_cannot_render_fails_with_the_reason():
@@ -237,15 +302,15 @@ def test_a_job_cancelled_while_it_was_submitted_is_stopped_again():
 def test_an_agent_that_reports_before_the_manager_records_keeps_its_status():
     world = World()
     job = world.submitted_job()
-    original_submit = world.gateway.submit
+    original_start = world.gateway.start
 
-    def submit_then_agent_reports(simulator, job_id):
-        submission = original_submit(simulator, job_id)
+    def start_then_agent_reports(simulator, job_id, bundle):
+        submission = original_start(simulator, job_id, bundle)
         current = world.jobs.get(job_id)
         world.jobs.update(current.item.move(JobStatus.RUNNING, at=NOW, source="agent"), current.etag)
         return submission
 
-    world.gateway.submit = submit_then_agent_reports
+    world.gateway.start = start_then_agent_reports
     world.start(job.job_id)
     stored = world.job(job.job_id)
     assert stored.status == JobStatus.RUNNING and stored.simulator == "hpc" and stored.scheduler_job_id == "1001"
@@ -325,11 +390,25 @@ def test_a_message_for_a_deleted_job_is_completed():
 def test_every_line_the_manager_logs_about_a_job_names_the_job(caplog):
     world = World()
     job = world.submitted_job()
-    world.gateway.fail("submit", SimulatorUnreachable("down"))
+    world.gateway.fail("start", SimulatorUnreachable("down"))
     with caplog.at_level(logging.INFO, logger="simgate.manager"):
-        with pytest.raises(SimulatorUnreachable):
-            world.start(job.job_id)
-        world.start(job.job_id, Delivery(2, 5))
+        world.start(job.job_id)
+        world.scheduled_start(job.job_id)
     assert caplog.records and all(r.job_id == job.job_id for r in caplog.records)
     assert {r.simulator for r in caplog.records if hasattr(r, "simulator")} == {"hpc"}
     assert [r.delivery for r in caplog.records if hasattr(r, "delivery")][:1] == [1]
+
+
+def test_a_token_that_never_reached_the_simulator_is_forgotten_and_one_that_may_have_is_kept():
+    from shared.errors import SimulatorNotReached
+
+    world = World()
+    job = world.submitted_job()
+    world.gateway.fail("start", SimulatorNotReached("no connection"))
+    world.start(job.job_id)
+    assert world.job(job.job_id).pending_token_hashes == []
+    world.gateway.fail("start", SimulatorUnreachable("connection lost while the command ran"))
+    world.scheduled_start(job.job_id)
+    (kept,) = world.job(job.job_id).pending_token_hashes  # the agent may hold it: it must be able to report
+    world.scheduled_start(job.job_id)
+    assert world.job(job.job_id).status == JobStatus.QUEUED and world.job(job.job_id).pending_token_hashes == []

@@ -13,7 +13,13 @@ from shared.domain.reconcile import Observation
 from shared.errors import SimulatorUnreachable
 from shared.services.changes import JobChanges
 from shared.services.reconciler import Reconciler
-from tests.fakes import FakeClock, FakeSimulatorGateway, InMemoryJobRepository, InMemoryOutputStore, RecordingJobQueue
+from tests.fakes import (
+    FakeClock,
+    FakeSimulatorGateway,
+    InMemoryJobRepository,
+    InMemoryOutputStore,
+    RecordingJobQueue,
+)
 
 NOW = datetime(2026, 5, 1, 12, tzinfo=timezone.utc)
 STALE = NOW - timedelta(minutes=30)
@@ -89,6 +95,55 @@ def test_a_manifest_that_storage_does_not_hold_fails_the_job_instead(world):
     failed = world.stored(job)
     assert failed.status == JobStatus.FAILED and failed.outputs == []
     assert failed.error == "the agent's outputs are not in storage as it recorded them: results/a.csv was never uploaded"
+
+
+def test_a_manifest_storage_does_not_hold_is_delivered_again_while_the_files_are_on_the_simulator(world):
+    job = world.job(JobStatus.CLEANUP)
+    files = [{"name": "results/a.csv", "size": 4}]
+    world.observe(job, state="uploaded", alive=False, manifest=files, files=files)
+    cycle = world.reconciler.run()
+    stored = world.stored(job)
+    assert stored.status == JobStatus.CLEANUP and cycle.handed_over == 1
+    ((simulator, grants),) = world.gateway.handed_over
+    assert simulator == "hpc" and set(grants[job.job_id]) == {"results/a.csv"}
+
+
+def test_undelivered_outputs_move_the_job_to_cleanup_and_their_agents_get_fresh_grants_in_one_batch(world):
+    running = world.job(JobStatus.RUNNING)
+    in_cleanup = world.job(JobStatus.CLEANUP, seq=1)
+    elsewhere = world.job(JobStatus.RUNNING, simulator="cluster", seq=2)
+    for job, simulator in ((running, "hpc"), (in_cleanup, "hpc"), (elsewhere, "cluster")):
+        world.observe(job, simulator, state="undelivered", alive=False, reason="simgate did not take the report",
+                      files=[{"name": "out.csv", "size": 3}, {"name": "logs/stdout.log", "size": 2}])
+    cycle = world.reconciler.run()
+    assert {world.stored(j).status for j in (running, in_cleanup, elsewhere)} == {JobStatus.CLEANUP}
+    assert world.stored(running).history[-1].source == "reconciler"
+    assert "new upload grant" in world.stored(running).history[-1].reason
+    assert sorted((name, sorted(grants)) for name, grants in world.gateway.handed_over) == [
+        ("cluster", [elsewhere.job_id]), ("hpc", sorted([running.job_id, in_cleanup.job_id]))]
+    (_, hpc_grants), = [h for h in world.gateway.handed_over if h[0] == "hpc"]
+    assert set(hpc_grants[running.job_id]) == {"out.csv", "logs/stdout.log"}
+    assert cycle.handed_over == 3 and "3 upload grants handed over" in str(cycle)
+
+
+def test_a_hand_over_that_cannot_reach_the_simulator_waits_for_the_next_cycle(world):
+    job = world.job(JobStatus.RUNNING)
+    world.observe(job, state="undelivered", alive=False, files=[{"name": "out.csv", "size": 3}])
+    world.gateway.fail("hand_over:hpc", SimulatorUnreachable("down"))
+    cycle = world.reconciler.run()
+    assert world.stored(job).status == JobStatus.CLEANUP and cycle.handed_over == 0
+
+
+def test_a_submitted_job_waiting_for_its_simulator_is_left_to_its_scheduled_start(world):
+    from shared.domain.jobs import Waiting
+
+    due = Waiting(simulator="hpc", since=STALE, attempts=3, next_attempt_at=NOW + timedelta(minutes=1))
+    lost = Waiting(simulator="hpc", since=STALE, attempts=4, next_attempt_at=NOW - timedelta(hours=1))
+    waiting = world.job(JobStatus.SUBMITTED, simulator=None, waiting=due)
+    forgotten = world.job(JobStatus.SUBMITTED, simulator=None, seq=1, waiting=lost)
+    world.reconciler.run()
+    assert [(m.job_id, m.message_id) for m in world.queue.sent] == [(forgotten.job_id, f"{forgotten.job_id}:start:4")]
+    assert waiting.job_id not in {m.job_id for m in world.queue.sent}
 
 
 def test_a_manifest_with_a_hostile_name_fails_the_job(world):

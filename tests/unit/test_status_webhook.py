@@ -57,6 +57,9 @@ def test_the_seed_spellings_walk_a_job_to_done_with_its_outputs(world):
         ("log1", "logs/stdout.log", "text/plain"), ("csv1", "results/homogeneity.csv", "text/csv")]
     link = world.app.outputs.download(ALICE, job.job_id, "csv1")
     assert "rscd=homogeneity.csv" in link.url and link.expires_at == outputs.NOW + timedelta(minutes=15)
+    outputs.blobs[f"{job.job_id}/results/homogeneity.csv"] = b"evil"  # an old upload link writes after done
+    sealed = link.url.split("snapshot=")[1].split("&")[0]
+    assert outputs.snapshots[(f"{job.job_id}/results/homogeneity.csv", sealed)] == b"1,2\n"
 
 
 @pytest.mark.parametrize("token", [None, "wrong-token"])
