@@ -1,4 +1,4 @@
-.PHONY: up test bootstrap unit cases demo
+.PHONY: up test bootstrap unit cases demo bench
 
 PYTHON := .venv/bin/python
 
@@ -17,6 +17,10 @@ cases: bootstrap
 ## Run the whole test suite (starts and stops its own Azurite, sshd, ...).
 test: bootstrap
 	$(PYTHON) -m pytest $(PYTEST_ARGS)
+
+## The benchmarks (bench/): each on a local stack of its own, printing ratios against references measured in the same run.
+bench: bootstrap
+	$(PYTHON) -m bench.start_burst
 
 ## Only the unit tests (no services needed).
 unit: bootstrap

@@ -16,13 +16,7 @@ import time
 
 import requests
 
-from commands.local_settings import (
-    LOCAL_SETTINGS,
-    PROJECT_ROOT,
-    SAMPLE_SETTINGS,
-    host_section,
-    read_local_settings,
-)
+from commands.local_settings import LOCAL_SETTINGS, PROJECT_ROOT, SAMPLE_SETTINGS, host_section, read_local_settings
 
 VALUES = {"speed_rpm": 6000, "duration_s": 60, "fruit_mix": "mango-pineapple", "viscosity_pa_s": 0.5,
           "batch_label": "Test 1"}

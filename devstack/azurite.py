@@ -60,12 +60,14 @@ def azurite_executable() -> Path:
     raise AzuriteMissing("azurite is not installed: run `npm ci` in the project root")
 
 
-def start_azurite(data_dir: Path, tls: TlsFiles, ports: tuple[int, int, int], log_path: Path) -> tuple[ManagedProcess, AzuriteEndpoints]:
+def start_azurite(data_dir: Path, tls: TlsFiles, ports: tuple[int, int, int], log_path: Path, *,
+                  persist: bool = True) -> tuple[ManagedProcess, AzuriteEndpoints]:
+    """Azurite on the given ports; ``persist=False`` keeps its data in memory only (tests, benchmarks)."""
     blob, queue, table = ports
     data_dir.mkdir(parents=True, exist_ok=True)
     argv = [
         str(azurite_executable()),
-        "--location", str(data_dir),
+        *(["--location", str(data_dir)] if persist else ["--inMemoryPersistence"]),
         "--blobHost", "127.0.0.1", "--blobPort", str(blob),
         "--queueHost", "127.0.0.1", "--queuePort", str(queue),
         "--tableHost", "127.0.0.1", "--tablePort", str(table),

@@ -24,11 +24,7 @@ from azure.core.exceptions import AzureError, ResourceExistsError, ResourceNotFo
 from azure.functions.servicebus import ServiceBusMessage
 from azure.storage.queue import QueueMessage
 
-from shared.adapters.job_queue import (
-    SERVICE_BUS_DEAD_LETTER_SUFFIX,
-    decode_envelope,
-    local_dead_letter_queue,
-)
+from shared.adapters.job_queue import SERVICE_BUS_DEAD_LETTER_SUFFIX, decode_envelope, local_dead_letter_queue
 
 log = logging.getLogger("devstack.queue")
 

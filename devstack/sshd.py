@@ -52,6 +52,7 @@ def write_config(directory: Path, keys: SshKeys, port: int, environment: dict[st
             # OpenSSH's own default: simgate's connection pool must stay within it, as on any site.
             f"MaxSessions {max_sessions}",
             "MaxStartups 64:30:128",
+            "Subsystem sftp internal-sftp",
             "LogLevel INFO",
             *set_env,
             "",

@@ -15,16 +15,14 @@ import sys
 import threading
 from urllib.parse import urlsplit
 
-from devstack import LOCAL_DIR, PROJECT_ROOT
-from devstack.azurite import start_azurite
-from devstack.host import LocalFunctionsHost
-from devstack.keys import SshKeys, ensure_ssh_keys, ensure_tls_certificate
-from devstack.processes import ManagedProcess, port_open
+from commands.load_cases import DEFAULT_DIRECTORY
 from commands.local_settings import LOCAL_SETTINGS, SAMPLE_SETTINGS, apply_values, host_section, read_local_settings
-from devstack.sshd import login_user, start_sshd
+from devstack import LOCAL_DIR, PROJECT_ROOT
+from devstack.keys import SshKeys, ensure_ssh_keys
+from devstack.processes import port_open
+from devstack.sshd import login_user
+from devstack.stack import LOCAL_SIMULATOR, LOCAL_SLURM_SIMULATOR, LocalStack, Ports
 
-LOCAL_SIMULATOR = "local"
-LOCAL_SLURM_SIMULATOR = "local-slurm"
 LOCAL_SIMULATORS = (LOCAL_SIMULATOR, LOCAL_SLURM_SIMULATOR)
 log = logging.getLogger("devstack.up")
 
@@ -93,101 +91,38 @@ def run() -> int:
     for noisy in ("azure", "paramiko", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     os.chdir(PROJECT_ROOT)  # like the Functions host: the app runs in its own folder
-    tls = ensure_tls_certificate(LOCAL_DIR / "certs")
     keys = ensure_ssh_keys(LOCAL_DIR / "ssh")
     document = write_local_settings(keys)
-    apply_values(document)
+    apply_values(document)  # like Core Tools: variables already set in the environment win
+    values = {name: os.environ[name] for name in document["Values"]}
 
-    from shared.adapters.storage import StorageClients
     from shared.config import Settings
 
-    settings = Settings.from_environ()
-    ports = (_port(settings.blob_service_uri), _port(settings.queue_service_uri), _port(settings.table_service_uri))
-    host_port = int(host_section(document).get("LocalHttpPort", 7071))
+    settings = Settings.from_environ(values)
     local_sim = next((s for s in settings.simulators if s.name == LOCAL_SIMULATOR), None)
-    slurm_sim = next((s for s in settings.simulators if s.name == LOCAL_SLURM_SIMULATOR), None)
-    wanted = [*ports, host_port] + ([local_sim.port] if local_sim else [])
-    busy = [p for p in wanted if port_open(p)]
+    ports = Ports(blob=_port(settings.blob_service_uri), queue=_port(settings.queue_service_uri),
+                  table=_port(settings.table_service_uri), sshd=local_sim.port if local_sim else 0,
+                  host=int(host_section(document).get("LocalHttpPort", 7071)))
+    busy = [p for p in (ports.blob, ports.queue, ports.table, ports.sshd, ports.host) if p and port_open(p)]
     if busy:
         print(f"ports already in use: {', '.join(map(str, busy))} — is the stack running already?", file=sys.stderr)
         return 1
-
-    processes: list[ManagedProcess] = []
-    host = None
+    cors = [o.strip() for o in host_section(document).get("CORS", "").split(",") if o.strip()]
+    stack = LocalStack(root=LOCAL_DIR, values=values, ports=ports, cases=DEFAULT_DIRECTORY, cors_origins=cors)
     try:
-        azurite, _ = start_azurite(LOCAL_DIR / "azurite", tls, ports, LOCAL_DIR / "logs" / "azurite.log")
-        processes.append(azurite)
-        slurm_environment = {}
-        if slurm_sim:
-            cluster = _start_slurm()
-            if cluster is None:
-                settings = _without_simulator(settings, LOCAL_SLURM_SIMULATOR)
-            else:
-                processes.extend(cluster.processes)
-                slurm_environment = cluster.environment
-        if local_sim:
-            processes.append(start_sshd(LOCAL_DIR / "ssh", keys, local_sim.port, LOCAL_DIR / "logs" / "sshd.log",
-                                        environment=slurm_environment))
-
-        from devstack.provision import provision
-
-        clients = StorageClients(settings)
-        provision(settings, clients)
-        from shared.wiring import app
-
-        _load_demo_cases(app().cases)
-
-        import function_app
-
-        host_json = json.loads((PROJECT_ROOT / "host.json").read_text())
-        cors = host_section(document).get("CORS", "")
-        host = LocalFunctionsHost(
-            function_app.app,
-            host_json=host_json,
-            port=host_port,
-            queue_service=clients.queue_service,
-            max_delivery_count=settings.jobs_queue_max_delivery_count,
-            cors_origins=[o.strip() for o in cors.split(",") if o.strip()],
-        ).start()
-        _print_summary(settings, host)
+        stack.start()
+        if stack.slurm_note:
+            print(f"simulator {LOCAL_SLURM_SIMULATOR} is off: {stack.slurm_note}")
+        _print_summary(stack)
         _wait_for_signal()
     finally:
         print("\nstopping…")
-        if host is not None:
-            host.stop()
-        for process in reversed(processes):
-            process.stop()
+        stack.stop()
     return 0
 
 
-def _load_demo_cases(catalogue) -> None:
-    from commands.load_cases import DEFAULT_DIRECTORY, load
-
-    for outcome in load([DEFAULT_DIRECTORY], catalogue, published_by="make-up"):
-        print(f"case {outcome.folder.name}: {outcome.message}")
-        for problem in outcome.problems:
-            print(f"    {problem}")
-
-
-def _start_slurm():
-    """The local Slurm cluster, or None (with the reason) where Slurm is not installed."""
-    from devstack.slurm import SlurmMissing, start_slurm
-
-    try:
-        return start_slurm(LOCAL_DIR / "slurm", LOCAL_DIR / "logs")
-    except SlurmMissing as exc:
-        print(f"simulator {LOCAL_SLURM_SIMULATOR} is off: {exc}")
-        return None
-
-
-def _without_simulator(settings, name: str):
-    """Settings (and the environment the app reads) without the named simulator."""
-    remaining = [s for s in settings.simulators if s.name != name]
-    os.environ["SIMULATORS"] = json.dumps([json.loads(s.model_dump_json()) for s in remaining])
-    return settings.model_copy(update={"simulators": remaining})
-
-
-def _print_summary(settings, host: LocalFunctionsHost) -> None:
+def _print_summary(stack: LocalStack) -> None:
+    settings, host = stack.settings, stack.host
     print("\nsimgate is running locally:")
     print(f"  API           {host.url}/api   (health: {host.url}/api/health)")
     print(f"  Azurite       blob {settings.blob_service_uri}")

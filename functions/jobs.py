@@ -3,16 +3,7 @@
 import azure.functions as func
 
 from shared.errors import BadRequest
-from shared.http import (
-    EXPOSED_HEADERS,
-    caller,
-    endpoint,
-    json_response,
-    page_headers,
-    read_json,
-    read_query,
-    route,
-)
+from shared.http import EXPOSED_HEADERS, caller, endpoint, json_response, page_headers, read_json, read_query, route
 from shared.services.jobs import FieldsUpdate, JobListQuery, NewJob, StatusQuery
 from shared.views import job_details, job_status, job_summary
 from shared.wiring import app

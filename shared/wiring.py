@@ -27,14 +27,7 @@ from shared.services.health import Health, Probe
 from shared.services.jobs import Jobs
 from shared.services.manager import AgentOptions, Manager, WaitPolicy
 from shared.services.outputs import Outputs
-from shared.services.ports import (
-    CaseRepository,
-    Clock,
-    JobQueue,
-    JobRepository,
-    OutputStore,
-    SimulatorGateway,
-)
+from shared.services.ports import CaseRepository, Clock, JobQueue, JobRepository, OutputStore, SimulatorGateway
 from shared.services.reconciler import Reconciler
 
 
@@ -142,10 +135,7 @@ def _ssh_session(session_class, settings: Settings, spec: SimulatorSpec):
 def _job_queue(settings: Settings, clients) -> JobQueue:
     """Service Bus when its namespace is set (Azure); otherwise the local Storage queue."""
     if settings.service_bus_namespace:
-        from shared.adapters.service_bus import (
-            ServiceBusJobQueue,
-            default_client_factory,
-        )
+        from shared.adapters.service_bus import ServiceBusJobQueue, default_client_factory
 
         factory = default_client_factory(settings.service_bus_namespace, settings.service_bus_client_id)
         return ServiceBusJobQueue(settings.jobs_queue, factory)

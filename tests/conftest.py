@@ -13,12 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from devstack.azurite import (
-    AzuriteEndpoints,
-    AzuriteMissing,
-    azurite_executable,
-    start_azurite,
-)
+from devstack.azurite import AzuriteEndpoints, AzuriteMissing, azurite_executable, start_azurite
 from devstack.keys import SshKeys, ensure_ssh_keys, ensure_tls_certificate
 from devstack.processes import free_port
 from devstack.sshd import SshdMissing, login_user, sshd_executable, start_sshd
@@ -48,7 +43,8 @@ def azurite(tmp_path_factory) -> AzuriteEndpoints:
         unavailable(str(exc))
     base = tmp_path_factory.mktemp("azurite")
     tls = ensure_tls_certificate(base / "certs")
-    process, endpoints = start_azurite(base / "data", tls, tuple(distinct_free_ports(3)), base / "azurite.log")
+    process, endpoints = start_azurite(base / "data", tls, tuple(distinct_free_ports(3)), base / "azurite.log",
+                                       persist=False)
     yield endpoints
     process.stop()
 

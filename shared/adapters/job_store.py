@@ -31,13 +31,7 @@ from shared.adapters.table_paging import read_page
 from shared.adapters.table_text import join_text, split_text
 from shared.domain.jobs import Job, JobStatus, JobSummary, owner_partition, partition_of
 from shared.errors import NotFound, StaleWrite, ValidationFailed
-from shared.services.ports import (
-    IdempotencyKeyReused,
-    IdempotencyRecord,
-    JobRepository,
-    Page,
-    Stored,
-)
+from shared.services.ports import IdempotencyKeyReused, IdempotencyRecord, JobRepository, Page, Stored
 
 IDEMPOTENCY_PREFIX = "~idem-"  # '~' sorts after every job id, so these rows never mix into a list
 _SUMMARY_COLUMNS = ["RowKey", "title", "case_id", "case_version", "status", "created", "updated"]

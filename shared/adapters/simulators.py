@@ -17,29 +17,13 @@ from pydantic import ValidationError
 
 from shared.adapters.ssh import CommandResult, SshPool, command_line
 from shared.agent import agent_source
-from shared.agent.simgate_agent import (
-    BOOTSTRAP,
-    EXIT_NOT_FOUND,
-    EXIT_PERMANENT,
-    EXIT_TEMPORARY,
-)
+from shared.agent.simgate_agent import BOOTSTRAP, EXIT_NOT_FOUND, EXIT_PERMANENT, EXIT_TEMPORARY, PYTHON_FLAGS
 from shared.config import SimulatorSpec
 from shared.domain.bundle import JobBundle
 from shared.domain.jobs import JOB_ID
 from shared.domain.reconcile import Observation
-from shared.errors import (
-    RemoteCommandFailed,
-    SchedulerUnavailable,
-    SimulatorError,
-    SubmissionRejected,
-)
-from shared.services.ports import (
-    CancelOutcome,
-    Handover,
-    Link,
-    SimulatorGateway,
-    Submission,
-)
+from shared.errors import RemoteCommandFailed, SchedulerUnavailable, SimulatorError, SubmissionRejected
+from shared.services.ports import CancelOutcome, Handover, Link, SimulatorGateway, Submission
 
 COMMAND_TIMEOUT = 120.0
 OBSERVE_BATCH = 200  # job ids per status command: keeps the command line far below ARG_MAX
@@ -101,7 +85,7 @@ class SshSimulatorGateway(SimulatorGateway):
     def _agent(self, simulator: SimulatorSpec, command: str, arguments: list[str], data: bytes, doing: str) -> dict:
         """One round trip: the agent (by the bootstrap) and ``data`` on stdin, its JSON answer back."""
         source = agent_source()
-        line = command_line([simulator.python, "-c", BOOTSTRAP, command, *arguments])
+        line = command_line([simulator.python, *PYTHON_FLAGS, "-c", BOOTSTRAP, command, *arguments])
         stdin = f"{len(source)}\n".encode() + source + data
         result = self._pool.run(simulator, line, stdin=stdin, timeout=COMMAND_TIMEOUT)
         return _answer(simulator, result, doing)

@@ -27,7 +27,7 @@ class StorageClients:
     def __init__(self, settings: Settings, credential=None) -> None:
         self._settings = settings
         self._credential = credential
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # a client of a table is made from the service client, under the lock
         self._clients: dict[str, object] = {}
 
     def _client(self, kind: str, factory):
@@ -69,14 +69,16 @@ class StorageClients:
         emulator-style URLs such as https://127.0.0.1:10000/devstoreaccount1/...; this one is not.)"""
         return self.blob_service.account_name
 
+    # One client per table, container and queue, reused: each client builds its own request pipeline.
+
     def table(self, name: str) -> TableClient:
-        return self.table_service.get_table_client(name)
+        return self._client(f"table:{name}", lambda _: self.table_service.get_table_client(name))
 
     def container(self, name: str) -> ContainerClient:
-        return self.blob_service.get_container_client(name)
+        return self._client(f"container:{name}", lambda _: self.blob_service.get_container_client(name))
 
     def queue(self, name: str) -> QueueClient:
-        return self.queue_service.get_queue_client(name)
+        return self._client(f"queue:{name}", lambda _: self.queue_service.get_queue_client(name))
 
 
 @contextlib.contextmanager

@@ -51,34 +51,42 @@ The job directory:
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import errno
 import fcntl
 import hashlib
 import json
-import mimetypes
 import os
 import shlex
 import shutil
 import signal
-import ssl
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from datetime import datetime, timezone
-from pathlib import Path
+
+# Every SSH command starts a new interpreter: the modules only reporting and uploading need (ssl,
+# urllib, mimetypes, base64, pathlib: tens of milliseconds) are imported where they are used.
 
 EXIT_PERMANENT = 2
 EXIT_TEMPORARY = 75  # EX_TEMPFAIL
 EXIT_NOT_FOUND = 127  # the shell's: the simulator has no such command (e.g. no python3)
-# `python3 -c BOOTSTRAP <command> <args>` with stdin "<length of the agent>\n<agent source><input>":
-# the agent runs as __main__ and finds its own source in AGENT_SOURCE.
-BOOTSTRAP = ("import sys;i=sys.stdin.buffer;n=int(i.readline());s=i.read(n);"
-             "exec(compile(s,'simgate_agent.py','exec'),{'__name__':'__main__','AGENT_SOURCE':s})")
+# `python3 -S -c BOOTSTRAP <command> <args>` with stdin "<length of the agent>\n<agent source><input>":
+# the agent runs as __main__ and finds its own source in AGENT_SOURCE. -S: the agent needs the
+# standard library only, and skipping site-packages saves most of an interpreter's start-up. The
+# compiled agent is kept in ~/.cache/simgate (one file per agent version and Python), so that only a
+# simulator's first command of each version compiles it.
+PYTHON_FLAGS = ["-S"]
+BOOTSTRAP = ("import sys,os,marshal,binascii;i=sys.stdin.buffer;n=int(i.readline());s=i.read(n)\n"
+             "p=os.path.expanduser('~/.cache/simgate/agent-%d-%08x-%s'%(n,binascii.crc32(s),"
+             "sys.implementation.cache_tag))\n"
+             "try:c=marshal.loads(open(p,'rb').read())\n"
+             "except Exception:\n"
+             " c=compile(s,'simgate_agent.py','exec')\n"
+             " try:os.makedirs(os.path.dirname(p),0o700,exist_ok=True);t='%s.%d'%(p,os.getpid());"
+             "open(t,'wb').write(marshal.dumps(c));os.replace(t,p)\n"
+             " except OSError:pass\n"
+             "exec(c,{'__name__':'__main__','AGENT_SOURCE':s})")
 LOCK_WAIT_SECONDS = 60
 SLOT_POLL_SECONDS = 1.0
 KILL_GRACE_SECONDS = 10
@@ -131,14 +139,17 @@ def read_json(path: str):
         return None
 
 
-def write_json(path: str, document, mode: int = 0o600) -> None:
-    """Write atomically: a reader sees the old document or the new one, never half of one."""
+def write_json(path: str, document, mode: int = 0o600, durable: bool = True) -> None:
+    """Write atomically: a reader sees the old document or the new one, never half of one. Durable
+    writes (what exactly-once rests on: job.json, the submission marker) reach the disk before they
+    count; the frequent state.json updates need not (the reconciler copes with an older one)."""
     partial = f"{path}.{os.getpid()}.part"
     fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         json.dump(document, handle)
-        handle.flush()
-        os.fsync(handle.fileno())
+        if durable:
+            handle.flush()
+            os.fsync(handle.fileno())
     os.replace(partial, path)
 
 
@@ -188,7 +199,7 @@ class JobDirectory:
 
     def set_state(self, **changes) -> dict:
         state = {**(self.state or {}), **changes, "updated_at": now()}
-        write_json(self.file("state.json"), state)
+        write_json(self.file("state.json"), state, durable=False)
         return state
 
     def unpack(self, bundle: dict, agent_source: bytes) -> None:
@@ -225,7 +236,7 @@ def token_hash(job: dict) -> str:
 
 
 def agent_command(job: dict, directory: JobDirectory, command: str = "run") -> list:
-    return [job.get("python") or sys.executable, directory.file(AGENT_FILE), command, directory.path]
+    return [job.get("python") or sys.executable, *PYTHON_FLAGS, directory.file(AGENT_FILE), command, directory.path]
 
 
 def detached(argv: list, directory: JobDirectory) -> int:
@@ -258,17 +269,17 @@ class Direct:
     name = "direct"
 
     def find(self, job: dict, directory: JobDirectory):
-        """A run agent already started for this job (a submit that died before writing its marker)."""
+        """A run agent already started for this job (a start that died before writing its marker)."""
         state = directory.state
         if state and state.get("pid"):
             return str(state["pid"])
-        return next((pid for pid, argv in running_agents() if argv[-3:-1] == ["run", directory.path]), None)
+        return next((pid for pid, cwd in running_agents() if cwd == directory.path), None)
 
     def load(self) -> int:
         return sum(1 for _ in running_agents())
 
     def submit(self, job: dict, directory: JobDirectory) -> str:
-        return str(detached(agent_command(job, directory), directory))
+        return str(fork_agent(directory))
 
     def cancel(self, job: dict, directory: JobDirectory, scheduler_job_id) -> bool:
         pid = scheduler_job_id or self.find(job, directory)
@@ -279,8 +290,35 @@ class Direct:
         return True
 
 
+def fork_agent(directory: JobDirectory) -> int:
+    """Run the job's agent in a child of this command, detached from it (its own session, its output in
+    agent.log, its working directory the job's): quicker than a new interpreter, which would load the
+    agent all over again. The child never returns here."""
+    pid = os.fork()
+    if pid:
+        return pid
+    code = 1
+    try:
+        os.setsid()
+        os.chdir(directory.path)
+        log = os.open(directory.file("agent.log"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+        os.dup2(log, 1)
+        os.dup2(log, 2)
+        os.closerange(3, os.sysconf("SC_OPEN_MAX"))  # the job's lock and the SSH session stay with the parent
+        run(directory)
+        code = 0
+    except BaseException:  # noqa: BLE001 - whatever ends the agent is written to agent.log
+        import traceback
+
+        traceback.print_exc()
+    finally:
+        os._exit(code)
+
+
 def running_agents():
-    """(pid, argv) of every run agent of this user in the process table."""
+    """(pid, job directory) of every agent of this user at work on a job: a process whose command
+    names the agent and whose working directory is a job's (it holds a job.json)."""
     uid = os.getuid()
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -289,18 +327,22 @@ def running_agents():
             if os.stat(f"/proc/{entry}").st_uid != uid:
                 continue
             with open(f"/proc/{entry}/cmdline", "rb") as handle:
-                argv = handle.read().decode(errors="replace").split("\0")
+                command = handle.read().decode(errors="replace")
+            if AGENT_FILE not in command:
+                continue
+            cwd = os.readlink(f"/proc/{entry}/cwd")
         except OSError:
             continue
-        if any(a.endswith(AGENT_FILE) for a in argv) and "run" in argv[-3:-1]:
-            yield entry, argv
+        if os.path.exists(os.path.join(cwd, "job.json")):
+            yield entry, cwd
 
 
 def _is_agent_of(pid: int, directory: JobDirectory) -> bool:
     """Guards against a recycled pid: only this job's agent is ever signalled."""
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as handle:
-            return directory.path in handle.read().decode(errors="replace").split("\0")
+            command = handle.read().decode(errors="replace")
+        return AGENT_FILE in command and os.readlink(f"/proc/{pid}/cwd") == directory.path
     except OSError:
         return False
 
@@ -388,12 +430,17 @@ class Rejected(Exception):
 
 
 def _ssl_context(job: dict):
+    import ssl
+
     return ssl.create_default_context(cafile=job.get("ca_bundle") or None)
 
 
 def _request(job: dict, method: str, url: str, body: bytes = b"", headers=None):
     """Send with retries and exponential back-off on network errors, 5xx and 429, for up to the job's
     retry time; Rejected on 4xx. What still fails is left in state.json for the reconciler."""
+    import urllib.error
+    import urllib.request
+
     deadline = time.monotonic() + float(job.get("retry_seconds") or RETRY_SECONDS)
     delay = 1.0
     while True:
@@ -439,6 +486,8 @@ class Reporter:
 
 def upload(job: dict, url: str, path: str, content_type: str) -> str:
     """Put one file into its blob (in blocks when large); its MD5 as hex."""
+    import base64
+
     md5 = hashlib.md5()
     size = os.path.getsize(path)
     common = {"x-ms-version": "2021-08-06", "x-ms-blob-content-type": content_type}
@@ -470,11 +519,15 @@ def upload(job: dict, url: str, path: str, content_type: str) -> str:
 
 
 def _with_query(url: str, **params: str) -> str:
+    import urllib.parse
+
     return f"{url}&{urllib.parse.urlencode(params)}" if "?" in url else f"{url}?{urllib.parse.urlencode(params)}"
 
 
 def output_files(job: dict, directory: JobDirectory) -> dict:
     """name -> local path: the files matching the case's output patterns in run/, then the logs."""
+    from pathlib import Path
+
     run_dir = Path(directory.file("run"))
     found = {}
     for pattern in job.get("outputs") or []:
@@ -489,6 +542,8 @@ def output_files(job: dict, directory: JobDirectory) -> dict:
 
 def content_type(name: str) -> str:
     """An output's content type, by its name; the app lists outputs with the same function."""
+    import mimetypes
+
     if name.endswith((".log", ".out", ".err")):
         return "text/plain"
     return mimetypes.guess_type(name)[0] or "application/octet-stream"
@@ -745,7 +800,7 @@ def deliver(workdir: str, grants_bytes: bytes) -> dict:
             missing.append(job_id)
             continue
         write_json(directory.file("grant.json"), grant)
-        pid = detached(agent_command(directory.job, directory, "upload"), directory)
+        pid = detached(agent_command({**directory.job, "python": sys.executable}, directory, "upload"), directory)
         directory.set_state(uploader_pid=pid, reason="uploading the outputs with a grant from the reconciler")
         started.append(job_id)
     return {"started": started, "missing": missing}

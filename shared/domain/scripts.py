@@ -12,6 +12,7 @@ checked field values and a few built-ins. Nothing a user types can become code:
 
 from __future__ import annotations
 
+import functools
 import json
 import shlex
 from collections.abc import Callable, Mapping
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, meta
+from jinja2 import StrictUndefined, Template, TemplateError, TemplateSyntaxError, meta
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from shared.errors import ValidationFailed
@@ -71,6 +72,7 @@ def escaper_for(script_name: str) -> Callable[[Any], str]:
     return ESCAPERS.get(PurePosixPath(script_name).suffix.lower(), _plain_text)
 
 
+@functools.lru_cache(maxsize=16)
 def _environment(escape: Callable[[Any], str]) -> ImmutableSandboxedEnvironment:
     env = ImmutableSandboxedEnvironment(
         undefined=StrictUndefined,
@@ -114,14 +116,20 @@ def render_scripts(scripts: Mapping[str, str], variables: Mapping[str, Any]) -> 
     """
     rendered, problems = {}, []
     for name, source in scripts.items():
-        env = _environment(escaper_for(name))
         try:
-            rendered[name] = env.from_string(source).render(variables)
+            rendered[name] = _compiled(escaper_for(name), source).render(variables)
         except TemplateError as exc:
             problems.append({"field": f"scripts.{name}", "message": f"cannot be rendered: {exc.message or exc}"})
     if problems:
         raise ValidationFailed("the case's scripts cannot be rendered", errors=problems)
     return rendered
+
+
+@functools.lru_cache(maxsize=256)
+def _compiled(escape: Callable[[Any], str], source: str) -> Template:
+    """A script's compiled template. Published scripts never change, and compiling is the costly part
+    of rendering: every start renders its scripts."""
+    return _environment(escape).from_string(source)
 
 
 def entry_command(entry_point: str, python: str) -> list[str]:

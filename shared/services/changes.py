@@ -26,13 +26,15 @@ class JobChanges:
         self._clock = clock
         self._attempts = attempts
 
-    def apply(self, job_id: str, change: Change, read: Reader | None = None) -> Stored[Job] | None:
+    def apply(self, job_id: str, change: Change, read: Reader | None = None,
+              known: Stored[Job] | None = None) -> Stored[Job] | None:
         """Read the job (with ``read``, by default a plain read), apply ``change`` and write it with
         its ETag; on a concurrent change, again with what is stored now. ``change`` returns the same
-        object for "nothing to do"; its errors leave the job as it was. None when there is no job."""
+        object for "nothing to do"; its errors leave the job as it was. None when there is no job.
+        ``known``: the job as the caller last wrote it, tried first instead of a read."""
         read = read or (lambda: self._jobs.find(job_id))
         for _ in range(self._attempts):
-            stored = read()
+            stored, known = (known, None) if known is not None else (read(), None)
             if stored is None:
                 return None
             changed = change(stored.item)

@@ -27,14 +27,7 @@ from datetime import timedelta
 from shared.config import SimulatorSpec
 from shared.domain.bundle import Placement, build_bundle
 from shared.domain.cases import PublishedCase
-from shared.domain.jobs import (
-    Job,
-    JobStatus,
-    Waiting,
-    agent_token_hash,
-    decide,
-    new_agent_token,
-)
+from shared.domain.jobs import Job, JobStatus, Waiting, agent_token_hash, decide, new_agent_token
 from shared.domain.messages import JobMessage
 from shared.errors import (
     ConfigurationError,
@@ -46,15 +39,7 @@ from shared.errors import (
 )
 from shared.logs import job_log
 from shared.services.changes import Change, JobChanges
-from shared.services.ports import (
-    CaseRepository,
-    Clock,
-    JobQueue,
-    JobRepository,
-    SimulatorGateway,
-    Stored,
-    Submission,
-)
+from shared.services.ports import CaseRepository, Clock, JobQueue, JobRepository, SimulatorGateway, Stored, Submission
 
 log = logging.getLogger("simgate.manager")
 
@@ -174,7 +159,7 @@ class Manager:
             where = spec.name
             # The hash is kept before the agent can use the token; a rival delivery's write fails here.
             try:
-                self.jobs.update(job.with_pending_token(agent_token_hash(token), spec.name), stored.etag)
+                stored = self.jobs.update(job.with_pending_token(agent_token_hash(token), spec.name), stored.etag)
             except StaleWrite:
                 raise TransientError(f"job {job_id} changed while it was being started") from None
             recorded = agent_token_hash(token)
@@ -188,7 +173,7 @@ class Manager:
             return self._wait(job_id, where, exc, attempt, unused_token_hash=unused)
         if submitted is None:
             return self._cancelled(job_id)
-        return self._record(job_id, spec, submitted)
+        return self._record(job_id, spec, submitted, known=stored)
 
     def cancel(self, job_id: str) -> str:
         """Stop the job on its simulator (if it got that far) and mark it cancelled."""
@@ -270,7 +255,8 @@ class Manager:
                                                 exc.detail)
         return job.waiting.describe()
 
-    def _record(self, job_id: str, spec: SimulatorSpec, submitted: Submission) -> str:
+    def _record(self, job_id: str, spec: SimulatorSpec, submitted: Submission, known: Stored[Job] | None = None
+                ) -> str:
         where = f"{spec.name} ({submitted.scheduler} job {submitted.scheduler_job_id})"
         facts = {"simulator": spec.name, "scheduler_job_id": submitted.scheduler_job_id,
                  "agent_token_hash": submitted.token_hash, "pending_token_hashes": [], "waiting": None}
@@ -282,7 +268,7 @@ class Manager:
                 return job
             return job.model_copy(update=facts)  # the agent reported before the manager could: keep its status
 
-        job = self._change(job_id, change).item
+        job = self.changes.apply(job_id, change, known=known).item
         job_log(log, job_id, spec.name).info("queued on %s%s", where, " (found already submitted)" if submitted.resumed else "")
         if job.status == JobStatus.CANCELLED:  # cancelled while it was being submitted
             self.simulators.cancel(spec, job_id)

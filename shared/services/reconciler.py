@@ -34,14 +34,7 @@ from shared.logs import job_log
 from shared.services.agent_reports import UPLOAD_GRANT_TTL
 from shared.services.changes import JobChanges
 from shared.services.outputs import sealed_outputs
-from shared.services.ports import (
-    Clock,
-    JobQueue,
-    JobRepository,
-    Link,
-    OutputStore,
-    SimulatorGateway,
-)
+from shared.services.ports import Clock, JobQueue, JobRepository, Link, OutputStore, SimulatorGateway
 
 log = logging.getLogger("simgate.reconciler")
 

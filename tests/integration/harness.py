@@ -20,6 +20,7 @@ from shared.adapters.job_queue import StorageJobQueue, decode_envelope
 from shared.adapters.simulators import SshSimulatorGateway, job_directory
 from shared.adapters.ssh import SshPool, SshSession
 from shared.adapters.system_clock import SystemClock
+from shared.agent import simgate_agent
 from shared.config import SimulatorSpec
 from shared.domain.jobs import Job, JobStatus, Transition, new_job_id
 from shared.errors import SimgateError
@@ -144,17 +145,9 @@ class Harness:
         (self.directory(job_id) / "release").touch()
 
     def agent_processes(self, job_id: str) -> int:
-        """Agents running this job, counted in the process table."""
-        wanted = ["run", str(self.directory(job_id))]
-        count = 0
-        for entry in os.listdir("/proc"):
-            try:
-                argv = Path(f"/proc/{entry}/cmdline").read_bytes().decode(errors="replace").split("\0")
-            except OSError:
-                continue
-            if any(a.endswith("simgate_agent.py") for a in argv) and argv[-3:-1] == wanted:
-                count += 1
-        return count
+        """Agents running this job, counted in the process table as the agent itself finds them."""
+        wanted = str(self.directory(job_id).resolve())
+        return sum(1 for _, cwd in simgate_agent.running_agents() if cwd == wanted)
 
     def close(self) -> None:
         self.pool.close()

@@ -20,15 +20,7 @@ from shared.adapters.simulators import SshSimulatorGateway
 from shared.domain.cases import parse_definition
 from shared.domain.jobs import JobStatus
 from shared.services.manager import Delivery, WaitPolicy
-from tests.integration.harness import (
-    HOLD_CASE,
-    WAIT,
-    Harness,
-    now,
-    private_sshd,
-    simulator_spec,
-    stop_with_connections,
-)
+from tests.integration.harness import HOLD_CASE, WAIT, Harness, now, private_sshd, simulator_spec, stop_with_connections
 
 pytestmark = pytest.mark.integration
 

@@ -28,14 +28,7 @@ from shared.domain.cases import parse_definition
 from shared.domain.jobs import JobStatus
 from shared.services.changes import JobChanges
 from shared.services.reconciler import Reconciler
-from tests.integration.harness import (
-    HOLD_CASE,
-    WAIT,
-    Harness,
-    StatusEndpoint,
-    now,
-    simulator_spec,
-)
+from tests.integration.harness import HOLD_CASE, WAIT, Harness, StatusEndpoint, now, simulator_spec
 
 pytestmark = pytest.mark.integration
 

@@ -13,12 +13,7 @@ from devstack.processes import free_port, wait_until
 from devstack.sshd import login_user, start_sshd
 from shared.adapters.ssh import SshPool, SshSession
 from shared.config import SimulatorSpec
-from shared.errors import (
-    HostKeyMismatch,
-    RemoteCommandFailed,
-    SimulatorAuthenticationFailed,
-    SimulatorUnreachable,
-)
+from shared.errors import HostKeyMismatch, RemoteCommandFailed, SimulatorAuthenticationFailed, SimulatorUnreachable
 
 pytestmark = pytest.mark.integration
 

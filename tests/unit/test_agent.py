@@ -15,7 +15,7 @@ import pytest
 
 from devstack.processes import free_port, wait_until
 from shared.agent import agent_source
-from shared.agent.simgate_agent import AGENT_FILE, BOOTSTRAP
+from shared.agent.simgate_agent import AGENT_FILE, BOOTSTRAP, PYTHON_FLAGS
 from tests.loopback import JsonHandler, LoopbackServer
 
 WAIT = 30
@@ -31,7 +31,7 @@ def bundle(name: str, script: str, **description) -> dict:
 def agent(workdir: Path, command: str, *arguments: str, data: bytes = b"") -> tuple[int, dict]:
     """One command as the gateway sends it: python3 -c BOOTSTRAP, the agent's source and ``data`` on stdin."""
     source = agent_source()
-    result = subprocess.run([sys.executable, "-c", BOOTSTRAP, command, *arguments],
+    result = subprocess.run([sys.executable, *PYTHON_FLAGS, "-c", BOOTSTRAP, command, *arguments],
                             input=f"{len(source)}\n".encode() + source + data, capture_output=True, timeout=WAIT,
                             cwd=workdir)
     return result.returncode, json.loads(result.stdout)
@@ -134,7 +134,8 @@ def queued_behind_a_holder(tmp_path: Path) -> tuple[Path, Path]:
 def test_direct_jobs_wait_for_a_free_slot_and_count_in_the_load(tmp_path):
     holder, waiter = queued_behind_a_holder(tmp_path)
     assert not (waiter / "run" / "ran").exists()
-    assert agent(tmp_path, "load", "direct") == (0, {"load": 2})
+    code, answer = agent(tmp_path, "load", "direct")
+    assert code == 0 and answer["load"] >= 2  # every agent of this user counts, these two among them
     (holder / "release").touch()
     wait_for(waiter, "finished")
     assert (waiter / "run" / "ran").exists()

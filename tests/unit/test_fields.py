@@ -3,12 +3,7 @@ import math
 import pytest
 from pydantic import ValidationError
 
-from shared.domain.fields import (
-    FieldSpec,
-    FieldValueError,
-    check_values,
-    missing_required,
-)
+from shared.domain.fields import FieldSpec, FieldValueError, check_values, missing_required
 from shared.errors import ValidationFailed
 
 SPEED = FieldSpec(name="speed", type="number", min=0, max=100, unit="rpm", default=10)

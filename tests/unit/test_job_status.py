@@ -5,14 +5,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from shared.domain.jobs import (
-    Job,
-    JobStatus,
-    decide,
-    new_job_id,
-    parse_status,
-    partition_of,
-)
+from shared.domain.jobs import Job, JobStatus, decide, new_job_id, parse_status, partition_of
 from shared.errors import Conflict, ValidationFailed
 
 S = JobStatus

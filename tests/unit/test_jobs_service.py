@@ -8,13 +8,7 @@ import pytest
 from shared.auth import Principal
 from shared.domain.cases import parse_definition
 from shared.domain.jobs import JobStatus
-from shared.errors import (
-    Conflict,
-    Forbidden,
-    NotFound,
-    PreconditionFailed,
-    ValidationFailed,
-)
+from shared.errors import Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed
 from shared.services import jobs
 from tests.factories import case_document
 from tests.fakes import fake_app

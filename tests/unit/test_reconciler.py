@@ -13,13 +13,7 @@ from shared.domain.reconcile import Observation
 from shared.errors import SimulatorUnreachable
 from shared.services.changes import JobChanges
 from shared.services.reconciler import Reconciler
-from tests.fakes import (
-    FakeClock,
-    FakeSimulatorGateway,
-    InMemoryJobRepository,
-    InMemoryOutputStore,
-    RecordingJobQueue,
-)
+from tests.fakes import FakeClock, FakeSimulatorGateway, InMemoryJobRepository, InMemoryOutputStore, RecordingJobQueue
 
 NOW = datetime(2026, 5, 1, 12, tzinfo=timezone.utc)
 STALE = NOW - timedelta(minutes=30)

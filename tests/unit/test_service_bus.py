@@ -3,10 +3,7 @@
 import json
 
 import pytest
-from azure.servicebus.exceptions import (
-    ServiceBusAuthorizationError,
-    ServiceBusConnectionError,
-)
+from azure.servicebus.exceptions import ServiceBusAuthorizationError, ServiceBusConnectionError
 
 from shared.adapters.job_queue import StorageJobQueue
 from shared.adapters.service_bus import ServiceBusJobQueue

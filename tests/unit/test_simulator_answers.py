@@ -5,12 +5,7 @@ import pytest
 from shared.adapters.simulators import _answer, job_directory
 from shared.adapters.ssh import CommandResult
 from shared.config import SimulatorSpec
-from shared.errors import (
-    RemoteCommandFailed,
-    SchedulerUnavailable,
-    SimulatorError,
-    SubmissionRejected,
-)
+from shared.errors import RemoteCommandFailed, SchedulerUnavailable, SimulatorError, SubmissionRejected
 
 SPEC = SimulatorSpec(name="hpc", host="hpc.example", user="sim", host_key="ssh-ed25519 AAAAC3Nza",
                      private_key_path="/keys/id", workdir="/scratch/simgate/")
