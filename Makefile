@@ -21,6 +21,7 @@ test: bootstrap
 ## The benchmarks (bench/): each on a local stack of its own, printing ratios against references measured in the same run.
 bench: bootstrap
 	$(PYTHON) -m bench.start_burst
+	$(PYTHON) -m bench.deep_pages
 
 ## Only the unit tests (no services needed).
 unit: bootstrap

@@ -31,6 +31,8 @@ import azure.functions as func
 from devstack.queue_pump import LOCK_SECONDS, QueuePump
 from devstack.routes import compile_route
 from devstack.timers import TimerRunner
+from shared.errors import BadRequest, MethodNotAllowed, NotFound, PayloadTooLarge, SimgateError
+from shared.http import problem_response
 
 log = logging.getLogger("devstack.host")
 
@@ -117,6 +119,9 @@ class LocalFunctionsHost:
         extensions = host_json.get("extensions", {})
         prefix = extensions.get("http", {}).get("routePrefix", "api")
         self.route_prefix = prefix.strip("/")
+        # Requests waiting to be accepted: as many as the Functions host lets wait (maxOutstandingRequests),
+        # so that a burst of clients is queued, not reset.
+        self.backlog = int(extensions.get("http", {}).get("maxOutstandingRequests", 200))
         self.routes: list[HttpRoute] = []
         self.pumps: list[QueuePump] = []
         self.timers: list[TimerRunner] = []
@@ -152,6 +157,8 @@ class LocalFunctionsHost:
         methods = binding.get("methods")
         allowed = frozenset(str(_enum_value(m)).upper() for m in methods) if methods else None
         self.routes.append(HttpRoute(invocable, template, compile_route(template), allowed))
+        # As in the Functions host (ASP.NET routing): literal segments before parameters, catch-alls last.
+        self.routes.sort(key=lambda r: ("{*" in r.template, r.template.count("{"), -len(r.template)))
 
     # --- lifecycle ---
 
@@ -165,7 +172,8 @@ class LocalFunctionsHost:
 
     def start(self) -> "LocalFunctionsHost":
         handler = type("Handler", (_RequestHandler,), {"host": self})
-        self._server = ThreadingHTTPServer((self._bind, self._port), handler)
+        server_class = type("Server", (ThreadingHTTPServer,), {"request_queue_size": self.backlog})
+        self._server = server_class((self._bind, self._port), handler)
         self._server.daemon_threads = True
         self._server_thread = threading.Thread(target=self._server.serve_forever, name="http", daemon=True)
         self._server_thread.start()
@@ -207,24 +215,25 @@ class LocalFunctionsHost:
 
     # --- HTTP dispatch ---
 
-    def match(self, method: str, path: str) -> tuple[HttpRoute, dict[str, str]] | None | bool:
-        """(route, params) for a match; False when the path matches but not the method; None otherwise."""
+    def match(self, method: str, path: str) -> tuple[HttpRoute, dict[str, str]] | list[str]:
+        """(route, params) for a match; otherwise the methods the path's own routes (not catch-alls) take."""
         relative = path.strip("/")
         if self.route_prefix:
             head, _, rest = relative.partition("/")
             if head.lower() != self.route_prefix.lower():
-                return None
+                return []
             relative = rest
-        path_matched = False
+        allowed: set[str] = set()
         for route in self.routes:
             found = route.pattern.match(relative)
             if not found:
                 continue
-            path_matched = True
             if route.methods is None or method in route.methods:
                 params = {k: v for k, v in found.groupdict().items() if v is not None}
                 return route, params
-        return False if path_matched else None
+            if not route.template.lstrip("/").startswith("{*"):
+                allowed |= route.methods
+        return sorted(allowed)
 
     def cors_headers(self, origin: str | None) -> dict[str, str]:
         if not origin or not self._cors:
@@ -259,21 +268,37 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802
         self._dispatch()
 
-    do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_GET
+    do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_TRACE = do_CONNECT = do_GET
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """The server's own refusals (a malformed request line, a method HTTP has no name for, ...) as
+        problem documents too, like every other error."""
+        self.close_connection = True
+        status = HTTPStatus(code)
+        path = urlsplit(getattr(self, "path", "") or "/").path
+        if status == HTTPStatus.NOT_IMPLEMENTED:
+            allowed = self.host.match("", path)
+            error = MethodNotAllowed(f"{self.command} is not a method this API knows",
+                                     allowed=allowed if isinstance(allowed, list) else [])
+        else:
+            error = BadRequest(message or status.phrase)
+        self._problem(error, path)
 
     def _dispatch(self) -> None:
+        split = urlsplit(self.path)
         try:
             body = self._read_body()
-        except ValueError as exc:
-            return self._send(HTTPStatus.BAD_REQUEST, {}, str(exc).encode())
+        except ValueError:
+            return self._problem(BadRequest("the request body's chunked encoding is broken"), split.path)
         if body is None:
-            return self._send(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, {}, b"")
-        split = urlsplit(self.path)
+            return self._problem(PayloadTooLarge(f"the request body is larger than {MAX_REQUEST_BYTES} bytes"),
+                                 split.path)
         method = self.command.upper()
         found = self.host.match(method, split.path)
-        if not found:
-            status = HTTPStatus.METHOD_NOT_ALLOWED if found is False else HTTPStatus.NOT_FOUND
-            return self._send(status, {}, b"")
+        if isinstance(found, list):  # the app's catch-all answers misses; these are the host's own
+            error = (MethodNotAllowed(f"{method} is not one of the methods of {split.path}: {', '.join(found)}",
+                                      allowed=found) if found else NotFound(f"there is nothing at {split.path}"))
+            return self._problem(error, split.path)
         route, params = found
         request = func.HttpRequest(
             method=method,
@@ -287,10 +312,15 @@ class _RequestHandler(BaseHTTPRequestHandler):
             response = route.invocable(request)
         except Exception:
             log.exception("function %s raised", route.invocable.name)
-            return self._send(HTTPStatus.INTERNAL_SERVER_ERROR, {}, b"")
+            return self._problem(SimgateError("the function failed; it has been logged"), split.path)
         status, headers, payload = _wire(response)
         headers.update(self.host.cors_headers(self.headers.get("Origin")))
         self._send(status, headers, b"" if method == "HEAD" else payload, content_length=len(payload))
+
+    def _problem(self, error, instance: str) -> None:
+        response = problem_response(error, instance)
+        status, headers, payload = _wire(response)
+        self._send(status, headers, payload)
 
     def _read_body(self) -> bytes | None:
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":

@@ -8,6 +8,7 @@ between retrying a message and failing its job.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 
@@ -17,10 +18,18 @@ class SimgateError(Exception):
     # Whether ``detail`` may be shown to the caller. Internal errors are logged, never shown.
     public: bool = True
 
-    def __init__(self, detail: str | None = None, *, errors: list[dict[str, Any]] | None = None) -> None:
+    def __init__(self, detail: str | None = None, *, errors: list[dict[str, Any]] | None = None,
+                 shown: str | None = None) -> None:
         super().__init__(detail or self.title)
         self.detail = detail or self.title
         self.errors = errors or []
+        self._shown = shown
+
+    @property
+    def shown(self) -> str:
+        """What a job's owner may read of it: the detail without addresses or paths (those are for the
+        log, in ``detail``)."""
+        return self._shown or self.detail
 
 
 class BadRequest(SimgateError):
@@ -59,6 +68,10 @@ class NotFound(SimgateError):
 
 class MethodNotAllowed(SimgateError):
     title = "Method not allowed"
+
+    def __init__(self, detail: str, *, allowed: list[str]) -> None:
+        super().__init__(detail)
+        self.allowed = allowed
 
 
 class Conflict(SimgateError):
@@ -135,8 +148,9 @@ class SimulatorAuthenticationFailed(SimulatorError):
 class RemoteCommandFailed(SimulatorError):
     title = "A command on the simulator failed"
 
-    def __init__(self, command: str, exit_status: int, stderr: str) -> None:
-        super().__init__(f"{command!r} exited with {exit_status}: {stderr.strip()[-500:]}")
+    def __init__(self, command: str, exit_status: int, stderr: str, shown: str | None = None) -> None:
+        super().__init__(f"{command!r} exited with {exit_status}: {stderr.strip()[-500:]}",
+                         shown=shown or f"a command on the simulator exited with {exit_status}")
         self.command = command
         self.exit_status = exit_status
         self.stderr = stderr
@@ -165,3 +179,11 @@ def describe_pydantic_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any
             entry["message"] = "is required"
         described.append(entry)
     return described
+
+
+_ABSOLUTE_PATH = re.compile(r"(?<![\w.])/(?:[\w.@+-]+/)*[\w.@+-]+")
+
+
+def without_paths(text: str) -> str:
+    """``text`` with absolute file paths left out (they describe a simulator's insides, not the job)."""
+    return _ABSOLUTE_PATH.sub("…", text)

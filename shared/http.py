@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -41,6 +42,8 @@ from shared.errors import (
     ValidationFailed,
     describe_pydantic_errors,
 )
+from shared.services.paging import PageQuery
+from shared.services.ports import Page
 from shared.wiring import app
 
 log = logging.getLogger("simgate.http")
@@ -106,13 +109,21 @@ Handler = Callable[..., func.HttpResponse]
 
 
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> func.HttpResponse:
-    body = data.model_dump_json() if isinstance(data, BaseModel) else json.dumps(data, default=str)
+    """A JSON answer: a model, a list of models, or plain JSON-ready data."""
+    if isinstance(data, BaseModel):
+        body = data.model_dump_json()
+    elif isinstance(data, list) and all(isinstance(item, BaseModel) for item in data):
+        body = "[" + ",".join(item.model_dump_json() for item in data) + "]"
+    else:
+        body = json.dumps(data, default=str)
     return func.HttpResponse(body, status_code=status, headers=headers, mimetype="application/json")
 
 
 def problem_response(error: SimgateError, instance: str | None = None) -> func.HttpResponse:
     kind = problem_kind(error)
     headers = {"Cache-Control": "no-store", **dict(kind.headers)}
+    if isinstance(error, MethodNotAllowed):
+        headers["Allow"] = ", ".join(error.allowed)
     return func.HttpResponse(json.dumps(problem_document(error, instance)), status_code=kind.status,
                              headers=headers, mimetype=PROBLEM_JSON)
 
@@ -147,17 +158,46 @@ def route(req: func.HttpRequest, name: str) -> str:
 
 
 def read_json_document(req: func.HttpRequest, max_bytes: int = MAX_JSON_BODY_BYTES) -> Any:
-    """The request body as decoded JSON: 413, 415 or 400 problems otherwise."""
+    """The request body as decoded JSON: 413, 415 or 400 problems otherwise. Bounded in size, nesting
+    and number length, so that no body can make the reader recurse or compute without end."""
     body = req.get_body() or b""
     if len(body) > max_bytes:
         raise PayloadTooLarge(f"the request body is {len(body)} bytes; the limit is {max_bytes}")
     content_type = (req.headers.get("content-type") or "application/json").split(";")[0].strip().lower()
     if content_type != "application/json" and not content_type.endswith("+json"):
         raise UnsupportedMediaType(f"send the body as application/json, not {content_type}")
+    if _nesting(body) > MAX_JSON_DEPTH:
+        raise BadRequest(f"the request body nests deeper than {MAX_JSON_DEPTH} levels")
     try:
-        return json.loads(body or b"null")
+        return json.loads(body or b"null", parse_int=_bounded_int, parse_constant=_no_constant)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BadRequest(f"the request body is not valid JSON: {exc}") from None
+    except ValueError as exc:  # from the bounded readers
+        raise BadRequest(f"the request body is not valid JSON: {exc}") from None
+
+
+MAX_JSON_DEPTH = 32
+MAX_INT_DIGITS = 30
+
+
+def _nesting(body: bytes) -> int:
+    """The deepest nesting of arrays and objects, not counting brackets inside strings."""
+    text = re.sub(rb'"(?:[^"\\]|\\.)*"', b"", body)
+    depth = deepest = 0
+    for byte in re.findall(rb"[\[\]{}]", text):
+        depth += 1 if byte in (b"[", b"{") else -1
+        deepest = max(deepest, depth)
+    return deepest
+
+
+def _bounded_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:
+        raise ValueError(f"an integer of {len(text)} digits (at most {MAX_INT_DIGITS})")
+    return int(text)
+
+
+def _no_constant(name: str) -> float:
+    raise ValueError(f"{name} is not JSON")
 
 
 def read_json(req: func.HttpRequest, model: type[Model], max_bytes: int = MAX_JSON_BODY_BYTES) -> Model:
@@ -177,25 +217,33 @@ def read_query(req: func.HttpRequest, model: type[Model]) -> Model:
         raise BadRequest("the query string is not valid", errors=describe_pydantic_errors(exc.errors())) from None
 
 
-EXPOSED_HEADERS = "Link, X-Continuation-Token, X-Per-Page, ETag, Location"
+EXPOSED_HEADERS = "Link, X-Continuation-Token, X-Per-Page, ETag, Location, Idempotent-Replayed"
+PAGE_HEADERS = {
+    "Link": "first, prev and next pages (rel=first/prev/next)",
+    "X-Continuation-Token": "pass it back as ?continuation= for the next page",
+    "X-Per-Page": "the page size served (at most 100)",
+}
 
 
-def page_headers(req: func.HttpRequest, page: int, per_page: int, by_token: bool,
-                 next_token: str | None) -> dict[str, str]:
+def page_headers(req: func.HttpRequest, query: PageQuery, page: Page) -> dict[str, str]:
     """Link (first, prev, next), X-Continuation-Token and X-Per-Page for one page of a list.
-    The links keep the request's other query parameters (filters)."""
-    base = req.url.split("?", 1)[0]
+    The links keep the request's other query parameters (filters) and are relative to the API's
+    own path, so that they hold behind a proxy (the Static Web App) as well."""
+    path = urlsplit(req.url).path
     kept = {k: v for k, v in req.params.items() if k not in ("page", "per_page", "continuation")}
+    per_page, by_token = query.capped_per_page, bool(query.continuation)
 
     def link(rel: str, **params: object) -> str:
-        return f'<{base}?{urlencode({**kept, **params, "per_page": per_page})}>; rel="{rel}"'
+        return f'<{path}?{urlencode({**kept, **params, "per_page": per_page})}>; rel="{rel}"'
 
     links = [link("first", page=1)]
-    if not by_token and page > 1:
-        links.append(link("prev", page=page - 1))
-    if next_token:
-        links.append(link("next", continuation=next_token) if by_token else link("next", page=page + 1))
+    if not by_token and query.page > 1:
+        links.append(link("prev", page=query.page - 1))
+    if page.continuation and by_token:
+        links.append(link("next", continuation=page.continuation))
+    elif page.has_next:
+        links.append(link("next", page=query.page + 1))
     headers = {"Link": ", ".join(links), "X-Per-Page": str(per_page), "Access-Control-Expose-Headers": EXPOSED_HEADERS}
-    if next_token:
-        headers["X-Continuation-Token"] = next_token
+    if page.continuation:
+        headers["X-Continuation-Token"] = page.continuation
     return headers

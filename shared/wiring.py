@@ -98,8 +98,10 @@ def azure_adapters(settings: Settings) -> Adapters:
     from shared.adapters.simulators import SshSimulatorGateway
     from shared.adapters.ssh import SshPool, SshSession
     from shared.adapters.system_clock import SystemClock
+    from shared.adapters.table_paging import ContinuationTokens
 
     clients = storage_adapter.StorageClients(settings)
+    tokens = ContinuationTokens(clients, settings.cases_table)  # one signing key for every listing
     pool = SshPool(functools.partial(_ssh_session, SshSession, settings),
                    max_connections=settings.simulator_max_connections, max_channels=settings.simulator_max_channels)
     queue = _job_queue(settings, clients)
@@ -116,8 +118,8 @@ def azure_adapters(settings: Settings) -> Adapters:
         *[Probe("simulators", spec.name, functools.partial(pool.check, spec)) for spec in settings.simulators],
     ]
     return Adapters(
-        cases=TableCaseRepository(clients, settings.cases_table, settings.scripts_container),
-        jobs=TableJobRepository(clients, settings.jobs_table),
+        cases=TableCaseRepository(clients, settings.cases_table, settings.scripts_container, tokens=tokens),
+        jobs=TableJobRepository(clients, settings.jobs_table, tokens=tokens),
         outputs=BlobOutputStore(clients, settings.outputs_container),
         queue=queue,
         simulators=SshSimulatorGateway(pool),

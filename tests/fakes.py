@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 from shared.config import Settings
 from shared.domain.bundle import JobBundle
 from shared.domain.cases import CaseDefinition, CaseHeader, PublishedCase
-from shared.domain.jobs import Job, JobStatus, JobSummary, agent_token_hash
+from shared.domain.jobs import Job, agent_token_hash
 from shared.domain.messages import JobMessage
 from shared.domain.reconcile import Observation
 from shared.errors import InvalidContinuation, NotFound, StaleWrite
@@ -78,9 +78,10 @@ class InMemoryCaseRepository(CaseRepository):
         self.versions: dict[str, list[PublishedCase]] = {}
         self.writes = 0
 
-    def list_headers(self, per_page: int, continuation: str | None = None) -> Page[CaseHeader]:
+    def list_headers(self, per_page: int, continuation: str | None = None, skip: int = 0) -> Page[CaseHeader]:
         after = (decode_continuation(continuation) or {}).get("after", "")
         ids = [i for i in sorted(self.versions) if i > after]
+        ids = ids[skip:] if continuation is None else ids
         chosen = ids[:per_page]
         more = len(ids) > per_page
         return Page([self.versions[i][-1].header() for i in chosen],
@@ -156,11 +157,11 @@ class InMemoryJobRepository(JobRepository):
         if job.idempotency_key_hash:
             self.idempotency.pop((job.owner, job.idempotency_key_hash), None)
 
-    def list_for_owner(self, owner: str, per_page: int, continuation: str | None = None, *,
-                       status: JobStatus | None = None, case_id: str | None = None) -> Page[JobSummary]:
+    def list_jobs(self, owner, per_page, continuation=None, *, skip=0, status=None, case_id=None):
         after = (decode_continuation(continuation) or {}).get("after", "")
-        jobs = sorted((j for j, _ in self.rows.values() if j.owner == owner and j.job_id > after
+        jobs = sorted((j for j, _ in self.rows.values() if owner in (None, j.owner) and j.job_id > after
                        and status in (None, j.status) and case_id in (None, j.case_id)), key=lambda j: j.job_id)
+        jobs = jobs[skip:] if continuation is None else jobs
         chosen = jobs[:per_page]
         more = len(jobs) > per_page
         return Page([j.summary() for j in chosen], encode_continuation({"after": chosen[-1].job_id}) if more else None)

@@ -32,7 +32,7 @@ from azure.data.tables import UpdateMode
 from azure.storage.blob import ContentSettings
 
 from shared.adapters.storage import StorageClients, storage_errors
-from shared.adapters.table_paging import read_page
+from shared.adapters.table_paging import ContinuationTokens, read_page
 from shared.adapters.table_text import join_text, split_text
 from shared.domain.cases import CaseDefinition, CaseHeader, PublishedCase, is_case_id
 from shared.errors import Conflict, NotFound
@@ -53,8 +53,10 @@ def _row(version: int) -> str:
 
 
 class TableCaseRepository(CaseRepository):
-    def __init__(self, clients: StorageClients, table: str, container: str, cache_size: int = 64) -> None:
+    def __init__(self, clients: StorageClients, table: str, container: str, cache_size: int = 64,
+                 tokens: ContinuationTokens | None = None) -> None:
         self._clients = clients
+        self._tokens = tokens or ContinuationTokens(clients, table)
         self._table_name = table
         self._container_name = container
         self._cache: OrderedDict[tuple[str, int], PublishedCase] = OrderedDict()
@@ -71,10 +73,10 @@ class TableCaseRepository(CaseRepository):
 
     # --- reading ---
 
-    def list_headers(self, per_page: int, continuation: str | None = None) -> Page[CaseHeader]:
+    def list_headers(self, per_page: int, continuation: str | None = None, skip: int = 0) -> Page[CaseHeader]:
         with storage_errors("listing cases"):
-            return read_page(self._table, f"PartitionKey eq '{HEADERS}'", per_page, continuation, _header,
-                             select=_HEADER_COLUMNS)
+            return read_page(self._table, self._tokens, f"PartitionKey eq '{HEADERS}'", per_page, continuation,
+                             _header, select=_HEADER_COLUMNS, skip=skip)
 
     def latest_version(self, case_id: str) -> int:
         entity = self._header_entity(case_id)

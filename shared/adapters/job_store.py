@@ -27,20 +27,21 @@ from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.data.tables import TableTransactionError, UpdateMode
 
 from shared.adapters.storage import StorageClients, storage_errors
-from shared.adapters.table_paging import read_page
+from shared.adapters.table_paging import ContinuationTokens, read_page
 from shared.adapters.table_text import join_text, split_text
 from shared.domain.jobs import Job, JobStatus, JobSummary, owner_partition, partition_of
 from shared.errors import NotFound, StaleWrite, ValidationFailed
 from shared.services.ports import IdempotencyKeyReused, IdempotencyRecord, JobRepository, Page, Stored
 
 IDEMPOTENCY_PREFIX = "~idem-"  # '~' sorts after every job id, so these rows never mix into a list
-_SUMMARY_COLUMNS = ["RowKey", "title", "case_id", "case_version", "status", "created", "updated"]
+_SUMMARY_COLUMNS = ["RowKey", "title", "case_id", "case_version", "status", "created", "updated", "owner", "progress"]
 
 
 class TableJobRepository(JobRepository):
-    def __init__(self, clients: StorageClients, table: str) -> None:
+    def __init__(self, clients: StorageClients, table: str, tokens: ContinuationTokens | None = None) -> None:
         self._clients = clients
         self._table_name = table
+        self._tokens = tokens or ContinuationTokens(clients, table)
 
     @property
     def _table(self):
@@ -103,20 +104,22 @@ class TableJobRepository(JobRepository):
             if job.idempotency_key_hash:
                 self._table.delete_entity(partition, IDEMPOTENCY_PREFIX + job.idempotency_key_hash)
 
-    def list_for_owner(self, owner: str, per_page: int, continuation: str | None = None, *,
-                       status: JobStatus | None = None, case_id: str | None = None) -> Page[JobSummary]:
-        query = "PartitionKey eq @partition and RowKey lt @idempotency and owner eq @owner"
-        parameters: dict[str, Any] = {"partition": owner_partition(owner), "idempotency": IDEMPOTENCY_PREFIX,
-                                      "owner": owner}
+    def list_jobs(self, owner: str | None, per_page: int, continuation: str | None = None, *, skip: int = 0,
+                  status: JobStatus | None = None, case_id: str | None = None) -> Page[JobSummary]:
+        if owner is None:  # every owner's: partition by partition ('~' sorts after every job's partition and id)
+            query, parameters = "PartitionKey lt @tilde and RowKey lt @tilde", {"tilde": "~"}
+        else:
+            query = "PartitionKey eq @partition and RowKey lt @idempotency and owner eq @owner"
+            parameters = {"partition": owner_partition(owner), "idempotency": IDEMPOTENCY_PREFIX, "owner": owner}
         if status is not None:
             query += " and status eq @status"
             parameters["status"] = status.value
         if case_id is not None:
             query += " and case_id eq @case_id"
             parameters["case_id"] = case_id
-        with storage_errors(f"listing the jobs of {owner}"):
-            return read_page(self._table, query, per_page, continuation, _summary, select=_SUMMARY_COLUMNS,
-                             parameters=parameters)
+        with storage_errors(f"listing the jobs of {owner or 'every user'}"):
+            return read_page(self._table, self._tokens, query, per_page, continuation, _summary,
+                             select=_SUMMARY_COLUMNS, parameters=parameters, skip=skip)
 
     def list_stale(self, statuses: list[JobStatus], updated_before: datetime, limit: int) -> list[Job]:
         parameters: dict[str, Any] = {f"status{i}": s.value for i, s in enumerate(statuses)}
@@ -145,6 +148,7 @@ def _entity(job: Job) -> dict[str, Any]:
         "status": job.status.value,
         "created": job.created,
         "updated": job.updated,
+        **({"progress": job.progress} if job.progress is not None else {}),
         **document,
     }
 
@@ -156,5 +160,5 @@ def _job(entity: dict[str, Any]) -> Job:
 def _summary(entity: dict[str, Any]) -> JobSummary:
     return JobSummary(job_id=entity["RowKey"], title=entity["title"], case_id=entity["case_id"],
                       case_version=entity["case_version"], status=entity["status"], created=entity["created"],
-                      updated=entity["updated"])
+                      updated=entity["updated"], owner=entity.get("owner"), progress=entity.get("progress"))
 

@@ -22,7 +22,7 @@ from shared.config import SimulatorSpec
 from shared.domain.bundle import JobBundle
 from shared.domain.jobs import JOB_ID
 from shared.domain.reconcile import Observation
-from shared.errors import RemoteCommandFailed, SchedulerUnavailable, SimulatorError, SubmissionRejected
+from shared.errors import RemoteCommandFailed, SchedulerUnavailable, SimulatorError, SubmissionRejected, without_paths
 from shared.services.ports import CancelOutcome, Handover, Link, SimulatorGateway, Submission
 
 COMMAND_TIMEOUT = 120.0
@@ -103,12 +103,16 @@ def _answer(simulator: SimulatorSpec, result: CommandResult, doing: str) -> dict
     if result.exit_status == 0 and "error" not in answer:
         return answer
     if result.exit_status == EXIT_PERMANENT:
-        raise SubmissionRejected(f"simulator {simulator.name} rejected the job: {message}")
+        raise SubmissionRejected(f"simulator {simulator.name} rejected the job: {message}",
+                                 shown=f"simulator {simulator.name} rejected the job: {without_paths(message)}")
     if result.exit_status == EXIT_TEMPORARY:
-        raise SchedulerUnavailable(f"simulator {simulator.name}, {doing}: {message}")
+        raise SchedulerUnavailable(f"simulator {simulator.name}, {doing}: {message}",
+                                   shown=f"simulator {simulator.name}, {doing}: {without_paths(message)}")
     if result.exit_status == EXIT_NOT_FOUND:
-        raise SimulatorError(f"simulator {simulator.name}: {simulator.python} was not found ({message})")
-    raise RemoteCommandFailed(f"{doing} on {simulator.name}", result.exit_status, message)
+        raise SimulatorError(f"simulator {simulator.name}: {simulator.python} was not found ({message})",
+                             shown=f"simulator {simulator.name} has no Python to run simgate's agent with")
+    raise RemoteCommandFailed(f"{doing} on {simulator.name}", result.exit_status, message,
+                              shown=f"{doing} on simulator {simulator.name} failed (exit status {result.exit_status})")
 
 
 def _submission(simulator: SimulatorSpec, answer: dict) -> Submission:

@@ -46,8 +46,8 @@ class _RejectUnpinned(paramiko.MissingHostKeyPolicy):
 
     def missing_host_key(self, client, hostname, key) -> None:
         raise HostKeyMismatch(
-            f"simulator {self._simulator} ({hostname}) offered a {key.get_name()} host key that is not the pinned one"
-        )
+            f"simulator {self._simulator} ({hostname}) offered a {key.get_name()} host key that is not the pinned one",
+            shown=f"simulator {self._simulator} offered a host key that is not the pinned one")
 
 
 def pinned_host_key(spec: SimulatorSpec) -> paramiko.PKey:
@@ -136,7 +136,8 @@ class SshSession:
             raise SimulatorAuthenticationFailed(f"simulator {spec.name} refused the key for user {spec.user}") from None
         except (socket.timeout, OSError, EOFError, paramiko.SSHException) as exc:
             client.close()
-            raise SimulatorNotReached(f"simulator {spec.name} at {spec.host}:{spec.port} unreachable: {exc}") from None
+            raise SimulatorNotReached(f"simulator {spec.name} at {spec.host}:{spec.port} unreachable: {exc}",
+                                      shown=f"simulator {spec.name} could not be reached") from None
         except BaseException:
             client.close()
             raise
@@ -160,15 +161,19 @@ class SshSession:
         line = argv if isinstance(argv, str) else command_line(argv)
         transport = self._client.get_transport()
         if transport is None or not transport.is_active():
-            raise ConnectionLost(f"simulator {self.spec.name}: the connection is closed")
+            raise ConnectionLost(f"simulator {self.spec.name}: the connection is closed",
+                                 shown=f"the connection to simulator {self.spec.name} was lost")
         try:
             channel = transport.open_session(timeout=self._timeout)
         except paramiko.ChannelException as exc:
-            raise ChannelRefused(f"simulator {self.spec.name} opened no new channel: {exc}") from None
+            raise ChannelRefused(f"simulator {self.spec.name} opened no new channel: {exc}",
+                                 shown=f"simulator {self.spec.name} is busy") from None
         except (socket.timeout, OSError, EOFError, paramiko.SSHException) as exc:
             if transport.is_active():  # e.g. no answer to the open in time: the connection itself is fine
-                raise ChannelRefused(f"simulator {self.spec.name} opened no new channel: {exc}") from None
-            raise ConnectionLost(f"simulator {self.spec.name}: the connection failed: {exc}") from None
+                raise ChannelRefused(f"simulator {self.spec.name} opened no new channel: {exc}",
+                                     shown=f"simulator {self.spec.name} is busy") from None
+            raise ConnectionLost(f"simulator {self.spec.name}: the connection failed: {exc}",
+                                 shown=f"the connection to simulator {self.spec.name} was lost") from None
         try:
             return _finish(channel, self.spec.name, line, check, timeout, stdin)
         finally:
@@ -205,10 +210,11 @@ def _finish(channel: paramiko.Channel, simulator: str, line: str, check: bool, t
                 raise socket.timeout(f"no answer within {timeout:.0f} s")
         status = channel.recv_exit_status() if channel.exit_status_ready() else -1
     except (socket.timeout, OSError, EOFError, paramiko.SSHException) as exc:
-        raise SimulatorUnreachable(f"simulator {simulator}: connection lost running a command: {exc}") from None
+        raise SimulatorUnreachable(f"simulator {simulator}: connection lost running a command: {exc}",
+                                   shown=f"the connection to simulator {simulator} was lost") from None
     if status == -1:  # the channel closed without an exit status: the connection or the session died
         raise SimulatorUnreachable(f"simulator {simulator}: the command ended without an exit status "
-                                   "(connection lost)")
+                                   "(connection lost)", shown=f"the connection to simulator {simulator} was lost")
     result = CommandResult(status, out.decode(errors="replace"), err.decode(errors="replace")[-STDERR_KEPT:])
     if check and status != 0:
         raise RemoteCommandFailed(line, status, result.stderr)

@@ -473,6 +473,8 @@ class Reporter:
         url = self.job.get("status_url")
         if not url:
             return {}
+        if fields.get("detail"):  # simgate takes one line of plain text: the script's words may be anything
+            fields["detail"] = " ".join("".join(c if c.isprintable() else " " for c in fields["detail"]).split())[:2000]
         body = json.dumps({"status": status, **fields}).encode()
         headers = {"Authorization": f"Bearer {self.job['token']}", "Content-Type": "application/json"}
         try:

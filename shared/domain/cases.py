@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from shared.domain.fields import FieldSpec, FieldValue, check_values, missing_required
 from shared.domain.scripts import BUILTINS, render_scripts, template_problems
+from shared.domain.text import Line, Text
 from shared.errors import ValidationFailed, describe_pydantic_errors
 
 CASE_ID = r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$"
@@ -47,7 +48,7 @@ class OutputSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     pattern: str = Field(min_length=1, max_length=200)
-    description: str = Field(default="", max_length=500)
+    description: Line = Field(default="", max_length=500)
 
     @field_validator("pattern")
     @classmethod
@@ -65,10 +66,10 @@ class CaseDefinition(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     id: str = Field(pattern=CASE_ID, description="URL-safe slug: lowercase letters, digits and dashes")
-    title: str = Field(min_length=1, max_length=200)
-    summary: str = Field(default="", max_length=500)
-    description: str = Field(default="", max_length=20_000)
-    tags: list[str] = Field(default_factory=list, max_length=20)
+    title: Line = Field(min_length=1, max_length=200)
+    summary: Line = Field(default="", max_length=500)
+    description: Text = Field(default="", max_length=20_000)
+    tags: list[Line] = Field(default_factory=list, max_length=20)
     fields: list[FieldSpec] = Field(default_factory=list, max_length=200)
     scripts: dict[str, str] = Field(min_length=1, max_length=50)
     entry_point: str = Field(pattern=SCRIPT_NAME)
@@ -115,10 +116,32 @@ def parse_definition(raw: Any) -> CaseDefinition:
     if definition is not None and (size := len(definition.model_dump_json(exclude={"scripts"}))) > MAX_DEFINITION_CHARS:
         problems.append({"field": None, "message": f"the definition without its scripts is {size} characters "
                                                    f"long; the limit is {MAX_DEFINITION_CHARS}"})
+    if definition is not None and not problems:
+        problems.extend(_rendering_problems(definition))
     if problems:
         raise ValidationFailed("the case definition is not valid", errors=problems)
     assert definition is not None
     return definition
+
+
+_SAMPLES = {"number": 1.0, "integer": 1, "string": "sample", "boolean": False}
+
+
+def _rendering_problems(definition: CaseDefinition) -> list[dict[str, Any]]:
+    """Every script rendered with the fields' defaults (a sample value where a field has none), so that
+    a template that can never render is refused at publishing, not when its first job runs."""
+    values = {f.name: f.default if f.default is not None else (f.choices or [None])[0] if f.type == "choice"
+              else _SAMPLES.get(f.type) for f in definition.fields}
+    resources = definition.resources
+    variables = {**values, "job_id": "5f2c9a0e11b7-8230312345678-3fa9c2d1", "job_title": "Sample",
+                 "case_id": definition.id, "case_version": 1, "cores": resources.cores,
+                 "memory_mb": resources.memory_mb, "wall_time_minutes": resources.wall_time_minutes}
+    try:
+        render_scripts(definition.scripts, variables)
+    except ValidationFailed as exc:
+        return [{**e, "message": e["message"].replace("cannot be rendered", "cannot be rendered with the fields' "
+                                                                           "defaults")} for e in exc.errors]
+    return []
 
 
 def _whole_definition_problems(document: dict[str, Any]) -> list[dict[str, str]]:

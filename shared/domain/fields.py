@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from shared.domain.text import Line, Text
 from shared.errors import ValidationFailed
 
 FieldType = Literal["number", "integer", "string", "choice", "boolean"]
@@ -35,16 +37,16 @@ class FieldSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str = Field(pattern=FIELD_NAME)
-    label: str = Field(default="", max_length=120)
+    label: Line = Field(default="", max_length=120)
     type: FieldType
-    unit: str | None = Field(default=None, max_length=32)
+    unit: Line | None = Field(default=None, max_length=32)
     min: float | None = None
     max: float | None = None
     choices: list[str] | None = Field(default=None, min_length=1, max_length=200, validate_default=True)
     pattern: str | None = Field(default=None, max_length=500)
     max_length: int | None = Field(default=None, ge=1, le=100_000)
     required: bool = True
-    help: str = Field(default="", max_length=2000)
+    help: Text = Field(default="", max_length=2000)
     default: FieldValue = None
 
     @field_validator("min", "max")
@@ -117,20 +119,19 @@ class FieldSpec(BaseModel):
     def _check_number(self, value: Any) -> float | int:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise FieldValueError("type", f"must be a number, not {_describe(value)}")
-        if not math.isfinite(value):
+        if isinstance(value, float) and not math.isfinite(value):
             raise FieldValueError("type", "must be a finite number")
-        if self.type == "integer":
-            if isinstance(value, float) and not value.is_integer():
-                raise FieldValueError("type", f"must be a whole number, not {value:g}")
-            value = int(value)
-        else:
-            value = float(value)
+        if self.type == "integer" and isinstance(value, float) and not value.is_integer():
+            raise FieldValueError("type", f"must be a whole number, not {value:g}")
+        # Limits first, on the value as given: a huge integer compares exactly but has no float.
         unit = f" {self.unit}" if self.unit else ""
-        if self.min is not None and value < self.min:
-            raise FieldValueError("min", f"must be at least {self.min:g}{unit}, not {value:g}")
-        if self.max is not None and value > self.max:
-            raise FieldValueError("max", f"must be at most {self.max:g}{unit}, not {value:g}")
-        return value
+        low = self.min if self.min is not None else -FLOAT_LIMIT
+        high = self.max if self.max is not None else FLOAT_LIMIT
+        if value < low:
+            raise FieldValueError("min", f"must be at least {low:g}{unit}, not {_short(value)}")
+        if value > high:
+            raise FieldValueError("max", f"must be at most {high:g}{unit}, not {_short(value)}")
+        return int(value) if self.type == "integer" else float(value)
 
     def _check_string(self, value: Any) -> str:
         if not isinstance(value, str):
@@ -158,6 +159,14 @@ _CHECKERS = {
     "string": FieldSpec._check_string,
     "choice": FieldSpec._check_choice,
 }
+
+
+FLOAT_LIMIT = sys.float_info.max
+
+
+def _short(value: float | int) -> str:
+    text = f"{value:g}" if isinstance(value, float) or abs(value) < 10**15 else f"a number of {len(str(abs(value)))} digits"
+    return text
 
 
 def _describe(value: Any) -> str:

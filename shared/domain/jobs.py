@@ -120,6 +120,8 @@ class JobSummary(BaseModel):
     status: JobStatus
     created: datetime
     updated: datetime
+    owner: str | None = None
+    progress: float | None = None
 
 
 class Waiting(BaseModel):
@@ -220,7 +222,8 @@ class Job(BaseModel):
 
     def summary(self) -> JobSummary:
         return JobSummary(job_id=self.job_id, title=self.title, case_id=self.case_id, case_version=self.case_version,
-                          status=self.status, created=self.created, updated=self.updated)
+                          status=self.status, created=self.created, updated=self.updated, owner=self.owner,
+                          progress=self.progress)
 
     def with_fields(self, values: dict[str, FieldValue], at: datetime) -> "Job":
         if self.status != JobStatus.DRAFT:

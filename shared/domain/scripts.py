@@ -120,6 +120,10 @@ def render_scripts(scripts: Mapping[str, str], variables: Mapping[str, Any]) -> 
             rendered[name] = _compiled(escaper_for(name), source).render(variables)
         except TemplateError as exc:
             problems.append({"field": f"scripts.{name}", "message": f"cannot be rendered: {exc.message or exc}"})
+        except (ArithmeticError, TypeError, ValueError, LookupError, AttributeError) as exc:
+            # a template is the case author's code: whatever its expressions raise is its problem
+            problems.append({"field": f"scripts.{name}",
+                             "message": f"cannot be rendered: {type(exc).__name__}: {str(exc)[:200]}"})
     if problems:
         raise ValidationFailed("the case's scripts cannot be rendered", errors=problems)
     return rendered

@@ -8,12 +8,14 @@ status machine: a repeated or late one is a no-op answered with the current stat
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shared.domain.jobs import Job, JobStatus, agent_token_hash, decide, parse_status
 from shared.domain.outputs import MAX_FILES, ReportedFile
+from shared.domain.text import Line
 from shared.errors import AgentTokenInvalid, AgentTokenMissing
 from shared.logs import job_log
 from shared.services.changes import JobChanges
@@ -30,7 +32,7 @@ class StatusReport(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     status: JobStatus
-    detail: str = Field(default="", max_length=2000)
+    detail: Line = Field(default="", max_length=2000)
     progress: float | None = Field(default=None, ge=0, le=1)
     exit_code: int | None = None
     stderr_tail: str | None = Field(default=None, max_length=4000)
@@ -70,10 +72,12 @@ class AgentReports:
             raise AgentTokenInvalid("the token is not valid for this job (or the job has finished)")
         return stored
 
-    def record(self, job_id: str, authorization: str | None, report: StatusReport
+    def record(self, job_id: str, authorization: str | None, read_report: Callable[[], StatusReport]
                ) -> tuple[Job, dict[str, Link] | None]:
-        """Apply the agent's report; on cleanup also the upload links for the files it named."""
+        """Apply the agent's report, read (``read_report``) only once its token is checked; on cleanup
+        also the upload links for the files it named."""
         self.authenticate(job_id, authorization)
+        report = read_report()
         now = self._clock.now()
         recorded = sealed_outputs(self._outputs, job_id, report.files) if report.status == JobStatus.DONE else None
 

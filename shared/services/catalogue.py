@@ -6,6 +6,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from pydantic import Field
+
 from shared.auth import Principal
 from shared.domain.cases import CaseHeader, PublishedCase, parse_definition
 from shared.errors import Forbidden, ValidationFailed
@@ -14,14 +16,36 @@ from shared.services.ports import CaseRepository, Clock, Page, Publication
 
 log = logging.getLogger("simgate.cases")
 
+SEARCHED = 5000  # a search reads at most this many case headers
+
+
+class CaseListQuery(PageQuery):
+    q: str | None = Field(default=None, min_length=1, max_length=100,
+                          description="words that every listed case's title or summary contains")
+    tag: str | None = Field(default=None, min_length=1, max_length=40, description="only cases with this tag")
+
 
 class Catalogue:
     def __init__(self, cases: CaseRepository, clock: Clock) -> None:
         self._cases = cases
         self._clock = clock
 
-    def list(self, query: PageQuery) -> Page[CaseHeader]:
-        return fetch_page(self._cases.list_headers, query)
+    def list(self, query: CaseListQuery) -> Page[CaseHeader]:
+        if not query.q and not query.tag:
+            return fetch_page(self._cases.list_headers, query)
+        found = [h for h in self._all_headers() if _matches(h, query)]  # a catalogue is small: filter in memory
+        chosen = found[query.skip:query.skip + query.capped_per_page]
+        return Page(chosen, None, more=len(found) > query.skip + len(chosen))
+
+    def _all_headers(self) -> list[CaseHeader]:
+        headers, token = [], None
+        while len(headers) < SEARCHED:
+            page = self._cases.list_headers(100, token)
+            headers += page.items
+            token = page.continuation
+            if token is None:
+                break
+        return headers
 
     def get(self, case_id: str, version: int | None = None) -> tuple[PublishedCase, int]:
         """The version asked for (the latest by default), and the latest version number."""
@@ -42,3 +66,10 @@ class Catalogue:
         if publication.changed:
             log.info("case %s version %d published by %s", definition.id, publication.case.version, caller.user_id)
         return publication
+
+
+def _matches(header: CaseHeader, query: CaseListQuery) -> bool:
+    text = f"{header.title} {header.summary}".casefold()
+    words = (query.q or "").casefold().split()
+    return all(w in text for w in words) and (query.tag is None or query.tag.casefold() in
+                                               {t.casefold() for t in header.tags})

@@ -12,11 +12,12 @@ import json
 import logging
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 from shared.auth import USER_ID, Principal
 from shared.domain.jobs import Job, JobStatus, JobSummary, Transition, new_job_id
 from shared.domain.messages import JobMessage
+from shared.domain.text import Line
 from shared.errors import (
     Conflict,
     Forbidden,
@@ -60,35 +61,42 @@ def _as_values(value: Any) -> Any:
     return values
 
 
-FieldValues = Annotated[dict[str, Any], BeforeValidator(_as_values)]
+FieldValues = Annotated[dict[str, Any], BeforeValidator(_as_values), WithJsonSchema({
+    "description": "field values: {name: value}, or the seed's [{name, value}, ...]",
+    "anyOf": [{"type": "object", "additionalProperties": {"type": ["number", "integer", "string", "boolean", "null"]}},
+              {"type": "array", "items": {"type": "object", "required": ["name"], "additionalProperties": False,
+                                          "properties": {"name": {"type": "string"}, "value": {}}}}]})]
 
 
 class NewJob(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_extra={"examples": [
+        {"case_id": "heat-rod", "job_title": "Copper rod, ends at 100 and 0 °C", "fields": {"material": "copper"}}]})
 
     case_id: str = Field(min_length=1, max_length=64)
-    job_title: str = Field(min_length=1, max_length=200)
+    job_title: Line = Field(min_length=1, max_length=200)
     user: str | None = Field(default=None, max_length=128)
     fields: FieldValues = Field(default_factory=dict)
 
 
 class FieldsUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"fields": {"material": "brass"}}]})
 
     fields: FieldValues = Field(min_length=1)
 
 
 class JobListQuery(PageQuery):
-    status: JobStatus | None = None
-    case_id: str | None = Field(default=None, max_length=64)
-    user: str | None = Field(default=None, max_length=128)
+    status: JobStatus | None = Field(default=None, description="only jobs in this status")
+    case_id: str | None = Field(default=None, min_length=1, max_length=64, description="only jobs of this case")
+    user: str | None = Field(default=None, min_length=1, max_length=128, description="admins: this user's jobs")
+    all: bool = Field(default=False, description="admins: every user's jobs (user by user, each newest first)")
 
 
 class StatusQuery(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    wait: float = Field(default=0, ge=0, le=MAX_WAIT_SECONDS)
-    since: JobStatus | None = None
+    wait: float = Field(default=0, ge=0, le=MAX_WAIT_SECONDS,
+                        description="answer as soon as the status changes, waiting at most this many seconds")
+    since: JobStatus | None = Field(default=None, description="the status the caller knows (default: the current one)")
 
 
 class Jobs:
@@ -111,13 +119,13 @@ class Jobs:
         return stored
 
     def list(self, caller: Principal, query: JobListQuery) -> Page[JobSummary]:
-        owner = caller.user_id
-        if query.user and query.user != owner:
+        owner: str | None = caller.user_id
+        if query.all or (query.user and query.user != owner):
             if not caller.is_admin:
                 raise Forbidden("only admins list other users' jobs")
-            owner = query.user
-        return fetch_page(lambda per_page, token: self._jobs.list_for_owner(
-            owner, per_page, token, status=query.status, case_id=query.case_id), query)
+            owner = None if query.all else query.user
+        return fetch_page(lambda per_page, token, skip: self._jobs.list_jobs(
+            owner, per_page, token, skip=skip, status=query.status, case_id=query.case_id), query)
 
     def wait_for_status(self, caller: Principal, job_id: str, query: StatusQuery) -> Stored[Job]:
         """The job now, or as soon as its status differs from ``since`` (default: its status now),

@@ -128,8 +128,9 @@ class Manager:
         message = JobMessage.parse(body)
         if message is None:
             return "dropped: not a manager message"
-        why = f"{reason or 'dead-lettered'}: {description or 'no description'}"
-        job_log(log, message.job_id, action=message.action).warning("dead-lettered %s: %s", message.action, why)
+        why = reason or "dead-lettered"  # the description (an exception's text) is for the log only
+        job_log(log, message.job_id, action=message.action).warning("dead-lettered %s: %s: %s", message.action, why,
+                                                                    description or "no description")
         if message.action == "start":
             return self._fail(message.job_id, f"the job could not be started ({why})")
         return self._cancelled(message.job_id, f"; the simulator could not be told ({why})")
@@ -236,9 +237,9 @@ class Manager:
             if now - since >= self.waiting.horizon:
                 return job.move(JobStatus.FAILED, at=now, source=SOURCE, waiting=None, pending_token_hashes=pending,
                                 reason=f"simulator {simulator} unreachable since {since.isoformat()}, longer than "
-                                       f"the {_duration(self.waiting.horizon)} a start waits: {exc.detail}")
+                                       f"the {_duration(self.waiting.horizon)} a start waits: {exc.shown}")
             waiting = Waiting(simulator=simulator, since=since, attempts=attempt + 1,
-                              next_attempt_at=now + self.waiting.delay(attempt + 1), cause=exc.detail)
+                              next_attempt_at=now + self.waiting.delay(attempt + 1), cause=exc.shown)
             return job.model_copy(update={"waiting": waiting, "detail": waiting.describe(), "updated": now,
                                           "pending_token_hashes": pending})
 
@@ -315,5 +316,5 @@ def _duration(span: timedelta) -> str:
 
 def _reason(exc: SimgateError, delivery: Delivery) -> str:
     if exc.retryable:
-        return f"gave up after {delivery.count} attempts: {exc.detail}"
-    return f"{exc.title}: {exc.detail}"
+        return f"gave up after {delivery.count} attempts: {exc.shown}"
+    return f"{exc.title}: {exc.shown}"

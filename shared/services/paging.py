@@ -16,24 +16,23 @@ Item = TypeVar("Item")
 class PageQuery(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    page: int = Field(default=1, ge=1, le=10_000)
-    per_page: int = Field(default=20, ge=1)
-    continuation: str | None = Field(default=None, max_length=2048)
+    page: int = Field(default=1, ge=1, le=10_000, description="the page, from 1 (the seed's paging)")
+    per_page: int = Field(default=20, ge=1, le=10_000, description=f"items per page, at most {MAX_PER_PAGE} served")
+    continuation: str | None = Field(default=None, min_length=1, max_length=2048,
+                                     description="the X-Continuation-Token of the previous page: the next page")
 
     @property
     def capped_per_page(self) -> int:
         return min(self.per_page, MAX_PER_PAGE)
 
+    @property
+    def skip(self) -> int:
+        return (self.page - 1) * self.capped_per_page
 
-def fetch_page(fetch: Callable[[int, str | None], Page[Item]], query: PageQuery) -> Page[Item]:
-    """The page ``query`` asks for. ``fetch(per_page, token)`` reads one page; page N without a token
-    follows the tokens of the N-1 pages before it."""
-    per_page = query.capped_per_page
+
+def fetch_page(fetch: Callable[[int, str | None, int], Page[Item]], query: PageQuery) -> Page[Item]:
+    """The page ``query`` asks for: ``fetch(per_page, token, skip)`` reads it, after the token or
+    (page N without a token) after skipping the rows of the pages before it."""
     if query.continuation:
-        return fetch(per_page, query.continuation)
-    page = fetch(per_page, None)
-    for _ in range(query.page - 1):
-        if page.continuation is None:
-            return Page([], None)
-        page = fetch(per_page, page.continuation)
-    return page
+        return fetch(query.capped_per_page, query.continuation, 0)
+    return fetch(query.capped_per_page, None, query.skip)

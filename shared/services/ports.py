@@ -46,6 +46,11 @@ class Clock(abc.ABC):
 class Page(Generic[Item]):
     items: list[Item]
     continuation: str | None  # opaque; pass back to get the next page, None on the last page
+    more: bool = False  # a next page exists that no token leads to (a page-numbered search)
+
+    @property
+    def has_next(self) -> bool:
+        return self.more or self.continuation is not None
 
 
 # --- cases ---
@@ -61,8 +66,9 @@ class CaseRepository(abc.ABC):
     """Published cases. Versions are immutable once published; the header tracks the latest one."""
 
     @abc.abstractmethod
-    def list_headers(self, per_page: int, continuation: str | None = None) -> Page[CaseHeader]:
-        """Headers in case id order, exactly ``per_page`` of them unless it is the last page."""
+    def list_headers(self, per_page: int, continuation: str | None = None, skip: int = 0) -> Page[CaseHeader]:
+        """Headers in case id order, exactly ``per_page`` of them unless it is the last page; without a
+        token, after the first ``skip`` (read cheaply)."""
 
     @abc.abstractmethod
     def latest_version(self, case_id: str) -> int:
@@ -125,9 +131,10 @@ class JobRepository(abc.ABC):
         """Delete the job (and its idempotency record) if it still has ``etag``; StaleWrite otherwise."""
 
     @abc.abstractmethod
-    def list_for_owner(self, owner: str, per_page: int, continuation: str | None = None, *,
-                       status: JobStatus | None = None, case_id: str | None = None) -> Page[JobSummary]:
-        """The owner's jobs, newest first, exactly ``per_page`` of them unless it is the last page."""
+    def list_jobs(self, owner: str | None, per_page: int, continuation: str | None = None, *, skip: int = 0,
+                  status: JobStatus | None = None, case_id: str | None = None) -> Page[JobSummary]:
+        """The owner's jobs newest first (every owner's, owner by owner, for None), exactly ``per_page``
+        of them unless it is the last page; without a token, after the first ``skip`` (read cheaply)."""
 
     @abc.abstractmethod
     def list_stale(self, statuses: list[JobStatus], updated_before: datetime, limit: int) -> list[Job]:

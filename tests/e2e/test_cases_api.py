@@ -2,6 +2,7 @@
 
 import json
 import uuid
+from urllib.parse import urljoin
 
 import pytest
 import requests
@@ -59,7 +60,7 @@ def test_the_list_pages_by_number_and_by_continuation(local_host):
     first = api(local_host, "GET", "case", params={"page": 1, "per_page": 5})
     assert first.status_code == 200 and len(first.json()) == 5
     assert set(first.json()[0]) == {"id", "title", "summary", "tags", "version", "updated"}
-    assert first.links["next"]["url"].endswith("?page=2&per_page=5")
+    assert first.links["next"]["url"] == "/api/case?page=2&per_page=5"  # relative: right behind a proxy too
     by_number = api(local_host, "GET", "case", params={"page": 2, "per_page": 5})
     by_token = api(local_host, "GET", "case",
                    params={"per_page": 5, "continuation": first.headers["X-Continuation-Token"]})
@@ -70,7 +71,7 @@ def test_the_list_pages_by_number_and_by_continuation(local_host):
     while url:
         page = requests.get(url, headers=USER, timeout=30)
         seen += [h["id"] for h in page.json()]
-        url = page.links.get("next", {}).get("url")
+        url = urljoin(url, page.links["next"]["url"]) if "next" in page.links else None  # relative links
     assert len(seen) == len(set(seen)) and [i for i in seen if i.startswith(prefix)] == ids
 
 

@@ -6,6 +6,7 @@ import signal
 import threading
 import uuid
 from pathlib import Path
+from urllib.parse import urljoin
 
 import pytest
 import requests
@@ -169,8 +170,9 @@ def test_the_list_is_newest_first_filtered_and_paged(local_host, case_id):
     api(local_host, "POST", f"job/{ids[2]}/cancel", headers=user)
     first = api(local_host, "GET", "job", headers=user, params={"page": 1, "per_page": 4})
     assert [j["job_id"] for j in first.json()] == ids[::-1][:4]
-    assert set(first.json()[0]) == {"job_id", "title", "case_id", "case_version", "status", "created", "updated"}
-    second = requests.get(first.links["next"]["url"], headers=user, timeout=30)
+    assert set(first.json()[0]) == {"job_id", "title", "case_id", "case_version", "status", "created", "updated",
+                                    "owner", "progress"}
+    second = requests.get(urljoin(first.url, first.links["next"]["url"]), headers=user, timeout=30)
     assert [j["job_id"] for j in second.json()] == ids[::-1][4:] and "next" not in second.links
     by_token = api(local_host, "GET", "job", headers=user,
                    params={"per_page": 4, "continuation": first.headers["X-Continuation-Token"]})

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+from urllib.parse import urljoin
 
 import pytest
 import requests
@@ -48,7 +49,7 @@ def test_the_seed_story(local_host, smoothie_cases, azurite, scheduler):
     assert len(listed.json()) <= 5 and listed.headers["X-Per-Page"] == "5"
     headers = list(listed.json())
     while case_id not in [h["id"] for h in headers] and "next" in listed.links:
-        listed = requests.get(listed.links["next"]["url"], headers=ALICE, timeout=30)
+        listed = requests.get(urljoin(listed.url, listed.links["next"]["url"]), headers=ALICE, timeout=30)
         headers += listed.json()
     assert case_id in [h["id"] for h in headers]
 

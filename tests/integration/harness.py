@@ -21,6 +21,7 @@ from shared.adapters.simulators import SshSimulatorGateway, job_directory
 from shared.adapters.ssh import SshPool, SshSession
 from shared.adapters.system_clock import SystemClock
 from shared.agent import simgate_agent
+from shared.api.models import StatusAnswer
 from shared.config import SimulatorSpec
 from shared.domain.jobs import Job, JobStatus, Transition, new_job_id
 from shared.errors import SimgateError
@@ -28,7 +29,6 @@ from shared.http import problem_document, problem_kind
 from shared.services.agent_reports import AgentReports, StatusReport
 from shared.services.changes import JobChanges
 from shared.services.manager import AgentOptions, Delivery, Manager, WaitPolicy
-from shared.views import status_answer
 from tests import conftest
 from tests.loopback import JsonHandler, LoopbackServer
 
@@ -224,10 +224,10 @@ class StatusEndpoint(LoopbackServer):
                     return self.answer(503, {"title": "Service temporarily unavailable"})
                 try:
                     job, grant = reports.record(self.path.split("/")[-2], self.headers.get("Authorization"),
-                                                StatusReport.model_validate(body))
+                                                lambda: StatusReport.model_validate(body))
                 except SimgateError as exc:
                     return self.answer(problem_kind(exc).status, problem_document(exc))
-                self.answer(200, status_answer(job, grant))
+                self.answer(200, StatusAnswer.with_grant(job, grant).model_dump(mode="json"))
 
         super().__init__(Handler)
         self.base_url = f"{self.url}/api"

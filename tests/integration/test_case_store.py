@@ -9,8 +9,7 @@ from shared.adapters.case_store import TableCaseRepository
 from shared.adapters.system_clock import SystemClock
 from shared.domain.cases import parse_definition
 from shared.errors import NotFound, TransientError
-from shared.services.catalogue import Catalogue
-from shared.services.paging import PageQuery
+from shared.services.catalogue import CaseListQuery, Catalogue
 from tests.concurrency import run_together
 from tests.factories import case_document
 
@@ -82,9 +81,9 @@ def test_listing_pages_through_more_than_one_page(repository):
         if token is None:
             break
     assert sizes == [5, 5, 2] and seen == ids
-    third = Catalogue(repository, SystemClock()).list(PageQuery(page=3, per_page=5))
+    third = Catalogue(repository, SystemClock()).list(CaseListQuery(page=3, per_page=5))
     assert [h.id for h in third.items] == ids[10:] and third.continuation is None
-    assert Catalogue(repository, SystemClock()).list(PageQuery(page=4, per_page=5)).items == []
+    assert Catalogue(repository, SystemClock()).list(CaseListQuery(page=4, per_page=5)).items == []
     header = repository.list_headers(1).items[0]
     assert (header.title, header.version, header.tags, header.updated) == ("Mixer", 1, ["test"], NOW)
 

@@ -7,7 +7,7 @@ import pytest
 from shared.adapters.job_store import IDEMPOTENCY_PREFIX, TableJobRepository
 from shared.adapters.system_clock import SystemClock
 from shared.domain.jobs import Job, JobStatus, new_job_id, partition_of
-from shared.errors import StaleWrite
+from shared.errors import InvalidContinuation, StaleWrite
 from shared.services.changes import JobChanges
 from shared.services.ports import IdempotencyKeyReused, IdempotencyRecord
 from tests.concurrency import run_together
@@ -73,20 +73,54 @@ def test_listing_pages_newest_first_with_filters_and_per_owner(repository):
 
     seen, token, sizes = [], None, []
     while True:
-        page = repository.list_for_owner("alice", 5, token)
+        page = repository.list_jobs("alice", 5, token)
         seen += [s.title for s in page.items]
         sizes.append(len(page.items))
         token = page.continuation
         if token is None:
             break
     assert seen == [f"Job {i}" for i in reversed(range(12))] + ["Oldest"] and sizes == [5, 5, 3]
-    done = repository.list_for_owner("alice", 2, status=JobStatus.DONE)
+    done = repository.list_jobs("alice", 2, status=JobStatus.DONE)
     assert [s.title for s in done.items] == ["Job 9", "Job 6"] and done.continuation
-    rest = repository.list_for_owner("alice", 2, done.continuation, status=JobStatus.DONE)
+    rest = repository.list_jobs("alice", 2, done.continuation, status=JobStatus.DONE)
     assert [s.title for s in rest.items] == ["Job 3", "Job 0"]
-    heat_done = repository.list_for_owner("alice", 10, status=JobStatus.DONE, case_id="heat-rod")
+    heat_done = repository.list_jobs("alice", 10, status=JobStatus.DONE, case_id="heat-rod")
     assert [s.title for s in heat_done.items] == ["Job 9", "Job 3"]
-    assert len(repository.list_for_owner("bob", 10).items) == 1
+    assert len(repository.list_jobs("bob", 10).items) == 1
+
+
+def test_a_page_by_number_is_the_page_the_tokens_lead_to(repository):
+    for i in range(23):
+        repository.add(new_job(at=NOW + timedelta(seconds=i), title=f"Job {i}"))
+    by_token, token = [], None
+    for _ in range(4):
+        page = repository.list_jobs("alice", 5, token)
+        by_token.append([s.title for s in page.items])
+        token = page.continuation
+    fourth = repository.list_jobs("alice", 5, skip=15)
+    assert [s.title for s in fourth.items] == by_token[3] == [f"Job {i}" for i in range(7, 2, -1)]
+    last = repository.list_jobs("alice", 5, fourth.continuation)
+    assert [s.title for s in last.items] == ["Job 2", "Job 1", "Job 0"] and last.continuation is None
+    assert repository.list_jobs("alice", 5, skip=23).items == []
+
+
+def test_continuation_tokens_only_work_for_the_listing_that_issued_them(repository, storage, own_table):
+    for i in range(4):
+        repository.add(new_job(at=NOW + timedelta(seconds=i)))
+        repository.add(new_job(owner="bob", at=NOW + timedelta(seconds=i)))
+    token = repository.list_jobs("alice", 2).continuation
+    # another instance of the app (its own tokens object) checks with the same stored key
+    assert len(TableJobRepository(storage, own_table).list_jobs("alice", 2, token).items) == 2
+    body, _, signature = token.partition(".")
+    forged = [token[:-2] + ("AA" if not token.endswith("AA") else "BB"), body, f"{body[:-1]}x.{signature}",
+              "not-a-token", "é.é"]
+    for bad in forged:
+        with pytest.raises(InvalidContinuation):
+            repository.list_jobs("alice", 2, bad)
+    with pytest.raises(InvalidContinuation):  # bob's listing, or alice's with other filters
+        repository.list_jobs("bob", 2, token)
+    with pytest.raises(InvalidContinuation):
+        repository.list_jobs("alice", 2, token, status=JobStatus.DRAFT)
 
 
 def test_an_idempotency_key_is_stored_with_its_job_atomically(repository, storage):

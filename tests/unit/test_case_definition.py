@@ -118,10 +118,27 @@ def test_rendering_needs_every_required_value():
     assert caught.value.errors == [{"field": "fast", "rule": "required", "message": "a value is required"}]
 
 
-def test_the_sandbox_refuses_attribute_tricks():
+def test_the_sandbox_refuses_attribute_tricks_and_such_a_case_is_not_published():
     document = definition(scripts={"run.sh": "{{ label.__class__.__mro__ }}"})
-    with pytest.raises(ValidationFailed, match="cannot be rendered"):
-        published(document).render({}, job_id="j", job_title="t")
+    with pytest.raises(ValidationFailed) as caught:
+        published(document)
+    assert caught.value.errors[0]["field"] == "scripts.run.sh"
+    assert "cannot be rendered with the fields' defaults" in caught.value.errors[0]["message"]
+
+
+@pytest.mark.parametrize("script, words", [("{{ speed / 0 }}", "ZeroDivisionError"),
+                                            ("{{ range(10**9) | list }}", "Range too big")])
+def test_a_template_that_can_never_render_is_refused_at_publishing(script, words):
+    with pytest.raises(ValidationFailed) as caught:
+        published(definition(scripts={"run.sh": script}))
+    assert words in caught.value.errors[0]["message"]
+
+
+@pytest.mark.parametrize("title", ["Test\n1", "evil\u202egnp.exe", "tab\there", "bell\x07"])
+def test_titles_refuse_control_and_text_direction_characters(title):
+    with pytest.raises(ValidationFailed) as caught:
+        published(definition(title=title))
+    assert caught.value.errors[0]["field"] == "title" and "plain text" in caught.value.errors[0]["message"]
 
 
 def test_builtins_are_available():

@@ -10,7 +10,7 @@ from shared.adapters.case_folders import read_case_folder
 from shared.auth import Principal
 from shared.domain.cases import parse_definition
 from shared.errors import Forbidden, NotFound, ValidationFailed
-from shared.services.catalogue import Catalogue
+from shared.services.catalogue import CaseListQuery, Catalogue
 from shared.services.paging import PageQuery
 from tests.factories import case_document
 from tests.fakes import FakeClock, InMemoryCaseRepository
@@ -49,11 +49,11 @@ def ids(listing):
 
 
 def test_pages_by_number_and_by_token_agree(repository):
-    second = list_cases(repository, PageQuery(page=2, per_page=3))
+    second = list_cases(repository, CaseListQuery(page=2, per_page=3))
     assert ids(second) == ["case-3", "case-4", "case-5"]
-    first = list_cases(repository, PageQuery(page=1, per_page=3))
-    assert ids(list_cases(repository, PageQuery(per_page=3, continuation=first.continuation))) == ids(second)
-    assert ids(list_cases(repository, PageQuery(page=9, per_page=3))) == []
+    first = list_cases(repository, CaseListQuery(page=1, per_page=3))
+    assert ids(list_cases(repository, CaseListQuery(per_page=3, continuation=first.continuation))) == ids(second)
+    assert ids(list_cases(repository, CaseListQuery(page=9, per_page=3))) == []
 
 
 def test_per_page_is_capped_at_100():

@@ -36,7 +36,7 @@ def queued_job(jobs, token=TOKEN) -> Job:
 def report(world, job_id, token=TOKEN, **body):
     world.clock.current = NOW + timedelta(minutes=1)
     return world.app.agent_reports.record(job_id, f"Bearer {token}" if token else None,
-                                          StatusReport.model_validate(body))
+                                          lambda: StatusReport.model_validate(body))
 
 
 def test_the_seed_spellings_walk_a_job_to_done_with_its_outputs(world):

@@ -1,0 +1,199 @@
+"""What the API answers: one pydantic model per kind of answer, built from the domain. The OpenAPI
+document (``shared.api.openapi``), the web app's types (generated from that document) and the CLI
+(which parses answers with these models) all come from here; requests are the models the services
+take (``shared.services``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.domain.cases import CaseHeader, PublishedCase
+from shared.domain.fields import FieldSpec, FieldValue
+from shared.domain.jobs import Job, JobStatus, JobSummary, Transition
+from shared.domain.outputs import Output
+from shared.services.ports import Link, Publication
+
+
+class Answer(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+# --- problems ---
+
+
+class ProblemEntry(Answer):
+    field: str | None = Field(description="the field, parameter or header the problem is about")
+    message: str
+    rule: str | None = Field(default=None, description="for field values: unknown, type, min, max, choice, "
+                                                        "pattern, max_length, characters, required")
+
+
+class Problem(Answer):
+    """An RFC 9457 problem document (application/problem+json)."""
+
+    model_config = ConfigDict(frozen=True, json_schema_extra={"examples": [{
+        "type": "urn:simgate:problem:validation-failed", "title": "Validation failed", "status": 422,
+        "detail": "some field values are not valid", "instance": "/api/job/5f2c9a0e11b7-8230312345678-3fa9c2d1",
+        "errors": [{"field": "speed_rpm", "rule": "max", "message": "must be at most 30000 rpm, not 40000"}]}]})
+
+    type: str = Field(description="urn:simgate:problem:<kind>")
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    errors: list[ProblemEntry] | None = None
+
+
+# --- cases ---
+
+
+class FieldInfo(FieldSpec):
+    """A case field with the label to show (its own, or one made from its name)."""
+
+    label: str
+
+
+class ScriptInfo(Answer):
+    name: str
+    entry_point: bool
+
+
+class CaseDetails(CaseHeader):
+    latest_version: int
+    description: str
+    fields: list[FieldInfo]
+    scripts: list[ScriptInfo]
+    entry_point: str
+    outputs: list[dict[str, Any]] = Field(description="[{pattern, description}]: the files a run produces")
+    resources: dict[str, Any] = Field(description="what one run needs: cores, memory_mb, wall_time_minutes, ...")
+    simulators: list[str] = Field(description="the simulators the case may run on; empty: any")
+
+    @classmethod
+    def of(cls, case: PublishedCase, latest_version: int) -> "CaseDetails":
+        d = case.definition
+        return cls(**case.header().model_dump(), latest_version=latest_version, description=d.description,
+                   fields=[FieldInfo(**{**f.model_dump(), "label": f.display_label}) for f in d.fields],
+                   scripts=[ScriptInfo(name=n, entry_point=n == d.entry_point) for n in d.scripts],
+                   entry_point=d.entry_point, outputs=[o.model_dump(mode="json") for o in d.outputs],
+                   resources=d.resources.model_dump(mode="json"), simulators=d.simulators)
+
+
+class Published(Answer):
+    id: str
+    version: int
+    changed: bool = Field(description="false when the definition equals the latest version: nothing was written")
+
+    @classmethod
+    def of(cls, publication: Publication) -> "Published":
+        return cls(id=publication.case.id, version=publication.case.version, changed=publication.changed)
+
+
+# --- jobs ---
+
+
+class JobCreated(Answer):
+    job_id: str
+
+
+class CancelRequestInfo(Answer):
+    by: str
+    at: datetime
+
+
+class OutputsSummary(Answer):
+    count: int
+    bytes: int
+
+
+class JobDetails(JobSummary):
+    uws_status: str = Field(description="the IVOA UWS phase: PENDING, QUEUED, EXECUTING, COMPLETED, ERROR, ABORTED")
+    fields: dict[str, FieldValue]
+    history: list[Transition]
+    detail: str
+    cancel_requested: CancelRequestInfo | None
+    simulator: str | None
+    scheduler_job_id: str | None
+    error: str | None
+    outputs: OutputsSummary
+
+    @classmethod
+    def of(cls, job: Job) -> "JobDetails":
+        request = job.cancel_requested
+        return cls(**job.summary().model_dump(), uws_status=job.status.uws, fields=job.fields, history=job.history,
+                   detail=job.detail, simulator=job.simulator, scheduler_job_id=job.scheduler_job_id, error=job.error,
+                   cancel_requested=CancelRequestInfo(by=request.by, at=request.at) if request else None,
+                   outputs=OutputsSummary(count=len(job.outputs),
+                                          bytes=sum(int(o.get("size", 0)) for o in job.outputs)))
+
+
+class JobStatusInfo(Answer):
+    job_id: str
+    status: JobStatus
+    uws_status: str
+    updated_at: datetime
+    detail: str
+    progress: float | None
+    cancel_requested: bool
+
+    @classmethod
+    def of(cls, job: Job) -> "JobStatusInfo":
+        return cls(job_id=job.job_id, status=job.status, uws_status=job.status.uws, updated_at=job.updated,
+                   detail=job.detail, progress=job.progress, cancel_requested=job.cancel_requested is not None)
+
+
+class FieldsSet(Answer):
+    success: bool = True
+    fields: dict[str, FieldValue]
+
+
+class RunAccepted(Answer):
+    success: bool = True
+    status: JobStatus
+
+
+class CancelAccepted(Answer):
+    success: bool = True
+    status: JobStatus
+    cancel_requested: bool
+
+
+class UploadGrant(Answer):
+    expires_at: datetime | None
+    files: dict[str, str] = Field(description="output name -> a link that creates and writes that one blob")
+
+
+class StatusAnswer(JobStatusInfo):
+    """The webhook's answer to the agent; after a cleanup report, with the upload grant."""
+
+    upload: UploadGrant | None = None
+
+    @classmethod
+    def with_grant(cls, job: Job, grant: dict[str, Link] | None) -> "StatusAnswer":
+        upload = None
+        if grant is not None:
+            expires = min((link.expires_at for link in grant.values()), default=None)
+            upload = UploadGrant(expires_at=expires, files={name: link.url for name, link in grant.items()})
+        return cls(**JobStatusInfo.of(job).model_dump(), upload=upload)
+
+
+# --- outputs ---
+
+
+class OutputInfo(Answer):
+    output_id: str = Field(description='like the seed\'s: "csv1", "json1", "log1", numbered by kind in name order')
+    name: str = Field(description="the file's path in the job's run directory (logs/stdout.log for the logs)")
+    size: int
+    content_type: str
+    md5: str | None
+
+    @classmethod
+    def of(cls, output: Output) -> "OutputInfo":
+        return cls(**output.model_dump(include=Output.PUBLIC_FIELDS))
+
+
+class OutputLink(Answer):
+    url: str = Field(description="a read-only user-delegation SAS link to the sealed output, https only")
+    expires_at: datetime

@@ -1,0 +1,93 @@
+"""The OpenAPI document is made from the app itself: every HTTP function declares its operation, and
+the document lists exactly the app's routes."""
+
+import pytest
+
+from shared.api import API_VERSION
+from shared.api.openapi import document, http_routes
+
+PREFIX = "api"
+
+
+@pytest.fixture(scope="module")
+def app():
+    import function_app
+
+    return function_app.app
+
+
+@pytest.fixture(scope="module")
+def described(app):
+    return document(app, PREFIX, version=API_VERSION)
+
+
+def operations(described):
+    return {(method.upper(), path): op for path, methods in described["paths"].items()
+            for method, op in methods.items()}
+
+
+def test_every_route_of_the_app_is_in_the_document_and_nothing_else(app, described):
+    listed = {(r.method, r.path) for r in http_routes(app, PREFIX) if r.operation.listed}
+    assert listed == set(operations(described))
+    assert ("GET", "/api/job/{job_id}") in listed and ("PATCH", "/api/job/{job_id}/status") in listed
+
+
+def test_the_catch_all_that_answers_misses_is_not_an_operation(app, described):
+    unlisted = [r for r in http_routes(app, PREFIX) if not r.operation.listed]
+    assert {r.path for r in unlisted} == {"/api/{*path}"}
+    assert not any("{*" in path for path in described["paths"])
+
+
+def test_operation_ids_are_unique(described):
+    ids = [op["operationId"] for op in operations(described).values()]
+    assert len(ids) == len(set(ids))
+
+
+def test_every_error_is_a_problem_document(described):
+    """...but the health report, whose 503 is the report itself, saying what is down."""
+    for (method, path), op in operations(described).items():
+        errors = {status: answer for status, answer in op["responses"].items() if int(status) >= 400}
+        assert "503" in errors, f"{method} {path}"
+        if path == "/api/health":
+            assert list(errors.pop("503")["content"]) == ["application/json"]
+        for status, answer in errors.items():
+            assert list(answer["content"]) == ["application/problem+json"], f"{method} {path} {status}"
+            assert answer["content"]["application/problem+json"]["schema"] == {"$ref": "#/components/schemas/Problem"}
+
+
+def test_each_operation_names_how_it_is_authorised(described):
+    schemes = set(described["components"]["securitySchemes"])
+    by_id = {op["operationId"]: op for op in operations(described).values()}
+    assert by_id["getJob"]["security"] == [{"signedIn": []}, {"developmentUser": []}]
+    assert by_id["reportStatus"]["security"] == [{"jobToken": []}]
+    assert by_id["getHealth"]["security"] == []
+    for op in by_id.values():
+        assert {name for requirement in op["security"] for name in requirement} <= schemes
+        if op["security"]:
+            assert "401" in op["responses"], op["operationId"]
+
+
+def test_every_schema_reference_resolves(described):
+    defined = set(described["components"]["schemas"])
+
+    def refs(node):
+        if isinstance(node, dict):
+            if "$ref" in node:
+                yield node["$ref"]
+            for value in node.values():
+                yield from refs(value)
+        elif isinstance(node, list):
+            for value in node:
+                yield from refs(value)
+
+    found = set(refs(described))
+    assert found and all(ref.startswith("#/components/schemas/") for ref in found)
+    assert {ref.rsplit("/", 1)[1] for ref in found} <= defined
+
+
+def test_requests_carry_examples_that_lead_to_a_demo_job(described):
+    create = operations(described)[("POST", "/api/job")]
+    body = create["requestBody"]["content"]["application/json"]["schema"]
+    schema = described["components"]["schemas"][body["$ref"].rsplit("/", 1)[1]]
+    assert schema["examples"][0]["case_id"] == "heat-rod"
+    assert set(create["responses"]["201"]["links"]) >= {"SetFields", "RunJob", "GetJobStatus"}
