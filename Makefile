@@ -1,4 +1,4 @@
-.PHONY: up test bootstrap unit cases demo bench
+.PHONY: up test bootstrap unit cases demo bench api
 
 PYTHON := .venv/bin/python
 
@@ -14,6 +14,10 @@ demo: bootstrap
 cases: bootstrap
 	$(PYTHON) -m commands.load_cases cases
 
+## Write the API's OpenAPI document to web/src/api/openapi.json (the web app's types come from it).
+api: bootstrap
+	$(PYTHON) -m commands.openapi
+
 ## Run the whole test suite (starts and stops its own Azurite, sshd, ...).
 test: bootstrap
 	$(PYTHON) -m pytest $(PYTEST_ARGS)
@@ -22,6 +26,7 @@ test: bootstrap
 bench: bootstrap
 	$(PYTHON) -m bench.start_burst
 	$(PYTHON) -m bench.deep_pages
+	$(PYTHON) -m bench.watchers
 
 ## Only the unit tests (no services needed).
 unit: bootstrap

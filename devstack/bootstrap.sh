@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs what the local stack and the tests need, skipping whatever is already there:
 # Debian packages (when root or with passwordless sudo), Azurite from package-lock.json,
-# and a Python virtual environment with requirements-dev.txt.
+# the web app's packages from web/package-lock.json, and a Python virtual environment with
+# requirements-dev.txt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(openssh-server openssh-client slurmctld slurmd slurm-client munge)
+APT_PACKAGES=(openssh-server openssh-client slurmctld slurmd slurm-client munge chromium)
 PYTHON=${PYTHON:-python3}
 
 missing_apt=()
@@ -26,6 +27,13 @@ fi
 if [[ ! -x node_modules/.bin/azurite || package-lock.json -nt node_modules/.package-lock.json ]]; then
   echo "installing Azurite (npm ci)"
   npm ci --no-audit --no-fund --loglevel=error
+fi
+
+# --ignore-scripts: the Static Web Apps CLI's optional keychain module cannot be built offline; only
+# `swa login` and `swa deploy` need it.
+if [[ ! -x web/node_modules/.bin/swa || web/package-lock.json -nt web/node_modules/.package-lock.json ]]; then
+  echo "installing the web app's packages (npm ci in web/)"
+  (cd web && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
 fi
 
 if [[ ! -x .venv/bin/python ]]; then

@@ -31,6 +31,7 @@ import azure.functions as func
 from devstack.queue_pump import LOCK_SECONDS, QueuePump
 from devstack.routes import compile_route
 from devstack.timers import TimerRunner
+from shared.api.openapi import registered_functions
 from shared.errors import BadRequest, MethodNotAllowed, NotFound, PayloadTooLarge, SimgateError
 from shared.http import problem_response
 
@@ -126,7 +127,7 @@ class LocalFunctionsHost:
         self.pumps: list[QueuePump] = []
         self.timers: list[TimerRunner] = []
         service_bus = extensions.get("serviceBus", {})
-        for function in app.get_functions():
+        for function in registered_functions(app):
             trigger = function.get_trigger()
             binding = {k: _enum_value(v) for k, v in trigger.get_dict_repr().items()}
             invocable = Invocable(function.get_function_name(), binding["name"], function.get_user_function())
@@ -249,6 +250,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
     host: LocalFunctionsHost
     protocol_version = "HTTP/1.1"
     server_version = "simgate-local-host"
+    # headers and body go out in two writes: without TCP_NODELAY a kept-alive connection waits for
+    # the client's delayed ACK (40 ms) on every answer
+    disable_nagle_algorithm = True
 
     def log_message(self, fmt: str, *args: Any) -> None:
         log.info("%s - %s", self.address_string(), fmt % args)

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from azure.core.exceptions import ResourceExistsError
+from azure.storage.blob import CorsRule
 
 from shared.adapters.job_queue import local_dead_letter_queue
 from shared.adapters.storage import StorageClients
 from shared.config import Settings
 
 
-def provision(settings: Settings, clients: StorageClients) -> list[str]:
+def provision(settings: Settings, clients: StorageClients, browser_origins: tuple[str, ...] | list[str] = ()) -> list[str]:
+    """``browser_origins``: web apps whose pages read blobs by SAS link (Blob CORS, as infra sets it)."""
     created = []
     for table in (settings.cases_table, settings.jobs_table):
         clients.table_service.create_table_if_not_exists(table)
@@ -20,6 +22,11 @@ def provision(settings: Settings, clients: StorageClients) -> list[str]:
         except ResourceExistsError:
             pass
         created.append(f"container {container}")
+    if browser_origins:
+        clients.blob_service.set_service_properties(cors=[CorsRule(
+            list(browser_origins), ["GET", "HEAD"], allowed_headers=["*"],
+            exposed_headers=["Content-Length", "Content-Type", "Content-Disposition", "ETag"], max_age_in_seconds=3600)])
+        created.append(f"blob CORS for {', '.join(browser_origins)}")
     for queue in (settings.jobs_queue, local_dead_letter_queue(settings.jobs_queue)):
         try:
             clients.queue_service.create_queue(queue)

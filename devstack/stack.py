@@ -36,9 +36,11 @@ class Ports:
     table: int = 0
     sshd: int = 0
     host: int = 0
+    web: int = 0
 
     def resolved(self) -> "Ports":
-        return Ports(*(port or free_port() for port in (self.blob, self.queue, self.table, self.sshd, self.host)))
+        return Ports(*(port or free_port() for port in (self.blob, self.queue, self.table, self.sshd, self.host,
+                                                        self.web)))
 
 
 def system_python() -> str:
@@ -79,6 +81,7 @@ class LocalStack:
     cors_origins: list[str] = field(default_factory=list)
     simulator_options: dict = field(default_factory=dict)
     persist: bool = True  # keep Azurite's data on disk (make up); in memory for throw-away stacks
+    web: bool = False  # serve the web app through the Static Web Apps CLI
     environ: MutableMapping[str, str] = field(default_factory=lambda: os.environ)
 
     def __post_init__(self) -> None:
@@ -88,6 +91,7 @@ class LocalStack:
         self.keys: SshKeys | None = None
         self.settings = None
         self.slurm_note: str | None = None  # why the Slurm simulator is off, when it is
+        self.web_url: str | None = None
         self._saved: dict[str, str | None] = {}
 
     # --- lifecycle ---
@@ -115,9 +119,11 @@ class LocalStack:
             self._export(environment)
             self.settings = Settings.from_environ(self.environ)
             clients = StorageClients(self.settings)
-            provision(self.settings, clients)
+            provision(self.settings, clients, browser_origins=self._browser_origins(ports.web))
             self._publish_cases()
             self._start_host(ports.host, clients)
+            if self.web:
+                self._start_web(ports.web, ports.host)
         except BaseException:
             self.stop()
             raise
@@ -160,6 +166,17 @@ class LocalStack:
             self._saved.setdefault(name, self.environ.get(name))
             self.environ[name] = value
         wiring.reset()
+
+    def _browser_origins(self, port: int) -> list[str]:
+        """Where browsers read outputs from Blob storage (previews, plots): the web app's origins."""
+        return [f"http://localhost:{port}", f"http://127.0.0.1:{port}"] if self.web else []
+
+    def _start_web(self, port: int, host_port: int) -> None:
+        from devstack.web import build, start_web
+
+        build(self.root / "logs" / "web-build.log")
+        self.processes.append(start_web(port, f"http://127.0.0.1:{host_port}", self.root / "logs" / "swa.log"))
+        self.web_url = f"http://localhost:{port}"
 
     def _start_slurm(self):
         from devstack.slurm import SlurmMissing, start_slurm

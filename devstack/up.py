@@ -2,7 +2,9 @@
 
 Azurite (HTTPS, OAuth), a single-node Slurm cluster, the local simulators (one sshd on a loopback
 port, reached as "local" with the direct runner and as "local-slurm" with Slurm), storage resources,
-the demo cases, and the local Functions host on http://localhost:7071. Ctrl-C stops everything.
+the demo cases, the local Functions host on http://localhost:7071, and the web app on
+http://localhost:4280 (the Static Web Apps CLI: sign-in emulated, /api proxied to the host).
+Ctrl-C stops everything.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from devstack.sshd import login_user
 from devstack.stack import LOCAL_SIMULATOR, LOCAL_SLURM_SIMULATOR, LocalStack, Ports
 
 LOCAL_SIMULATORS = (LOCAL_SIMULATOR, LOCAL_SLURM_SIMULATOR)
+WEB_PORT = 4280  # the Static Web Apps CLI's own default
 log = logging.getLogger("devstack.up")
 
 
@@ -73,11 +76,12 @@ def main() -> int:
     from devstack.azurite import AzuriteMissing
     from devstack.processes import ProcessFailed
     from devstack.sshd import SshdMissing
+    from devstack.web import WebMissing
     from shared.errors import ConfigurationError
 
     try:
         return run()
-    except (AzuriteMissing, SshdMissing, ProcessFailed, ConfigurationError, TimeoutError) as exc:
+    except (AzuriteMissing, SshdMissing, WebMissing, ProcessFailed, ConfigurationError, TimeoutError) as exc:
         print(f"\nmake up: {exc}", file=sys.stderr)
         return 1
 
@@ -102,13 +106,13 @@ def run() -> int:
     local_sim = next((s for s in settings.simulators if s.name == LOCAL_SIMULATOR), None)
     ports = Ports(blob=_port(settings.blob_service_uri), queue=_port(settings.queue_service_uri),
                   table=_port(settings.table_service_uri), sshd=local_sim.port if local_sim else 0,
-                  host=int(host_section(document).get("LocalHttpPort", 7071)))
-    busy = [p for p in (ports.blob, ports.queue, ports.table, ports.sshd, ports.host) if p and port_open(p)]
+                  host=int(host_section(document).get("LocalHttpPort", 7071)), web=WEB_PORT)
+    busy = [p for p in (ports.blob, ports.queue, ports.table, ports.sshd, ports.host, ports.web) if p and port_open(p)]
     if busy:
         print(f"ports already in use: {', '.join(map(str, busy))} — is the stack running already?", file=sys.stderr)
         return 1
     cors = [o.strip() for o in host_section(document).get("CORS", "").split(",") if o.strip()]
-    stack = LocalStack(root=LOCAL_DIR, values=values, ports=ports, cases=DEFAULT_DIRECTORY, cors_origins=cors)
+    stack = LocalStack(root=LOCAL_DIR, values=values, ports=ports, cases=DEFAULT_DIRECTORY, cors_origins=cors, web=True)
     try:
         stack.start()
         if stack.slurm_note:
@@ -124,7 +128,8 @@ def run() -> int:
 def _print_summary(stack: LocalStack) -> None:
     settings, host = stack.settings, stack.host
     print("\nsimgate is running locally:")
-    print(f"  API           {host.url}/api   (health: {host.url}/api/health)")
+    print(f"  web app       {stack.web_url}   (sign in with any name; add the role simgate.admin to be an admin)")
+    print(f"  API           {host.url}/api   (health: {host.url}/api/health, reference: {host.url}/api/docs)")
     print(f"  Azurite       blob {settings.blob_service_uri}")
     print(f"                queue {settings.queue_service_uri}")
     print(f"                table {settings.table_service_uri}")

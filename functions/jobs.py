@@ -11,6 +11,7 @@ from shared.http import (
     PAGE_HEADERS,
     caller,
     endpoint,
+    json_or_not_modified,
     json_response,
     page_headers,
     read_json,
@@ -24,6 +25,7 @@ bp = func.Blueprint()
 
 MAX_IDEMPOTENCY_KEY = 200
 JOB_HEADERS = {"ETag": "the job's version, for If-Match"}
+IF_NONE_MATCH = {"If-None-Match": "the ETag of the answer the caller has: 304 without a body while it is current"}
 IF_MATCH = {"If-Match": "the ETag the change was made against: 412 when the job changed since"}
 
 
@@ -73,13 +75,13 @@ def list_jobs(req: func.HttpRequest) -> func.HttpResponse:
 
 
 @bp.route(route="job/{job_id}", methods=["GET"])
-@operation(operation_id="getJob", summary="Everything about one job", tag="jobs", answers={200: JobDetails},
-           errors=(404,), answer_headers=JOB_HEADERS)
+@operation(operation_id="getJob", summary="Everything about one job", tag="jobs", answers={200: JobDetails, 304: None},
+           errors=(404,), answer_headers=JOB_HEADERS, request_headers=IF_NONE_MATCH)
 @endpoint
 def get_job(req: func.HttpRequest) -> func.HttpResponse:
     """Everything about one job, with its ETag."""
     stored = app().jobs.get(caller(req), route(req, "job_id"))
-    return json_response(JobDetails.of(stored.item), headers=_job_headers(stored.etag))
+    return json_or_not_modified(req, JobDetails.of(stored.item), _job_headers(stored.etag))
 
 
 @bp.route(route="job/{job_id}", methods=["PATCH"])
@@ -110,15 +112,17 @@ def run_job(req: func.HttpRequest) -> func.HttpResponse:
 
 @bp.route(route="job/{job_id}/status", methods=["GET"])
 @operation(operation_id="getJobStatus", summary="A job's status, for polling", tag="jobs", query=StatusQuery,
-           answers={200: JobStatusInfo}, errors=(404,), answer_headers=JOB_HEADERS,
-           description="With ?wait=N (at most 25 s) it answers as soon as the status differs from ?since.")
+           answers={200: JobStatusInfo, 304: None}, errors=(404,), answer_headers=JOB_HEADERS,
+           request_headers=IF_NONE_MATCH,
+           description="Poll it with If-None-Match (304 while nothing changed), or long-poll with ?wait=N (at most "
+                       "25 s): it answers as soon as the status differs from ?since.")
 @endpoint
 def get_status(req: func.HttpRequest) -> func.HttpResponse:
     """{status, updated_at, detail, progress}; ?wait=N (≤ 25 s) answers as soon as the status changes."""
     principal = caller(req)
     query = read_query(req, StatusQuery)
     stored = app().jobs.wait_for_status(principal, route(req, "job_id"), query)
-    return json_response(JobStatusInfo.of(stored.item), headers=_job_headers(stored.etag))
+    return json_or_not_modified(req, JobStatusInfo.of(stored.item), _job_headers(stored.etag))
 
 
 @bp.route(route="job/{job_id}/cancel", methods=["POST"])

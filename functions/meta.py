@@ -18,7 +18,7 @@ bp = func.Blueprint()
 HOST_JSON = Path(__file__).resolve().parent.parent / "host.json"
 
 
-def _route_prefix() -> str:
+def route_prefix() -> str:
     import json
 
     return json.loads(HOST_JSON.read_text()).get("extensions", {}).get("http", {}).get("routePrefix", "api")
@@ -28,7 +28,7 @@ def _route_prefix() -> str:
 def _document() -> dict:
     import function_app  # the app that registered this function; imported here, once it exists
 
-    return document(function_app.app, _route_prefix(), version=API_VERSION)
+    return document(function_app.app, route_prefix(), version=API_VERSION)
 
 
 @lru_cache(maxsize=1)
@@ -37,7 +37,7 @@ def _routes() -> list[tuple[re.Pattern, str]]:
     import function_app
 
     return [(re.compile("^" + re.sub(r"\\{[^}]+\\}", "[^/]+", re.escape(r.path)) + "/?$", re.IGNORECASE), r.method)
-            for r in http_routes(function_app.app, _route_prefix()) if r.operation.listed]
+            for r in http_routes(function_app.app, route_prefix()) if r.operation.listed]
 
 
 @bp.route(route="openapi.json", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)

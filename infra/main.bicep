@@ -2,7 +2,9 @@ targetScope = 'subscription'
 
 // simgate on Azure: a Flex Consumption Function app with a user-assigned identity, a data storage
 // account (tables, scripts, outputs), a host storage account, a Service Bus jobs queue, Key Vault for
-// the simulators' SSH keys, and Application Insights. No keys or connection strings anywhere.
+// the simulators' SSH keys, Application Insights, and the web frontend: a Static Web App with the
+// Function app as its linked backend. No keys or connection strings anywhere but the one client
+// secret the site signs users in with.
 
 @minLength(1)
 @maxLength(64)
@@ -19,7 +21,17 @@ param authClientId string
 @description('Tenant of that app registration')
 param authTenantId string = tenant().tenantId
 
-@description('Origin of the web frontend allowed by CORS, e.g. https://simgate.example.org; empty for none')
+@secure()
+@description('A client secret of that app registration: the web app signs users in with it')
+param authClientSecret string
+
+// Static Web Apps accepts only these regions. The site is served globally whatever the region;
+// its region only matters to managed functions, which simgate does not use.
+@description('Region of the Static Web App; empty: the Function app\'s region if it is one of these, else westeurope')
+@allowed(['', 'westus2', 'centralus', 'eastus2', 'westeurope', 'eastasia'])
+param webLocation string = ''
+
+@description('Another origin of the web frontend (a custom domain of the static web app, e.g. https://simgate.example.org) allowed by CORS; empty for none')
 param frontendOrigin string = ''
 
 @description('Simulators as the SIMULATORS app setting expects them: a JSON list (see docs/operations.md)')
@@ -62,6 +74,8 @@ var deploymentContainer = 'app-package'
 // budget / instances connections (at least one), and there are never more instances than the budget.
 var instances = min(maximumInstanceCount, simulatorConnectionBudget)
 var connectionsPerInstance = max(1, simulatorConnectionBudget / instances)
+var staticWebAppRegions = ['westus2', 'centralus', 'eastus2', 'westeurope', 'eastasia']
+var staticWebAppLocation = !empty(webLocation) ? webLocation : (contains(staticWebAppRegions, location) ? location : 'westeurope')
 
 resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
   name: '${abbrs.resourcesResourceGroups}${environmentName}'
@@ -109,6 +123,18 @@ module hostStorage 'modules/storage.bicep' = {
   }
 }
 
+module web 'modules/web.bicep' = {
+  name: 'web'
+  scope: rg
+  params: {
+    name: '${abbrs.webStaticSites}${resourceToken}'
+    location: staticWebAppLocation
+    tags: union(tags, { 'azd-service-name': 'web' })
+    authClientId: authClientId
+    authClientSecret: authClientSecret
+  }
+}
+
 module dataStorage 'modules/storage.bicep' = {
   name: 'data-storage'
   scope: rg
@@ -118,8 +144,9 @@ module dataStorage 'modules/storage.bicep' = {
     tags: tags
     containers: [scriptsContainer, outputsContainer]
     tables: [casesTable, jobsTable]
-    // Browsers download outputs straight from Blob storage with read-only SAS links.
-    corsOrigins: empty(frontendOrigin) ? [] : [frontendOrigin]
+    // Browsers download outputs straight from Blob storage with read-only SAS links, and the web
+    // app fetches them for previews and plots: its own origin and any custom domain's.
+    corsOrigins: concat([web.outputs.uri], empty(frontendOrigin) ? [] : [frontendOrigin])
     accountRoles: concat([
       // Cases and jobs live in tables.
       { principalId: identity.outputs.principalId, principalType: 'ServicePrincipal', role: 'StorageTableDataContributor' }
@@ -179,9 +206,11 @@ module api 'modules/function.bicep' = {
     hostStorageName: hostStorage.outputs.name
     deploymentContainer: deploymentContainer
     insightsConnectionString: monitoring.outputs.connectionString
+    // The web app calls the API through its own origin (the linked backend): no CORS needed for it.
     corsOrigins: empty(frontendOrigin) ? [] : [frontendOrigin]
     authClientId: authClientId
     authTenantId: authTenantId
+    staticWebAppHostname: web.outputs.defaultHostname
     keyVaultName: keyVault.outputs.name
     simulatorKeySecrets: json(simulatorKeySecretsJson)
     serviceBusNamespaceFqdn: serviceBus.outputs.fullyQualifiedNamespace
@@ -217,11 +246,30 @@ module api 'modules/function.bicep' = {
   }
 }
 
+// After the api module, and so after the app's authentication settings (see web-backend.bicep).
+module webBackend 'modules/web-backend.bicep' = {
+  name: 'web-backend'
+  scope: rg
+  params: {
+    staticSiteName: web.outputs.name
+    backendResourceId: api.outputs.id
+    backendLocation: api.outputs.location
+  }
+}
+
 output AZURE_LOCATION string = location
 output AZURE_TENANT_ID string = tenant().tenantId
 output AZURE_RESOURCE_GROUP string = rg.name
 output SERVICE_API_NAME string = api.outputs.name
 output SERVICE_API_URI string = api.outputs.uri
+output SERVICE_WEB_NAME string = web.outputs.name
+output SERVICE_WEB_URI string = web.outputs.uri
+// For the web build (web/scripts/swa-config.mjs): the issuer the site's Entra ID sign-in trusts,
+// which staticwebapp.config.json must hold literally.
+output SIMGATE_AUTH_OPENID_ISSUER string = '${environment().authentication.loginEndpoint}${authTenantId}/v2.0'
+// For azd's deploy of the web service (the Static Web Apps CLI reads it): deploy the configuration the
+// build wrote into web/dist, not the template in web/public, which has no sign-in settings.
+output SWA_RUNTIME_CONFIG_LOCATION string = 'web/dist'
 output AZURE_FUNCTION_APP_IDENTITY_CLIENT_ID string = identity.outputs.clientId
 output AZURE_FUNCTION_APP_IDENTITY_PRINCIPAL_ID string = identity.outputs.principalId
 output AZURE_DATA_STORAGE_ACCOUNT string = dataStorage.outputs.name

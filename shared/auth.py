@@ -8,6 +8,11 @@ Static Web Apps (and its CLI's sign-in emulator) send ``{identityProvider, userI
 userRoles}``.
 For local development only, ``AUTH_DEV_MODE=true`` trusts a plain ``X-Simgate-User`` header
 (and ``X-Simgate-Roles``). Infra never turns that mode on.
+
+A user is known by their sign-in name (the UPN, lower-cased), because it is the one id both paths
+carry: Static Web Apps passes its own per-site user id and the name, never the Entra object id, and
+a token the CLI presents to App Service carries the name and the object id. So jobs made in the
+browser and from the CLI are the same user's. The object id is used only when a token has no name.
 """
 
 from __future__ import annotations
@@ -30,6 +35,8 @@ DEV_ROLES_HEADER = "x-simgate-roles"
 _OBJECT_ID_CLAIMS = ("http://schemas.microsoft.com/identity/claims/objectidentifier", "oid")
 _ROLE_CLAIMS = ("roles", "http://schemas.microsoft.com/ws/2008/06/identity/claims/role")
 _NAME_CLAIMS = ("name", "preferred_username", "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name")
+_SIGN_IN_NAME_CLAIMS = ("preferred_username", "upn", "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn",
+                        "email", "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress")
 # User ids become Table partition keys: no '/', '\', '#', '?' and no control characters.
 # Every Static Web Apps user has these; they say nothing about what the user may do here.
 SWA_BUILT_IN_ROLES = frozenset({"anonymous", "authenticated"})
@@ -77,8 +84,11 @@ def _from_easy_auth(headers: Mapping[str, str]) -> Principal:
         raise Unauthorized("the client principal header is not valid") from None
     role_types = {payload.get("role_typ"), *_ROLE_CLAIMS} - {None}
     name_types = {payload.get("name_typ"), *_NAME_CLAIMS} - {None}
-    user_id = headers.get(PRINCIPAL_ID_HEADER) or _first(claims, _OBJECT_ID_CLAIMS)
-    name = headers.get(PRINCIPAL_NAME_HEADER) or _first(claims, name_types) or user_id
+    header_name = headers.get(PRINCIPAL_NAME_HEADER) or ""
+    sign_in_name = _first(claims, _SIGN_IN_NAME_CLAIMS) or (header_name if "@" in header_name else None)
+    user_id = (sign_in_name.lower() if sign_in_name
+               else headers.get(PRINCIPAL_ID_HEADER) or _first(claims, _OBJECT_ID_CLAIMS))
+    name = _first(claims, name_types) or header_name or user_id
     roles = frozenset(v for t, v in claims if t in role_types)
     return _principal(user_id, name, roles)
 
@@ -89,7 +99,7 @@ def _from_static_web_apps(payload: dict, claims: list[tuple[str, str]]) -> Princ
         raise TypeError("userRoles must be a list")
     roles = frozenset(str(r) for r in listed) - SWA_BUILT_IN_ROLES
     name = str(payload.get("userDetails") or "") or _first(claims, _NAME_CLAIMS)
-    return _principal(str(payload["userId"]), name, roles)
+    return _principal(name.lower() if name else str(payload["userId"]), name, roles)
 
 
 def _from_dev_headers(headers: Mapping[str, str]) -> Principal:

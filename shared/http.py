@@ -119,6 +119,20 @@ def json_response(data: Any, status: int = 200, headers: dict[str, str] | None =
     return func.HttpResponse(body, status_code=status, headers=headers, mimetype="application/json")
 
 
+def json_or_not_modified(req: func.HttpRequest, data: BaseModel, headers: dict[str, str]) -> func.HttpResponse:
+    """304 without a body when the request's If-None-Match names the answer's ETag (a watcher's
+    poll that finds nothing new); the answer otherwise."""
+    wanted = req.headers.get("If-None-Match")
+    if wanted and headers.get("ETag") and (wanted.strip() == "*" or headers["ETag"] in _etag_list(wanted)):
+        return func.HttpResponse(status_code=304, headers=headers)
+    return json_response(data, headers=headers)
+
+
+def _etag_list(header: str) -> set[str]:
+    """The entity tags of an If-None-Match header; Table storage's contain commas only inside quotes."""
+    return {tag.strip() for tag in re.findall(r'(?:W/)?"[^"]*"', header)}
+
+
 def problem_response(error: SimgateError, instance: str | None = None) -> func.HttpResponse:
     kind = problem_kind(error)
     headers = {"Cache-Control": "no-store", **dict(kind.headers)}

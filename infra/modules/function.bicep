@@ -11,6 +11,8 @@ param insightsConnectionString string
 param corsOrigins array
 param authClientId string
 param authTenantId string
+@description('Default host name of the static web app that links this app as its backend')
+param staticWebAppHostname string
 param keyVaultName string
 @description('[{setting, secretName}]: app settings that hold SSH keys, as Key Vault references')
 param simulatorKeySecrets array
@@ -97,11 +99,13 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
   }
 }
 
-// Sign-in with Entra ID in front of every route. Requests that carry a user's token or session are
-// authenticated by the platform, which forwards the identity in X-MS-CLIENT-PRINCIPAL* headers (and
-// strips such headers from callers). Anonymous requests reach the app, which refuses them on every
-// user endpoint; that keeps the health probe public and the status webhook reachable by agents,
-// which authenticate with their job's own secret.
+// Sign-in in front of every route, for two kinds of caller. Requests that carry a user's Entra ID
+// token (the CLI) or come through the linked static web app (browsers) are authenticated by the
+// platform, which forwards the identity in X-MS-CLIENT-PRINCIPAL* headers and strips such headers from
+// anyone else. Anonymous requests reach the app, which refuses them on every user endpoint; that
+// keeps the health probe public and the status webhook reachable by agents, which authenticate with
+// their job's own secret. Being configured before the site links this app (modules/web-backend.bicep)
+// is what keeps the link from making the site the only caller.
 resource auth 'Microsoft.Web/sites/config@2024-04-01' = {
   parent: app
   name: 'authsettingsV2'
@@ -122,6 +126,13 @@ resource auth 'Microsoft.Web/sites/config@2024-04-01' = {
           allowedAudiences: ['api://${authClientId}', authClientId]
         }
       }
+      // The provider the link registers ("Azure Static Web Apps (Linked)"), declared here too so that
+      // a later provision, which replaces these settings, keeps trusting the site's proxied requests
+      // (their user would be stripped otherwise). Its client id is the site's default host name.
+      azureStaticWebApps: {
+        enabled: true
+        registration: { clientId: staticWebAppHostname }
+      }
     }
     login: { tokenStore: { enabled: false } }
     httpSettings: {
@@ -132,4 +143,6 @@ resource auth 'Microsoft.Web/sites/config@2024-04-01' = {
 }
 
 output name string = app.name
+output id string = app.id
+output location string = app.location
 output uri string = 'https://${app.properties.defaultHostName}'

@@ -6,11 +6,10 @@ take (``shared.services``)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.domain.cases import CaseHeader, PublishedCase
+from shared.domain.cases import CaseHeader, OutputSpec, PublishedCase, ResourceSpec
 from shared.domain.fields import FieldSpec, FieldValue
 from shared.domain.jobs import Job, JobStatus, JobSummary, Transition
 from shared.domain.outputs import Output
@@ -24,11 +23,17 @@ class Answer(BaseModel):
 # --- problems ---
 
 
+def _absent_when_none(value: object) -> bool:
+    return value is None
+
+
 class ProblemEntry(Answer):
-    field: str | None = Field(description="the field, parameter or header the problem is about")
+    field: str | None = Field(default=None, exclude_if=_absent_when_none,
+                              description="the field, parameter or header the problem is about")
     message: str
-    rule: str | None = Field(default=None, description="for field values: unknown, type, min, max, choice, "
-                                                        "pattern, max_length, characters, required")
+    rule: str | None = Field(default=None, exclude_if=_absent_when_none,
+                             description="for field values: unknown, type, min, max, choice, pattern, max_length, "
+                                         "characters, required")
 
 
 class Problem(Answer):
@@ -43,8 +48,8 @@ class Problem(Answer):
     title: str
     status: int
     detail: str
-    instance: str | None = None
-    errors: list[ProblemEntry] | None = None
+    instance: str | None = Field(default=None, exclude_if=_absent_when_none)
+    errors: list[ProblemEntry] | None = Field(default=None, exclude_if=_absent_when_none)
 
 
 # --- cases ---
@@ -67,8 +72,8 @@ class CaseDetails(CaseHeader):
     fields: list[FieldInfo]
     scripts: list[ScriptInfo]
     entry_point: str
-    outputs: list[dict[str, Any]] = Field(description="[{pattern, description}]: the files a run produces")
-    resources: dict[str, Any] = Field(description="what one run needs: cores, memory_mb, wall_time_minutes, ...")
+    outputs: list[OutputSpec] = Field(description="the files a run produces")
+    resources: ResourceSpec = Field(description="what one run needs")
     simulators: list[str] = Field(description="the simulators the case may run on; empty: any")
 
     @classmethod
@@ -77,8 +82,7 @@ class CaseDetails(CaseHeader):
         return cls(**case.header().model_dump(), latest_version=latest_version, description=d.description,
                    fields=[FieldInfo(**{**f.model_dump(), "label": f.display_label}) for f in d.fields],
                    scripts=[ScriptInfo(name=n, entry_point=n == d.entry_point) for n in d.scripts],
-                   entry_point=d.entry_point, outputs=[o.model_dump(mode="json") for o in d.outputs],
-                   resources=d.resources.model_dump(mode="json"), simulators=d.simulators)
+                   entry_point=d.entry_point, outputs=d.outputs, resources=d.resources, simulators=d.simulators)
 
 
 class Published(Answer):

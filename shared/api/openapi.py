@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel
-from pydantic.json_schema import models_json_schema
+from pydantic.json_schema import GenerateJsonSchema, models_json_schema
 
 from shared.api.models import Problem
 
@@ -81,13 +81,18 @@ class Route:
     operation: Operation | None
 
 
-def http_routes(app: Any, route_prefix: str) -> list[Route]:
-    """Every HTTP route the Function app registers, with its declared operation."""
-    routes = []
+def registered_functions(app: Any) -> list:
+    """The Function app's functions; ``app.get_functions()`` may be called only once otherwise."""
     # get_functions() remembers the names it has built to refuse duplicates, so a second call (the
     # host made the first) would refuse every name: start its record afresh.
     app.functions_bindings = {}
-    for function in app.get_functions():
+    return app.get_functions()
+
+
+def http_routes(app: Any, route_prefix: str) -> list[Route]:
+    """Every HTTP route the Function app registers, with its declared operation."""
+    routes = []
+    for function in registered_functions(app):
         trigger = function.get_trigger()
         binding = trigger.get_dict_repr()
         if binding.get("type") != "httpTrigger":
@@ -179,7 +184,7 @@ def _operation(route: Route, schemas: "_Schemas") -> dict[str, Any]:
 
 def _answer(status: int, answer: Any, headers: dict[str, str], schemas: "_Schemas") -> dict[str, Any]:
     described: dict[str, Any] = {"description": _STATUS_TEXT.get(status, "success")}
-    if headers and 200 <= status < 300:
+    if headers and (200 <= status < 300 or status == 304):
         described["headers"] = {name: {"description": text, "schema": {"type": "string"}}
                                 for name, text in headers.items()}
     if status == 302:
@@ -193,7 +198,8 @@ def _answer(status: int, answer: Any, headers: dict[str, str], schemas: "_Schema
     return described
 
 
-_STATUS_TEXT = {200: "success", 201: "created", 202: "accepted", 204: "done; no content", 302: "a redirect"}
+_STATUS_TEXT = {200: "success", 201: "created", 202: "accepted", 204: "done; no content", 302: "a redirect",
+                304: "not modified: the caller's copy (If-None-Match) is current"}
 
 
 def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
@@ -225,6 +231,16 @@ def _inline(prop: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
     return prop
 
 
+class _AnswerSchemas(GenerateJsonSchema):
+    """Answers carry every field (defaults included) unless a field is left out when empty
+    (``exclude_if``), so in answers those fields are required: clients need not guess."""
+
+    def field_is_required(self, field, total: bool) -> bool:
+        if self.mode == "serialization":
+            return field.get("serialization_exclude_if") is None
+        return super().field_is_required(field, total)
+
+
 class _Schemas:
     """The models the document refers to, made into components/schemas in one go (pydantic names a
     model "<Model>-Input" and "<Model>-Output" where reading and answering it differ)."""
@@ -239,7 +255,8 @@ class _Schemas:
                 model = _model_of(answer)
                 if model is not None:
                     wanted[(model, "serialization")] = None
-        self._refs, definitions = models_json_schema(list(wanted), ref_template="#/components/schemas/{model}")
+        self._refs, definitions = models_json_schema(list(wanted), ref_template="#/components/schemas/{model}",
+                                                       schema_generator=_AnswerSchemas)
         self._definitions = definitions.get("$defs", {})
 
     def ref(self, answer: Any, mode: str) -> dict[str, Any]:

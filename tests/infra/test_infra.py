@@ -195,3 +195,118 @@ def test_the_ssh_budget_per_simulator_holds_across_instances():
     assert 1 <= channels < 10  # below OpenSSH's MaxSessions default on every site
     host = json.loads((PROJECT_ROOT / "host.json").read_text())
     assert host["extensions"]["serviceBus"]["maxConcurrentCalls"] <= channels  # one instance's starts fit a connection
+
+
+# --- the web app: a Static Web App with the Function app as its linked backend ---
+
+WEB = PROJECT_ROOT / "web"
+
+
+def reference(node) -> str:
+    """A Bicep reference as written, e.g. web.outputs.uri (pycep nests each property access)."""
+    if isinstance(node, dict) and node.get("operator", {}).get("type") == "property_accessor":
+        operands = node["operator"]["operands"]
+        return f"{reference(operands['operand_1'])}.{reference(operands['operand_2'])}"
+    return str(node)
+
+
+def azure_yaml() -> dict:
+    import yaml
+
+    return yaml.safe_load((PROJECT_ROOT / "azure.yaml").read_text())
+
+
+def test_the_web_app_is_a_standard_static_site_that_azd_deploys():
+    resources = parsed("modules/web.bicep")["resources"]
+    site = resources["site"]
+    assert site["type"] == "Microsoft.Web/staticSites" and not site["existing"]
+    assert site["config"]["sku"] == {"name": "Standard", "tier": "Standard"}  # linked backends, custom sign-in
+    module = parsed("main.bicep")["modules"]["web"]
+    assert module["detail"]["path"] == "modules/web.bicep"
+    assert module["config"]["params"]["tags"]["function"]["parameters"]["arg_2"] == {"'azd-service-name'": "web"}
+    web = azure_yaml()["services"]["web"]
+    assert web == {"project": "web", "language": "js", "host": "staticwebapp", "dist": "dist"}
+    assert (WEB / "package.json").is_file()
+    outputs = parsed("main.bicep")["outputs"]
+    assert {"SERVICE_WEB_NAME", "SERVICE_WEB_URI"} <= set(outputs)
+    # azd deploys the configuration the build wrote into dist/, not the template in public/
+    assert outputs["SWA_RUNTIME_CONFIG_LOCATION"]["value"] == f"{web['project']}/{web['dist']}"
+
+
+def test_the_site_links_the_function_app_after_its_authentication_settings():
+    backend = parsed("modules/web-backend.bicep")["resources"]["backend"]
+    assert backend["type"] == "Microsoft.Web/staticSites/linkedBackends" and backend["config"]["parent"] == "site"
+    assert parsed("modules/web-backend.bicep")["resources"]["site"]["existing"] is True
+    assert backend["config"]["properties"] == {"backendResourceId": "backendResourceId", "region": "backendLocation"}
+    params = parsed("main.bicep")["modules"]["webBackend"]["config"]["params"]
+    assert reference(params["staticSiteName"]) == "web.outputs.name"
+    # the api module's own outputs: the link waits for that module, authsettingsV2 included
+    assert reference(params["backendResourceId"]) == "api.outputs.id"
+    assert reference(params["backendLocation"]) == "api.outputs.location"
+    function = parsed("modules/function.bicep")
+    assert reference(function["outputs"]["id"]["value"]) == "app.id"
+    assert function["resources"]["auth"]["config"]["parent"] == "app"
+
+
+def test_agents_and_the_cli_still_reach_the_function_app():
+    auth = parsed("modules/function.bicep")["resources"]["auth"]["config"]["properties"]
+    # anonymous callers (the agents' webhook, the health probe) reach the app, which checks them itself
+    assert auth["globalValidation"] == {"requireAuthentication": False, "unauthenticatedClientAction": "AllowAnonymous"}
+    providers = auth["identityProviders"]
+    # the CLI's Entra ID tokens for api://<client id>
+    assert providers["azureActiveDirectory"]["enabled"] is True
+    assert "api://${authClientId}" in providers["azureActiveDirectory"]["validation"]["allowedAudiences"]
+    # and the site's proxied requests, whose user the platform passes on
+    assert providers["azureStaticWebApps"] == {"enabled": True, "registration": {"clientId": "staticWebAppHostname"}}
+    api = parsed("main.bicep")["modules"]["api"]["config"]["params"]
+    assert reference(api["staticWebAppHostname"]) == "web.outputs.defaultHostname"
+    # agents post their webhooks to the app's own host name, not through the site
+    assert api["appSettings"]["AGENT_CALLBACK_URL"].endswith(".azurewebsites.net/api")
+
+
+def test_browsers_may_fetch_outputs_from_blob_storage_on_the_sites_origin():
+    cors = parsed("main.bicep")["modules"]["dataStorage"]["config"]["params"]["corsOrigins"]
+    assert cors["function"]["type"] == "concat"
+    assert [reference(origin) for origin in cors["function"]["parameters"]["arg_1"]] == ["web.outputs.uri"]
+    assert "frontendOrigin" in str(cors["function"]["parameters"]["arg_2"])
+    assert parsed("modules/web.bicep")["outputs"]["uri"]["value"] == "https://${site.properties.defaultHostname}"
+    rule = parsed("modules/storage.bicep")["resources"]["blobService"]["config"]["properties"]["cors"]
+    rule = rule["corsRules"]["operator"]["operands"]["false_value"][0]
+    assert rule["allowedOrigins"] == "corsOrigins" and rule["allowedMethods"] == ["GET", "HEAD"]
+
+
+def test_sign_in_is_limited_to_the_tenant_and_its_secret_comes_from_the_environment():
+    main = parsed("main.bicep")
+    assert {"type": "secure"} in main["parameters"]["authClientSecret"]["decorators"]
+    assert main["parameters"]["authClientSecret"]["default"] is None
+    mapped = json.loads((INFRA / "main.parameters.json").read_text())["parameters"]
+    assert mapped["authClientSecret"]["value"] == "${SIMGATE_AUTH_CLIENT_SECRET}"
+    assert "authTenantId" in str(main["outputs"]["SIMGATE_AUTH_OPENID_ISSUER"]["value"])
+    settings = parsed("modules/web.bicep")["resources"]["appSettings"]["config"]
+    assert settings["name"] == "appsettings"
+    # the settings the deployed staticwebapp.config.json names are the ones Bicep sets
+    script = (WEB / "scripts" / "swa-config.mjs").read_text()
+    named = set(re.findall(r'(?:clientIdSettingName|clientSecretSettingName): "(\w+)"', script))
+    assert named == set(settings["properties"]) == {"SIMGATE_AUTH_CLIENT_ID", "SIMGATE_AUTH_CLIENT_SECRET"}
+    assert "SIMGATE_AUTH_OPENID_ISSUER" in script and "openIdIssuer: issuer" in script
+
+
+def test_the_roles_source_is_a_route_of_the_api_and_the_local_config_has_no_sign_in_settings():
+    import function_app
+    from shared.api.openapi import http_routes
+
+    (source,) = re.findall(r'rolesSource: "([^"]+)"', (WEB / "scripts" / "swa-config.mjs").read_text())
+    assert ("POST", source) in {(r.method, r.path) for r in http_routes(function_app.app, "api")}
+    # the Static Web Apps CLI emulates sign-in only for a configuration without an auth section
+    local = json.loads((WEB / "public" / "staticwebapp.config.json").read_text())
+    assert "auth" not in local
+    assert {"route": "/api/*", "allowedRoles": ["authenticated"]} in local["routes"]
+
+
+def test_the_static_site_region_is_one_static_web_apps_offers():
+    main = parsed("main.bicep")
+    allowed = next(d["argument"] for d in main["parameters"]["webLocation"]["decorators"] if d["type"] == "allowed")
+    regions = main["variables"]["staticWebAppRegions"]["value"]
+    assert set(allowed) == {""} | set(regions)
+    assert set(regions) <= {"westus2", "centralus", "eastus2", "westeurope", "eastasia"}
+    assert main["modules"]["web"]["config"]["params"]["location"] == "staticWebAppLocation"

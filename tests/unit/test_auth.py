@@ -12,22 +12,36 @@ def principal_header(claims, **extra) -> str:
     return base64.b64encode(json.dumps(payload).encode()).decode()
 
 
-def test_easy_auth_principal_with_roles():
+def test_easy_auth_principal_is_known_by_its_sign_in_name_with_roles():
     header = principal_header([
         {"typ": "http://schemas.microsoft.com/identity/claims/objectidentifier", "val": "0f4c-11aa"},
         {"typ": "name", "val": "Martin"},
+        {"typ": "preferred_username", "val": "Martin@Example.org"},
         {"typ": "roles", "val": "simgate.admin"},
         {"typ": "roles", "val": "reader"},
     ])
-    who = authenticate({"x-ms-client-principal": header}, dev_mode=False)
-    assert who.user_id == "0f4c-11aa" and who.name == "Martin"
+    who = authenticate({"x-ms-client-principal": header, "x-ms-client-principal-id": "0f4c-11aa"}, dev_mode=False)
+    assert who.user_id == "martin@example.org" and who.name == "Martin"
     assert who.roles == {"simgate.admin", "reader"}
 
 
-def test_easy_auth_id_header_wins_over_claims():
+def test_easy_auth_without_a_sign_in_name_falls_back_to_the_object_id():
     header = principal_header([{"typ": "oid", "val": "from-claim"}])
+    assert authenticate({"x-ms-client-principal": header}, dev_mode=False).user_id == "from-claim"
     who = authenticate({"x-ms-client-principal": header, "x-ms-client-principal-id": "from-header"}, dev_mode=False)
     assert who.user_id == "from-header"
+    named = authenticate({"x-ms-client-principal": header, "x-ms-client-principal-name": "Ann@Example.org"},
+                         dev_mode=False)
+    assert named.user_id == "ann@example.org"
+
+
+def test_the_browser_and_the_cli_are_the_same_user():
+    """Static Web Apps passes its own user id and the name; the CLI's token the object id and the name."""
+    browser = swa_header(identityProvider="aad", userId="d75b260a64504067bfc5b2905e3b8182",
+                         userDetails="martin@example.org", userRoles=["authenticated"])
+    cli = principal_header([{"typ": "oid", "val": "0f4c-11aa"}, {"typ": "upn", "val": "martin@example.org"}])
+    assert (authenticate({"x-ms-client-principal": browser}, dev_mode=False).user_id
+            == authenticate({"x-ms-client-principal": cli}, dev_mode=False).user_id == "martin@example.org")
 
 
 @pytest.mark.parametrize("header", ["%%%not-base64", base64.b64encode(b"[1, 2]").decode(),
@@ -71,11 +85,11 @@ def test_static_web_apps_principal_with_a_custom_role():
     header = swa_header(identityProvider="aad", userId="d75b260a64504067bfc5b2905e3b8182", userDetails="martin@example.org",
                         userRoles=["anonymous", "authenticated", "simgate.admin"])
     who = authenticate({"x-ms-client-principal": header}, dev_mode=False)
-    assert who.user_id == "d75b260a64504067bfc5b2905e3b8182" and who.name == "martin@example.org"
+    assert who.user_id == "martin@example.org" and who.name == "martin@example.org"
     assert who.roles == {"simgate.admin"}
 
 
-@pytest.mark.parametrize("payload", [{"userId": ""}, {"userId": "a/b", "userDetails": "x"},
+@pytest.mark.parametrize("payload", [{"userId": ""}, {"userId": "x", "userDetails": "a/b"},
                                      {"userId": "ok", "userRoles": "admin"}])
 def test_a_static_web_apps_principal_without_a_usable_id_or_with_bad_roles_is_401(payload):
     with pytest.raises(Unauthorized):

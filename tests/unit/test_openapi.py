@@ -91,3 +91,10 @@ def test_requests_carry_examples_that_lead_to_a_demo_job(described):
     schema = described["components"]["schemas"][body["$ref"].rsplit("/", 1)[1]]
     assert schema["examples"][0]["case_id"] == "heat-rod"
     assert set(create["responses"]["201"]["links"]) >= {"SetFields", "RunJob", "GetJobStatus"}
+
+
+def test_the_web_apps_copy_of_the_document_is_current():
+    """The web app's types are generated from web/src/api/openapi.json: `make api` refreshes it."""
+    from commands.openapi import WEB_COPY, current_document
+
+    assert WEB_COPY.read_text() == current_document(), "web/src/api/openapi.json is stale: run `make api`"

@@ -1,0 +1,123 @@
+"""The whole local stack with the web app behind the Static Web Apps CLI, and Debian's Chromium
+driven by Playwright (its own browser download is not used).
+
+Screenshots of each page, at laptop and phone width, go to ``BROWSER_ARTIFACTS`` (default
+``.local/test-artifacts/browser``) for people to look at.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from commands.load_cases import DEFAULT_DIRECTORY
+from commands.local_settings import SAMPLE_SETTINGS, read_local_settings
+from devstack import LOCAL_DIR
+from devstack.stack import LocalStack
+from devstack.web import WEB_DIR
+from tests.conftest import unavailable
+
+LAPTOP = {"width": 1366, "height": 768}
+PHONE = {"width": 390, "height": 844}
+JQUERY = WEB_DIR / "node_modules" / "jquery" / "dist" / "jquery.min.js"
+ARTIFACTS = Path(os.environ.get("BROWSER_ARTIFACTS") or LOCAL_DIR / "test-artifacts" / "browser")
+ADMIN_ROLE = "simgate.admin"
+
+
+def chromium_path() -> str | None:
+    return os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture(scope="package")
+def web_stack(tmp_path_factory) -> Iterator[LocalStack]:
+    if not (WEB_DIR / "node_modules" / ".bin" / "swa").exists():
+        unavailable("the web app's packages are not installed (npm ci --ignore-scripts in web/)")
+    values = read_local_settings(SAMPLE_SETTINGS)["Values"]
+    root = tmp_path_factory.mktemp("web-stack")
+    with LocalStack(root=root, values=values, slurm=False, persist=False, web=True, cases=DEFAULT_DIRECTORY) as stack:
+        yield stack
+
+
+@pytest.fixture(scope="package")
+def browser():
+    executable = chromium_path()
+    if executable is None:
+        unavailable("chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=executable,
+                                              args=["--no-sandbox", "--disable-gpu", "--no-first-run"])
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="package")
+def new_page(browser, web_stack):
+    """A page in a fresh browser profile (its own cookies: its own signed-in user)."""
+    contexts = []
+
+    def make():
+        context = browser.new_context(viewport=LAPTOP, base_url=web_stack.web_url, accept_downloads=True,
+                                      ignore_https_errors=True,  # Azurite's self-signed certificate
+                                      locale="en-GB", timezone_id="Europe/Berlin")
+        context.set_default_timeout(20_000)
+        context.route(_outside, _offline)
+        contexts.append(context)
+        page = context.new_page()
+        page.problems = []
+        page.on("pageerror", lambda error: page.problems.append(str(error)))
+        return page
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+def _outside(url: str) -> bool:
+    return not url.startswith(("http://localhost", "http://127.0.0.1", "https://127.0.0.1", "https://localhost"))
+
+
+def _offline(route) -> None:
+    """The sign-in emulator's page loads jQuery from a CDN: serve the web app's own copy, and nothing
+    else from outside (the tests run offline)."""
+    if route.request.url.endswith(".js") and "jquery" in route.request.url:
+        route.fulfill(content_type="application/javascript", body=JQUERY.read_bytes())
+    else:
+        route.abort()
+
+
+def email(user: str) -> str:
+    """The sign-in name the API knows ``user`` by."""
+    return f"{user}@example.com"
+
+
+def sign_in(page, user: str, *, roles: tuple[str, ...] = (), then: str = "/cases") -> None:
+    """Through the emulated Entra ID sign-in (/.auth/login/aad), as a person would."""
+    page.goto(f"/.auth/login/aad?post_login_redirect_uri={then}")
+    for selector, value in (("#userId", user), ("#userDetails", email(user)),
+                            ("#userRoles", "\n".join(roles))):
+        page.locator(selector).fill(value)
+        page.locator(selector).press("End")  # the form keeps what is typed on key events
+    page.locator("#submit").click()
+    page.wait_for_url(f"**{then}")
+
+
+@pytest.fixture(scope="session")
+def screenshots():
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+
+    def take(page, name: str) -> None:
+        page.mouse.move(0, 0)
+        page.evaluate("() => window.scrollTo(0, 0)")  # else the sticky bar is drawn mid-page
+        for label, size in (("laptop", LAPTOP), ("phone", PHONE)):
+            page.set_viewport_size(size)
+            page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+            page.screenshot(path=ARTIFACTS / f"{name}-{label}.png", full_page=True)
+        page.set_viewport_size(LAPTOP)
+
+    return take

@@ -1,0 +1,260 @@
+"""The commands against a fake API (httpx.MockTransport): what people and scripts read, what is sent,
+and how every kind of failure ends (one line on stderr, its exit code)."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from cli import client
+from cli.app import app
+from shared.api.models import JobStatusInfo
+from shared.domain.jobs import JobSummary
+
+JOB = "5f2c9a0e11b7-8230312345678-3fa9c2d1"
+NOW = "2026-11-23T12:00:00Z"
+CASE = {
+    "id": "smoothie", "title": "Smoothie blender", "summary": "Blends", "tags": ["demo"], "version": 2,
+    "updated": NOW, "latest_version": 2, "description": "A jug.", "entry_point": "run.sh",
+    "scripts": [{"name": "run.sh", "entry_point": True}], "outputs": [{"pattern": "results/*.csv", "description": ""}],
+    "resources": {"cores": 1, "memory_mb": 256, "wall_time_minutes": 5, "partition": None, "account": None},
+    "simulators": [],
+    "fields": [
+        {"name": "speed_rpm", "label": "Blade speed", "type": "integer", "unit": "rpm", "min": 1000, "max": 20000,
+         "default": 10000},
+        {"name": "fruit_mix", "label": "Fruit mix", "type": "choice", "choices": ["mango", "kale"], "default": "mango"},
+        {"name": "ice", "label": "Ice", "type": "boolean", "default": False},
+    ],
+}
+SUMMARY = {"job_id": JOB, "title": "Test 1", "case_id": "smoothie", "case_version": 2, "status": "running",
+           "created": NOW, "updated": NOW, "owner": "alice", "progress": 0.5}
+NOT_FOUND = {"type": "urn:simgate:problem:not-found", "title": "Not found", "status": 404,
+             "detail": "there is no job 'abc'", "instance": "/api/job/abc"}
+
+
+class FakeApi:
+    """Answers by (method, path); records every request."""
+
+    def __init__(self, answers: dict[tuple[str, str], object]) -> None:
+        self.answers = answers
+        self.requests: list[httpx.Request] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        answer = self.answers.get((request.method, request.url.path))
+        if answer is None:
+            return httpx.Response(404, json={**NOT_FOUND, "detail": f"no {request.url.path}"},
+                                  headers={"Content-Type": "application/problem+json"})
+        if isinstance(answer, httpx.Response):
+            return answer
+        if callable(answer):
+            return answer(request)
+        return httpx.Response(200, json=answer)
+
+    def sent(self, method: str, path: str) -> list[httpx.Request]:
+        return [r for r in self.requests if (r.method, r.url.path) == (method, path)]
+
+
+@pytest.fixture
+def fake(monkeypatch):
+    api = FakeApi({})
+    monkeypatch.setattr(client, "api_transport", lambda settings: httpx.MockTransport(api))
+    for name in ("SIMGATE_URL", "SIMGATE_AUTH", "SIMGATE_ROLES", "SIMGATE_CA_BUNDLE", "SIMGATE_CLIENT_ID",
+                 "SIMGATE_SCOPE", "COLUMNS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SIMGATE_USER", "alice")
+    return api
+
+
+def simgate(*args: str):
+    return CliRunner().invoke(app, list(args), prog_name="simgate")
+
+
+def test_jobs_as_a_table_with_full_ids_and_as_json_for_scripts(fake):
+    fake.answers[("GET", "/api/job")] = [SUMMARY]
+    table = simgate("jobs", "--status", "Running", "--case", "smoothie")
+    assert table.exit_code == 0, table.output
+    assert JOB in table.stdout and "Test 1" in table.stdout and "50%" in table.stdout
+    assert dict(fake.requests[-1].url.params) == {"status": "running", "case_id": "smoothie"}
+    assert fake.requests[-1].headers["X-Simgate-User"] == "alice"
+
+    scripted = simgate("jobs", "--json")
+    assert [JobSummary.model_validate(j) for j in json.loads(scripted.stdout)] == [JobSummary.model_validate(SUMMARY)]
+    assert scripted.stderr == ""
+
+
+def test_lists_follow_the_next_link_up_to_the_limit(fake):
+    second = {**SUMMARY, "job_id": "second"}
+
+    def jobs(request: httpx.Request) -> httpx.Response:
+        if request.url.params.get("page") == "2":
+            return httpx.Response(200, json=[second, {**second, "job_id": "third"}])
+        return httpx.Response(200, json=[SUMMARY], headers={"Link": '</api/job?page=2&per_page=2>; rel="next"'})
+
+    fake.answers[("GET", "/api/job")] = jobs
+    listed = simgate("jobs", "--limit", "2", "--json")
+    assert [j["job_id"] for j in json.loads(listed.stdout)] == [JOB, "second"]
+    assert fake.requests[0].url.params["per_page"] == "2"
+    assert "more beyond --limit 2" in simgate("jobs", "--limit", "2").stderr
+    assert "more on --page 2" in simgate("jobs").stderr
+
+
+def test_admins_list_everyones_jobs_with_their_roles(fake):
+    fake.answers[("GET", "/api/job")] = [SUMMARY]
+    listed = simgate("--roles", "simgate.admin", "jobs", "--all")
+    assert listed.exit_code == 0 and "alice" in listed.stdout
+    assert fake.requests[-1].headers["X-Simgate-Roles"] == "simgate.admin"
+    assert fake.requests[-1].url.params["all"] == "true"
+
+
+def test_new_sends_typed_values_and_prints_the_id(fake):
+    fake.answers[("GET", "/api/case/smoothie")] = CASE
+    fake.answers[("POST", "/api/job")] = httpx.Response(201, json={"job_id": JOB})
+    made = simgate("new", "smoothie", "--title", "Test 1", "--set", "speed_rpm=6000", "-s", "ice=yes",
+                   "-s", "fruit_mix=kale")
+    assert made.exit_code == 0, made.output
+    assert made.stdout == f"{JOB}\n"
+    (sent,) = fake.sent("POST", "/api/job")
+    assert json.loads(sent.content) == {"case_id": "smoothie", "job_title": "Test 1",
+                                        "fields": {"speed_rpm": 6000, "ice": True, "fruit_mix": "kale"}}
+    assert sent.headers["Idempotency-Key"]
+
+
+def test_a_bad_value_names_its_field_and_creates_no_job(fake):
+    fake.answers[("GET", "/api/case/smoothie")] = CASE
+    refused = simgate("new", "smoothie", "-t", "x", "--set", "speed_rpm=fast", "--set", "colour=red",
+                      "--set", "speed_rpm=1")
+    assert refused.exit_code == 2
+    assert refused.stderr.splitlines() == ["simgate: --set takes NAME=VALUE", "  speed_rpm: is set twice"]
+    refused = simgate("new", "smoothie", "-t", "x", "--set", "speed_rpm=40000", "--set", "colour=red")
+    assert refused.exit_code == 2 and refused.stdout == ""
+    assert refused.stderr.splitlines()[:3] == [
+        "simgate: some field values are not valid", "  speed_rpm: must be at most 20000 rpm, not 40000",
+        "  colour: the case has no field of this name (its fields: speed_rpm, fruit_mix, ice)"]
+    assert fake.sent("POST", "/api/job") == []
+
+
+def test_a_problem_is_one_line_with_its_field_errors_and_exit_1(fake):
+    fake.answers[("PATCH", f"/api/job/{JOB}")] = httpx.Response(422, headers={
+        "Content-Type": "application/problem+json"}, json={
+        "type": "urn:simgate:problem:validation-failed", "title": "Validation failed", "status": 422,
+        "detail": "some field values are not valid",
+        "errors": [{"field": "speed_rpm", "rule": "max", "message": "must be at most 20000 rpm, not 30000"}]})
+    fake.answers[("GET", f"/api/job/{JOB}")] = {**SUMMARY, "status": "draft", "uws_status": "PENDING",
+                                               "fields": {}, "history": [], "detail": "", "cancel_requested": None,
+                                               "simulator": None, "scheduler_job_id": None, "error": None,
+                                               "outputs": {"count": 0, "bytes": 0}}
+    fake.answers[("GET", "/api/case/smoothie")] = CASE
+    refused = simgate("set", JOB, "speed_rpm=3000")
+    assert refused.exit_code == 1
+    assert refused.stderr.splitlines() == ["simgate: validation failed: some field values are not valid",
+                                           "  speed_rpm: must be at most 20000 rpm, not 30000"]
+    assert fake.sent("GET", "/api/case/smoothie")[0].url.params["version"] == "2"
+
+    missing = simgate("status", "abc")
+    assert (missing.exit_code, missing.stderr) == (1, "simgate: not found: no /api/job/abc/status\n")
+
+
+def test_an_answer_that_is_no_problem_document_is_described(fake):
+    fake.answers[("GET", "/api/case")] = httpx.Response(502, text="<html>Bad gateway</html>")
+    failed = simgate("cases")
+    assert failed.exit_code == 1
+    assert failed.stderr == "simgate: bad gateway: GET /api/case answered 502 Bad Gateway\n"
+
+
+def test_unauthorized_says_how_to_sign_in(fake):
+    fake.answers[("GET", "/api/case")] = httpx.Response(401, headers={"Content-Type": "application/problem+json"},
+                                                        json={"type": "urn:simgate:problem:unauthorized",
+                                                              "title": "Authentication required", "status": 401,
+                                                              "detail": "sign in first"})
+    failed = simgate("cases")
+    assert failed.exit_code == 1 and "SIMGATE_AUTH=azure" in failed.stderr
+
+
+def test_run_wait_follows_to_done_and_exits_by_the_outcome(fake, monkeypatch):
+    statuses = iter(["queued", "running", "done"])
+
+    def status(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"job_id": JOB, "status": next(statuses), "uws_status": "X", "detail": "",
+                                         "updated_at": NOW, "progress": None, "cancel_requested": False})
+
+    fake.answers[("POST", f"/api/job/{JOB}")] = httpx.Response(202, json={"success": True, "status": "submitted"})
+    fake.answers[("GET", f"/api/job/{JOB}/status")] = status
+    ran = simgate("run", JOB, "--wait", "--json")
+    assert ran.exit_code == 0, ran.output
+    assert JobStatusInfo.model_validate_json(ran.stdout).status == "done"
+    waits = [r.url.params.get("since") for r in fake.sent("GET", f"/api/job/{JOB}/status")]
+    assert waits == [None, "queued", "running"]
+
+
+@pytest.mark.parametrize("final, code, message", [
+    ("failed", 4, f"simgate: job {JOB} failed: the node crashed"),
+    ("cancelled", 5, f"simgate: job {JOB} was cancelled: cancelled by bob"),
+])
+def test_waiting_for_a_job_that_ends_badly(fake, final, code, message):
+    fake.answers[("GET", f"/api/job/{JOB}/status")] = {
+        "job_id": JOB, "status": final, "uws_status": "X", "updated_at": NOW, "progress": None,
+        "detail": "cancelled by bob" if final == "cancelled" else "", "cancel_requested": False}
+    fake.answers[("GET", f"/api/job/{JOB}")] = {
+        **SUMMARY, "status": final, "uws_status": "ERROR", "fields": {}, "history": [], "detail": "",
+        "cancel_requested": None, "simulator": None, "scheduler_job_id": None, "error": "the node crashed",
+        "outputs": {"count": 0, "bytes": 0}}
+    ended = simgate("status", JOB, "--wait")
+    assert ended.exit_code == code
+    assert ended.stderr.splitlines()[-1] == message
+
+
+def test_cannot_connect_names_the_url_and_exits_3(monkeypatch):
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
+
+    monkeypatch.setattr(client, "api_transport", lambda settings: httpx.MockTransport(refuse))
+    failed = simgate("--url", "localhost:9", "cases")
+    assert failed.exit_code == 3
+    assert failed.stderr.splitlines() == ["simgate: cannot reach http://localhost:9/api: [Errno 111] Connection refused",
+                                          "  is `make up` running?"]
+
+
+def test_usage_errors_exit_2(fake):
+    assert simgate("jobs", "--status", "sleeping").exit_code == 2
+    assert simgate("jobs", "--per-page", "0").exit_code == 2
+    assert simgate("--auth", "kerberos", "cases").exit_code == 2
+    assert simgate("frobnicate").exit_code == 2
+
+
+def test_version_and_help():
+    assert simgate("--version").stdout.startswith("simgate ")
+    helped = simgate("--help")
+    assert helped.exit_code == 0 and "download" in helped.stdout and "docs/cli.md" in helped.stdout
+
+
+def test_the_cli_loads_neither_azure_nor_the_apps_insides_until_it_signs_in_to_azure():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    program = ("import sys\nimport cli.app, cli.client, cli.workflows, cli.follow, cli.download, cli.render\n"
+               "print(sorted({m for m in sys.modules if m.split('.')[0] in ('azure', 'functions', 'function_app')\n"
+               "              or m.startswith(('shared.adapters', 'shared.wiring'))}))")
+    root = Path(__file__).resolve().parents[2]
+    loaded = subprocess.run([sys.executable, "-c", program], cwd=root, capture_output=True, text=True, check=True)
+    assert loaded.stdout.strip() == "[]"
+
+
+def test_relaunch_checks_changed_values_before_it_makes_the_new_job(fake):
+    fake.answers[("GET", f"/api/job/{JOB}")] = {**SUMMARY, "status": "done", "uws_status": "COMPLETED",
+                                               "fields": {}, "history": [], "detail": "", "cancel_requested": None,
+                                               "simulator": None, "scheduler_job_id": None, "error": None,
+                                               "outputs": {"count": 0, "bytes": 0}}
+    fake.answers[("GET", "/api/case/smoothie")] = CASE
+    fake.answers[("POST", f"/api/job/{JOB}/relaunch")] = httpx.Response(201, json={"job_id": "new-job"})
+    fake.answers[("PATCH", "/api/job/new-job")] = {"success": True, "fields": {"speed_rpm": 8000}}
+    assert simgate("relaunch", JOB, "--set", "speed_rpm=99999").exit_code == 2
+    assert fake.sent("POST", f"/api/job/{JOB}/relaunch") == []
+
+    relaunched = simgate("relaunch", JOB, "--set", "speed_rpm=8000")
+    assert relaunched.exit_code == 0 and relaunched.stdout == "new-job\n"
+    assert json.loads(fake.sent("PATCH", "/api/job/new-job")[0].content) == {"fields": {"speed_rpm": 8000}}

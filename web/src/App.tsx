@@ -1,0 +1,29 @@
+import { Route, Routes } from "react-router";
+import { Layout } from "./components/Layout";
+import { RequireSignIn } from "./components/RequireSignIn";
+import { CasePage } from "./pages/CasePage";
+import { CasesPage } from "./pages/CasesPage";
+import { JobPage } from "./pages/JobPage";
+import { JobsPage } from "./pages/JobsPage";
+import { LandingPage } from "./pages/LandingPage";
+import { NewJobPage } from "./pages/NewJobPage";
+import { NotFoundPage } from "./pages/NotFoundPage";
+
+/** The app's routes. staticwebapp.config.json lists the same prefixes (/cases, /jobs) as signed-in only. */
+export function App() {
+  return (
+    <Routes>
+      <Route element={<Layout />}>
+        <Route index element={<LandingPage />} />
+        <Route element={<RequireSignIn />}>
+          <Route path="cases" element={<CasesPage />} />
+          <Route path="cases/:caseId" element={<CasePage />} />
+          <Route path="cases/:caseId/new" element={<NewJobPage />} />
+          <Route path="jobs" element={<JobsPage />} />
+          <Route path="jobs/:jobId" element={<JobPage />} />
+        </Route>
+        <Route path="*" element={<NotFoundPage />} />
+      </Route>
+    </Routes>
+  );
+}

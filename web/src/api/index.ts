@@ -1,0 +1,8 @@
+/** The one way the app talks to the outside: the simgate API, Blob storage links and /.auth. */
+export * from "./auth";
+export * from "./cases";
+export * from "./errors";
+export * from "./jobs";
+export * from "./outputs";
+export type * from "./types";
+export { buildQuery, parseLinkHeader } from "./http";

@@ -1,0 +1,59 @@
+import { ApiError } from "./errors";
+import { apiRequest } from "./http";
+import type { Output, OutputLink } from "./types";
+
+const outputsPath = (jobId: string) => `/job/${encodeURIComponent(jobId)}/output`;
+
+export async function listOutputs(jobId: string, signal?: AbortSignal): Promise<Output[]> {
+  const { data } = await apiRequest<Output[]>(outputsPath(jobId), { signal });
+  return Array.isArray(data) ? data : [];
+}
+
+/** A read-only link (SAS, ~15 minutes) straight to the file in Blob storage. */
+export async function getOutputLink(jobId: string, outputId: string, signal?: AbortSignal): Promise<OutputLink> {
+  const { data } = await apiRequest<OutputLink>(`${outputsPath(jobId)}/${encodeURIComponent(outputId)}`, { signal });
+  return data;
+}
+
+/**
+ * The text of an output, read by the browser from Blob storage (never through the API).
+ * Cross-origin: it needs Blob CORS to allow this app's origin, and the browser to trust the
+ * storage's certificate (Azurite's is self-signed).
+ */
+export async function readOutputText(jobId: string, outputId: string, signal?: AbortSignal): Promise<string> {
+  const link = await getOutputLink(jobId, outputId, signal);
+  let response: Response;
+  try {
+    response = await fetch(link.url, { mode: "cors", credentials: "omit", signal });
+  } catch (error) {
+    if (error instanceof DOMException && error.name === "AbortError") throw error;
+    throw new ApiError(
+      "network",
+      0,
+      "The browser could not read this file from storage. Storage must allow this site (CORS) and its " +
+        "certificate must be trusted. Downloading the file still works.",
+    );
+  }
+  if (!response.ok) {
+    throw new ApiError(
+      "unexpected",
+      response.status,
+      response.status === 403
+        ? "Storage refused the link (it may have expired). Try again."
+        : `Storage answered ${response.status} for this file.`,
+    );
+  }
+  return response.text();
+}
+
+/** Start a download: the link answers with Content-Disposition: attachment, so the page stays. */
+export async function downloadOutput(jobId: string, outputId: string): Promise<void> {
+  const link = await getOutputLink(jobId, outputId);
+  const anchor = document.createElement("a");
+  anchor.href = link.url;
+  anchor.rel = "noopener";
+  anchor.style.display = "none";
+  document.body.appendChild(anchor);
+  anchor.click();
+  anchor.remove();
+}

@@ -1,0 +1,85 @@
+/**
+ * Every type the API speaks, named after its resources.
+ *
+ * They come from the API's OpenAPI document (src/api/openapi.json, written by `make api` from the
+ * backend's models): `npm run gen:api` turns it into schema.d.ts on every build, so a change of the
+ * contract shows up here as a type error, not in front of a user. Only what the browser adds
+ * (pages, the Static Web Apps identity) is written by hand.
+ */
+import type { components, operations } from "./schema";
+
+type Schemas = components["schemas"];
+
+/** ISO 8601 date-time as the API sends it (UTC). */
+export type DateTime = string;
+
+// ---------------------------------------------------------------- cases
+
+export type CaseHeader = Schemas["CaseHeader"];
+export type CaseDetails = Schemas["CaseDetails"];
+/** One typed input of a case; the rules the API checks values against. */
+export type FieldSpec = Schemas["FieldInfo"];
+export type FieldType = FieldSpec["type"];
+export type FieldValue = FieldSpec["default"];
+export type CaseScript = Schemas["ScriptInfo"];
+
+// ---------------------------------------------------------------- jobs
+
+export type JobStatus = Schemas["JobStatus"];
+/** Values of a job's fields by field name. */
+export type FieldValues = Record<string, FieldValue>;
+export type JobSummary = Schemas["JobSummary"];
+/** One step of a job's history. `source`: "api:<user>", "manager", "agent" or "reconciler". */
+export type Transition = Schemas["Transition"];
+export type JobDetails = Schemas["JobDetails"];
+export type JobStatusInfo = Schemas["JobStatusInfo"];
+export type NewJob = Schemas["NewJob"];
+export type JobCreated = Schemas["JobCreated"];
+export type FieldsUpdate = Schemas["FieldsUpdate"];
+export type FieldsUpdated = Schemas["FieldsSet"];
+export type RunAccepted = Schemas["RunAccepted"];
+export type CancelAccepted = Schemas["CancelAccepted"];
+
+/** Filters of GET /api/job. `all` and `user` are for admins. */
+export type JobListQuery = Pick<
+  NonNullable<operations["listJobs"]["parameters"]["query"]>,
+  "status" | "case_id" | "user" | "all"
+>;
+
+// ---------------------------------------------------------------- outputs
+
+/** GET /api/job/{job_id}/output: one file a job produced. Ids like csv1, json1, log1. */
+export type Output = Schemas["OutputInfo"];
+/** GET /api/job/{job_id}/output/{output_id}: a read-only link straight to Blob storage. */
+export type OutputLink = Schemas["OutputLink"];
+
+// ---------------------------------------------------------------- errors
+
+/** RFC 9457 problem details, `application/problem+json`. Types: `urn:simgate:problem:<slug>`. */
+export type Problem = Schemas["Problem"];
+export type ProblemFieldError = Schemas["ProblemEntry"];
+
+// ---------------------------------------------------------------- the browser's own
+
+/** One page of a list, with what the response headers say about the next one. */
+export interface Page<T> {
+  items: T[];
+  page: number;
+  perPage: number;
+  hasNext: boolean;
+  hasPrev: boolean;
+  /** X-Continuation-Token: reads the next page without re-reading the earlier ones. */
+  continuation: string | null;
+}
+
+/** GET /.auth/me (Static Web Apps). */
+export interface ClientPrincipal {
+  identityProvider: string;
+  userId: string;
+  userDetails: string;
+  userRoles: string[];
+}
+
+export interface AuthMe {
+  clientPrincipal: ClientPrincipal | null;
+}

@@ -1,0 +1,11 @@
+import type { JobStatus } from "../api/types";
+import { STATUS_LABEL, STATUS_MEANING, isActive } from "../lib/status";
+
+export function StatusChip({ status }: { status: JobStatus }) {
+  return (
+    <span className={`chip chip-${status}`} title={STATUS_MEANING[status]}>
+      {isActive(status) && <span className="chip-pulse" aria-hidden="true" />}
+      {STATUS_LABEL[status] ?? status}
+    </span>
+  );
+}

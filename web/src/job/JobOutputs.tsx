@@ -1,0 +1,63 @@
+import { lazy, Suspense } from "react";
+import { listOutputs } from "../api";
+import type { JobDetails } from "../api/types";
+import { Empty, ErrorMessage, Loading } from "../components/States";
+import { isActive } from "../lib/status";
+import { useLoad } from "../lib/useLoad";
+import { OutputList } from "./OutputList";
+
+// The preview brings the chart and CSV libraries: loaded on first use, not with the app.
+const OutputPreview = lazy(() => import("./OutputPreview").then((m) => ({ default: m.OutputPreview })));
+
+/** The job's results: the list, and the preview of the one chosen (kept in the URL as ?output=). */
+export function JobOutputs({
+  job,
+  selected,
+  onSelect,
+}: {
+  job: JobDetails;
+  selected: string | null;
+  onSelect: (outputId: string | null) => void;
+}) {
+  const { data, error, loading, reload } = useLoad(
+    (signal) => listOutputs(job.job_id, signal),
+    [job.job_id, job.status, job.outputs.count],
+  );
+  const chosen = data?.find((o) => o.output_id === selected) ?? null;
+
+  let body;
+  if (loading && !data) body = <Loading what="Listing the results…" />;
+  else if (error) body = <ErrorMessage title="Could not list the results" error={error} onRetry={reload} />;
+  else if (!data?.length)
+    body = (
+      <Empty
+        title={
+          job.status === "draft"
+            ? "No results: the job has not run"
+            : isActive(job.status)
+              ? "Results appear here when the job has finished"
+              : "This job left no results"
+        }
+      />
+    );
+  else body = <OutputList jobId={job.job_id} outputs={data} selected={selected} onPreview={onSelect} />;
+
+  return (
+    <>
+      <section className="panel" aria-labelledby="outputs-heading">
+        <div className="panel-head">
+          <h2 id="outputs-heading">Results</h2>
+          {data && data.length > 0 && (
+            <span className="muted small">Files are read straight from storage; links last 15 minutes.</span>
+          )}
+        </div>
+        {body}
+      </section>
+      {chosen && (
+        <Suspense fallback={<Loading what="Opening the preview…" />}>
+          <OutputPreview jobId={job.job_id} output={chosen} onClose={() => onSelect(null)} />
+        </Suspense>
+      )}
+    </>
+  );
+}

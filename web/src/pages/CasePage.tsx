@@ -1,0 +1,195 @@
+import { Link, useParams, useSearchParams } from "react-router";
+import { getCase } from "../api";
+import type { CaseDetails, FieldSpec } from "../api/types";
+import { DateText } from "../components/DateText";
+import { DescriptionText } from "../components/DescriptionText";
+import { ErrorMessage, Loading } from "../components/States";
+import { TagList } from "../components/TagList";
+import { formatValue, humanize } from "../lib/format";
+import { useLoad } from "../lib/useLoad";
+import { usePageTitle } from "../lib/usePageTitle";
+
+/** One case version: description, fields with units, defaults and limits, outputs, resources. */
+export function CasePage() {
+  const { caseId = "" } = useParams();
+  const [params] = useSearchParams();
+  const version = Number(params.get("version")) || undefined;
+  const { data, error, loading, reload } = useLoad((signal) => getCase(caseId, version, signal), [caseId, version]);
+  usePageTitle(data?.title ?? "Case");
+
+  if (loading && !data) return <Loading what="Loading the case…" />;
+  if (error || !data) {
+    return (
+      <section className="page">
+        <Breadcrumb title={caseId} />
+        <ErrorMessage title="Could not load this case" error={error} onRetry={reload} />
+      </section>
+    );
+  }
+  return (
+    <section className="page">
+      <Breadcrumb title={data.title} />
+      <header className="page-header">
+        <div>
+          <h1>{data.title}</h1>
+          <p className="lead">{data.summary}</p>
+          <TagList tags={data.tags} label="Tags" />
+        </div>
+        <div className="page-actions">
+          <Link className="button button-primary" to={`/cases/${encodeURIComponent(data.id)}/new`}>
+            New job from this case
+          </Link>
+        </div>
+      </header>
+
+      <VersionNote details={data} />
+
+      <div className="two-columns">
+        <div className="stack">
+          <section className="panel" aria-labelledby="about">
+            <h2 id="about">About this case</h2>
+            <DescriptionText text={data.description} />
+          </section>
+          <section className="panel" aria-labelledby="values">
+            <h2 id="values">Values you can set</h2>
+            <FieldTable fields={data.fields} />
+          </section>
+        </div>
+        <aside className="stack">
+          <section className="panel" aria-labelledby="facts">
+            <h2 id="facts">Facts</h2>
+            <dl className="facts">
+              <dt>Case id</dt>
+              <dd>
+                <code>{data.id}</code>
+              </dd>
+              <dt>Version</dt>
+              <dd>
+                v{data.version}
+                {data.version === data.latest_version ? " (latest)" : ` of ${data.latest_version}`}
+              </dd>
+              <dt>Published</dt>
+              <dd>
+                <DateText value={data.updated} />
+              </dd>
+              <dt>Resources</dt>
+              <dd>
+                {data.resources.cores} {data.resources.cores === 1 ? "core" : "cores"}, {formatValue(data.resources.memory_mb)} MB
+                memory, up to {formatValue(data.resources.wall_time_minutes)} min
+              </dd>
+              <dt>Scripts</dt>
+              <dd>
+                {data.scripts.map((s, i) => (
+                  <span key={s.name}>
+                    {i > 0 && ", "}
+                    <code>{s.name}</code>
+                    {s.entry_point && <span className="muted"> (entry point)</span>}
+                  </span>
+                ))}
+              </dd>
+              {data.simulators.length > 0 && (
+                <>
+                  <dt>Simulators</dt>
+                  <dd>{data.simulators.join(", ")}</dd>
+                </>
+              )}
+            </dl>
+          </section>
+          <section className="panel" aria-labelledby="outputs">
+            <h2 id="outputs">Results it produces</h2>
+            {data.outputs.length ? (
+              <ul className="output-specs">
+                {data.outputs.map((o) => (
+                  <li key={o.pattern}>
+                    <code>{o.pattern}</code>
+                    <span>{o.description}</span>
+                  </li>
+                ))}
+              </ul>
+            ) : (
+              <p className="muted">The case does not list its results.</p>
+            )}
+            <p className="muted small">Every job also keeps its standard output and error logs.</p>
+          </section>
+        </aside>
+      </div>
+    </section>
+  );
+}
+
+function Breadcrumb({ title }: { title: string }) {
+  return (
+    <nav aria-label="Breadcrumb" className="breadcrumb">
+      <Link to="/cases">Cases</Link>
+      <span aria-hidden="true"> / </span>
+      <span aria-current="page">{title}</span>
+    </nav>
+  );
+}
+
+function VersionNote({ details }: { details: CaseDetails }) {
+  if (details.version === details.latest_version) return null;
+  return (
+    <div className="alert alert-warning" role="status">
+      <div>
+        This is version {details.version}. The latest is{" "}
+        <Link to={`/cases/${encodeURIComponent(details.id)}`}>version {details.latest_version}</Link>; new jobs use the
+        latest.
+      </div>
+    </div>
+  );
+}
+
+function limitsOf(field: FieldSpec): string {
+  if (field.type === "choice") return (field.choices ?? []).join(", ");
+  const parts: string[] = [];
+  if (field.min !== null || field.max !== null) {
+    parts.push(`${field.min !== null ? formatValue(field.min) : "…"} – ${field.max !== null ? formatValue(field.max) : "…"}`);
+  }
+  if (field.max_length !== null) parts.push(`≤ ${field.max_length} characters`);
+  if (field.pattern) parts.push(`matches ${field.pattern}`);
+  return parts.join("; ") || "—";
+}
+
+const TYPE_LABEL: Record<string, string> = {
+  number: "Number",
+  integer: "Whole number",
+  choice: "Choice",
+  boolean: "Yes / no",
+  string: "Text",
+};
+
+function FieldTable({ fields }: { fields: FieldSpec[] }) {
+  if (!fields.length) return <p className="muted">This case takes no values.</p>;
+  return (
+    <div className="table-wrap">
+      <table className="table table-stack">
+        <thead>
+          <tr>
+            <th scope="col">Value</th>
+            <th scope="col">Type</th>
+            <th scope="col">Unit</th>
+            <th scope="col">Default</th>
+            <th scope="col">Allowed</th>
+          </tr>
+        </thead>
+        <tbody>
+          {fields.map((f) => (
+            <tr key={f.name}>
+              <th scope="row" data-label="Value">
+                <span className="field-name">{f.label || humanize(f.name)}</span>
+                {!f.required && <span className="optional"> optional</span>}
+                <code className="field-id">{f.name}</code>
+                {f.help && <span className="hint">{f.help}</span>}
+              </th>
+              <td data-label="Type">{TYPE_LABEL[f.type] ?? f.type}</td>
+              <td data-label="Unit">{f.unit ?? "—"}</td>
+              <td data-label="Default">{formatValue(f.default)}</td>
+              <td data-label="Allowed">{limitsOf(f)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
