@@ -41,9 +41,10 @@ if [[ ! -x .venv/bin/python ]]; then
   "$PYTHON" -m venv .venv
 fi
 stamp=.venv/.requirements-installed
-if [[ ! -f $stamp || requirements.txt -nt $stamp || requirements-dev.txt -nt $stamp ]]; then
-  echo "installing Python requirements"
+if [[ ! -f $stamp || requirements.txt -nt $stamp || requirements-dev.txt -nt $stamp || pyproject.toml -nt $stamp ]]; then
+  echo "installing Python requirements and the simgate command"
   .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+  .venv/bin/python -m pip install -q --disable-pip-version-check -e .
   touch "$stamp"
 fi
 

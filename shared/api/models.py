@@ -55,10 +55,29 @@ class Problem(Answer):
 # --- cases ---
 
 
+# Answers ignore attributes they do not know, unlike the definitions authors write, so that a
+# client built against this version still reads the answers of a later one.
+TOLERANT = ConfigDict(extra="ignore", frozen=True)
+
+
 class FieldInfo(FieldSpec):
     """A case field with the label to show (its own, or one made from its name)."""
 
+    model_config = TOLERANT
+
     label: str
+
+
+class CaseOutput(OutputSpec):
+    """Files a run of the case produces."""
+
+    model_config = TOLERANT
+
+
+class CaseResources(ResourceSpec):
+    """What one run of the case needs."""
+
+    model_config = TOLERANT
 
 
 class ScriptInfo(Answer):
@@ -72,8 +91,8 @@ class CaseDetails(CaseHeader):
     fields: list[FieldInfo]
     scripts: list[ScriptInfo]
     entry_point: str
-    outputs: list[OutputSpec] = Field(description="the files a run produces")
-    resources: ResourceSpec = Field(description="what one run needs")
+    outputs: list[CaseOutput] = Field(description="the files a run produces")
+    resources: CaseResources = Field(description="what one run needs")
     simulators: list[str] = Field(description="the simulators the case may run on; empty: any")
 
     @classmethod
@@ -82,7 +101,8 @@ class CaseDetails(CaseHeader):
         return cls(**case.header().model_dump(), latest_version=latest_version, description=d.description,
                    fields=[FieldInfo(**{**f.model_dump(), "label": f.display_label}) for f in d.fields],
                    scripts=[ScriptInfo(name=n, entry_point=n == d.entry_point) for n in d.scripts],
-                   entry_point=d.entry_point, outputs=d.outputs, resources=d.resources, simulators=d.simulators)
+                   entry_point=d.entry_point, outputs=[CaseOutput(**o.model_dump()) for o in d.outputs],
+                   resources=CaseResources(**d.resources.model_dump()), simulators=d.simulators)
 
 
 class Published(Answer):

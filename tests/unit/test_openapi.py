@@ -98,3 +98,17 @@ def test_the_web_apps_copy_of_the_document_is_current():
     from commands.openapi import WEB_COPY, current_document
 
     assert WEB_COPY.read_text() == current_document(), "web/src/api/openapi.json is stale: run `make api`"
+
+
+def test_answers_with_attributes_a_later_api_adds_still_parse():
+    """Clients (the CLI) parse answers with these models: a newer server must not break them."""
+    from shared.api.models import CaseDetails
+
+    later = {"id": "smoothie", "title": "Smoothie", "summary": "s", "tags": [], "version": 2,
+             "updated": "2026-01-01T00:00:00Z", "latest_version": 2, "description": "", "entry_point": "run.sh",
+             "scripts": [{"name": "run.sh", "entry_point": True, "size": 10}], "simulators": [], "owner_team": "x",
+             "fields": [{"name": "speed", "label": "Speed", "type": "number", "widget": "slider"}],
+             "outputs": [{"pattern": "*.csv", "description": "", "kind": "table"}],
+             "resources": {"cores": 1, "memory_mb": 128, "wall_time_minutes": 5, "gpus": 0}}
+    details = CaseDetails.model_validate(later)
+    assert details.fields[0].name == "speed" and details.resources.cores == 1

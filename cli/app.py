@@ -1,0 +1,408 @@
+"""The commands: each parses its options, calls the API and renders the answer. Errors are translated
+once, in ``Commands.invoke``: a one-line message on stderr and the exit code listed in ``cli.errors``."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from typer.core import TyperGroup
+
+from cli import version_text
+from cli.errors import CliError, Interrupted, UsageProblem
+
+HELP = """Run simgate's simulation cases from the command line.
+
+Locally (`make up`) it signs in with the development header; in Azure with an Entra ID token from the
+Azure CLI (`az login`) or a device-code sign-in. Tables are for people; --json prints the API's answers
+for scripts. Exit codes: 0 ok, 1 the API refused, 2 usage, 3 cannot connect, 4 job failed, 5 job
+cancelled, 6 sign-in failed, 130 interrupted. More: docs/cli.md."""
+
+
+class Commands(TyperGroup):
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except CliError as error:
+            fail(error)
+        except KeyboardInterrupt:
+            fail(Interrupted("interrupted"))
+
+
+def fail(error: CliError) -> None:
+    sys.stdout.flush()
+    print("\n".join(error.lines()), file=sys.stderr)
+    raise typer.Exit(error.exit_code)
+
+
+app = typer.Typer(cls=Commands, help=HELP, no_args_is_help=True, add_completion=False, rich_markup_mode=None,
+                  pretty_exceptions_show_locals=False, context_settings={"help_option_names": ["-h", "--help"]})
+
+
+@dataclass
+class Session:
+    options: dict[str, Any]
+    _api: Any = field(default=None)
+
+    def api(self) -> Any:
+        if self._api is None:
+            from cli.auth import choose_auth
+            from cli.client import Api
+            from cli.settings import resolve
+
+            settings = resolve(**self.options)
+            self._api = Api(settings, choose_auth(settings))
+        return self._api
+
+    def close(self) -> None:
+        if self._api is not None:
+            self._api.close()
+
+
+def session(ctx: typer.Context) -> Session:
+    return ctx.find_object(Session)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(version_text())
+        raise typer.Exit()
+
+
+@app.callback()
+def options(
+    ctx: typer.Context,
+    url: Annotated[str | None, typer.Option(envvar="SIMGATE_URL", show_envvar=True, help=(
+        "The API: https://<app>.azurewebsites.net, with or without /api. [default: http://localhost:7071]"))] = None,
+    user: Annotated[str | None, typer.Option(envvar="SIMGATE_USER", show_envvar=True, help=(
+        "Development sign-in: who you are. [default: your login name]"))] = None,
+    roles: Annotated[str | None, typer.Option(envvar="SIMGATE_ROLES", show_envvar=True, help=(
+        "Development sign-in: your roles, comma separated (simgate.admin for an admin)."))] = None,
+    auth: Annotated[str | None, typer.Option(envvar="SIMGATE_AUTH", show_envvar=True, help=(
+        "auto (dev for a localhost URL, azure otherwise), dev or azure."))] = None,
+    ca_bundle: Annotated[Path | None, typer.Option(envvar="SIMGATE_CA_BUNDLE", show_envvar=True, help=(
+        "Extra CA certificates to trust (PEM), e.g. the local Azurite's for downloads."))] = None,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Show the version and exit.")] = False,
+) -> None:
+    ctx.obj = Session({"url": url, "user": user, "roles": roles, "auth": auth, "ca_bundle": ca_bundle})
+    ctx.call_on_close(ctx.obj.close)
+
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print the API's answer as JSON (for scripts).")]
+PageOption = Annotated[int | None, typer.Option(min=1, help="The page to show, from 1.")]
+PerPageOption = Annotated[int | None, typer.Option(min=1, max=100, help="Items per page (at most 100). [default: 20]")]
+LimitOption = Annotated[int | None, typer.Option(min=1, help="List up to this many, following the pages.")]
+WaitOption = Annotated[bool, typer.Option("--wait", "-w", help=(
+    "Follow the job until it finishes (exit 4 if it fails, 5 if cancelled); Ctrl-C stops following."))]
+SetOption = Annotated[list[str] | None, typer.Option("--set", "-s", metavar="NAME=VALUE", help=(
+    "A field value, converted to the field's type; repeat for more."))]
+JobArgument = Annotated[str, typer.Argument(metavar="JOB", help="The job's id.")]
+
+
+# --- cases ---
+
+
+@app.command("cases")
+def cases(
+    ctx: typer.Context,
+    search: Annotated[str | None, typer.Option("--search", "-q", help="Words the case's title or summary contains.")]
+    = None,
+    tag: Annotated[str | None, typer.Option(help="Only cases with this tag.")] = None,
+    page: PageOption = None, per_page: PerPageOption = None, limit: LimitOption = None, json: JsonOption = False,
+) -> None:
+    """List the cases you can run."""
+    from cli import render
+    from cli.workflows import list_cases
+    from shared.services.catalogue import CaseListQuery
+
+    query = _query(CaseListQuery, q=search, tag=tag, page=page)
+    items, more = list_cases(session(ctx).api(), query, per_page, limit)
+    if json:
+        return render.print_json(items)
+    _table(render.cases_table(items) if items else None, "no cases", more, page, limit)
+
+
+@app.command("case")
+def show_case(
+    ctx: typer.Context,
+    case_id: Annotated[str, typer.Argument(metavar="CASE", help="The case's id, e.g. smoothie.")],
+    version: Annotated[int | None, typer.Option(min=1, help="An older version. [default: the latest]")] = None,
+    json: JsonOption = False,
+) -> None:
+    """Show a case: its description, fields (with their rules and defaults) and outputs."""
+    from cli import render
+
+    case = session(ctx).api().case(case_id, version)
+    if json:
+        return render.print_json(case)
+    render.case_view(render.stdout(), case)
+
+
+# --- jobs ---
+
+
+@app.command("new")
+def new_job(
+    ctx: typer.Context,
+    case_id: Annotated[str, typer.Argument(metavar="CASE", help="The case to run, e.g. smoothie.")],
+    title: Annotated[str, typer.Option("--title", "-t", help="The job's title.")],
+    values: SetOption = None,
+    run: Annotated[bool, typer.Option("--run", help="Run it right away.")] = False,
+    wait: WaitOption = False,
+    json: JsonOption = False,
+) -> None:
+    """Create a draft job from a case's latest version; prints its id.
+
+    Fields not set keep the case's defaults. Each --set value is checked against its field before the
+    job is created: a bad one creates nothing.
+
+    Example: simgate new smoothie --title "Test 1" --set speed_rpm=6000 --set fruit_mix=mango-pineapple --run --wait
+    """
+    from cli import render
+    from cli.workflows import create_job
+
+    api = session(ctx).api()
+    created = create_job(api, case_id, title, values or [])
+    render.note(f"created job {created.job_id} (draft)")
+    _start_new(ctx, created, run or wait, wait, json)
+
+
+@app.command("set")
+def set_fields(
+    ctx: typer.Context,
+    job_id: JobArgument,
+    values: Annotated[list[str], typer.Argument(metavar="NAME=VALUE", help="Field values for the draft job.")],
+    json: JsonOption = False,
+) -> None:
+    """Set field values of a draft job, each checked against its case version.
+
+    Example: simgate set JOB speed_rpm=8000 duration_s=90
+    """
+    from cli import render
+    from cli.workflows import set_values
+
+    answer = set_values(session(ctx).api(), job_id, values)
+    if json:
+        return render.print_json(answer)
+    render.stdout().print(render.values_table(answer.fields))
+
+
+@app.command("run")
+def run_job(ctx: typer.Context, job_id: JobArgument, wait: WaitOption = False, json: JsonOption = False) -> None:
+    """Run a draft job (again while submitted: sends its start again)."""
+    from cli import render
+
+    accepted = session(ctx).api().run(job_id)
+    if wait:
+        return _follow(ctx, job_id, json)
+    if json:
+        return render.print_json(accepted)
+    render.note(f"job {job_id} is {accepted.status.value}; follow it with: simgate status {job_id} --wait")
+
+
+def _start_new(ctx: typer.Context, created: Any, run: bool, wait: bool, json: bool) -> None:
+    """A job just created: its id on stdout (or its JSON), run and followed if asked."""
+    from cli import render
+
+    if run:
+        accepted = session(ctx).api().run(created.job_id)
+        render.note(f"job {created.job_id} is {accepted.status.value}")
+    if wait:
+        return _follow(ctx, created.job_id, json, print_id=True)
+    _print_id(created, json)
+
+
+def _follow(ctx: typer.Context, job_id: str, json: bool, print_id: bool = False, any_end: bool = False) -> None:
+    from cli import render
+    from cli.follow import follow
+
+    try:
+        final = follow(session(ctx).api(), job_id, render.stderr(), any_end=any_end)
+    finally:
+        if print_id and not json:
+            print(job_id)
+    if json:
+        render.print_json(final)
+    elif any_end:
+        render.note(f"job {job_id} is {final.status.value}")
+
+
+@app.command("jobs")
+def jobs(
+    ctx: typer.Context,
+    status: Annotated[str | None, typer.Option(help=(
+        "Only jobs in this status: draft, submitted, queued, running, cleanup, done, failed, cancelled."))] = None,
+    case_id: Annotated[str | None, typer.Option("--case", metavar="CASE", help="Only jobs of this case.")] = None,
+    user: Annotated[str | None, typer.Option("--owner", metavar="USER", help="Admins: this user's jobs.")] = None,
+    everyone: Annotated[bool, typer.Option("--all", help="Admins: every user's jobs.")] = False,
+    page: PageOption = None, per_page: PerPageOption = None, limit: LimitOption = None, json: JsonOption = False,
+) -> None:
+    """List your jobs, newest first."""
+    from cli import render
+    from cli.workflows import list_jobs
+    from shared.services.jobs import JobListQuery
+
+    query = _query(JobListQuery, status=_status(status), case_id=case_id, user=user, all=everyone, page=page)
+    items, more = list_jobs(session(ctx).api(), query, per_page, limit)
+    if json:
+        return render.print_json(items)
+    _table(render.jobs_table(items, owners=everyone or user is not None) if items else None, "no jobs", more, page,
+           limit)
+
+
+@app.command("job")
+def show_job(ctx: typer.Context, job_id: JobArgument, json: JsonOption = False) -> None:
+    """Show everything about a job: its values, history, detail and error."""
+    from cli import render
+
+    job = session(ctx).api().job(job_id)
+    if json:
+        return render.print_json(job)
+    render.job_view(render.stdout(), job)
+
+
+@app.command("status")
+def job_status(ctx: typer.Context, job_id: JobArgument, wait: WaitOption = False, json: JsonOption = False) -> None:
+    """Show a job's status; with --wait, follow it until it finishes."""
+    from cli import render
+
+    if wait:
+        return _follow(ctx, job_id, json)
+    info = session(ctx).api().status(job_id)
+    if json:
+        return render.print_json(info)
+    render.stdout().print(render.status_line(info))
+
+
+@app.command("cancel")
+def cancel_job(ctx: typer.Context, job_id: JobArgument, wait: WaitOption = False, json: JsonOption = False) -> None:
+    """Cancel a job: a draft at once; a running one is stopped on its simulator."""
+    from cli import render
+
+    answer = session(ctx).api().cancel(job_id)
+    if wait and not answer.status.terminal:
+        render.note(f"cancel requested; job {job_id} is {answer.status.value}")
+        return _follow(ctx, job_id, json, any_end=True)
+    if json:
+        return render.print_json(answer)
+    requested = "" if answer.status.terminal else "; cancel requested"
+    render.note(f"job {job_id} is {answer.status.value}{requested}")
+
+
+@app.command("relaunch")
+def relaunch_job(
+    ctx: typer.Context,
+    job_id: JobArgument,
+    values: SetOption = None,
+    run: Annotated[bool, typer.Option("--run", help="Run the new job right away.")] = False,
+    wait: WaitOption = False,
+    json: JsonOption = False,
+) -> None:
+    """Make a new draft with the same case version and values (--set changes some); prints its id."""
+    from cli import render
+    from cli.workflows import relaunch
+
+    created = relaunch(session(ctx).api(), job_id, values or [])
+    render.note(f"created job {created.job_id} (draft) from {job_id}")
+    _start_new(ctx, created, run or wait, wait, json)
+
+
+@app.command("delete")
+def delete_job(
+    ctx: typer.Context,
+    job_id: JobArgument,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask.")] = False,
+) -> None:
+    """Delete a draft or finished job and its outputs."""
+    from cli import render
+
+    if not yes and sys.stdin.isatty():
+        typer.confirm(f"Delete job {job_id} and its outputs?", abort=True, err=True)
+    session(ctx).api().delete(job_id)
+    render.note(f"deleted job {job_id}")
+
+
+# --- outputs ---
+
+
+@app.command("outputs")
+def list_outputs(ctx: typer.Context, job_id: JobArgument, json: JsonOption = False) -> None:
+    """List a job's outputs (once it is done)."""
+    from cli import render
+
+    outputs = session(ctx).api().outputs(job_id)
+    if json:
+        return render.print_json(outputs)
+    _table(render.outputs_table(outputs) if outputs else None, f"job {job_id} has no outputs", False, None, None)
+
+
+@app.command("download")
+def download(
+    ctx: typer.Context,
+    job_id: JobArgument,
+    output: Annotated[str | None, typer.Argument(metavar="OUTPUT", help=(
+        "The output's id (csv1) or name; without it, every output."))] = None,
+    destination: Annotated[Path | None, typer.Option("--output", "-o", metavar="PATH", help=(
+        "One output: the file (or folder) to write, - for stdout [default: its name, here]. "
+        "Every output: the folder [default: ./JOB]."))] = None,
+) -> None:
+    """Download outputs straight from Blob storage, checked against their size and MD5."""
+    from cli import render
+    from cli.download import Downloads, check_destination, storage_client
+    from cli.workflows import download_all, download_one
+
+    api = session(ctx).api()
+    check_destination(destination, many=output is None)
+    with storage_client(api.settings.ca_bundle) as http, Downloads(http, render.stderr()) as downloads:
+        if output is not None:
+            download_one(api, downloads, job_id, output, destination)
+        else:
+            download_all(api, downloads, job_id, destination or Path(job_id))
+
+
+# --- helpers ---
+
+
+def _query(model: Any, **values: Any) -> Any:
+    from cli.client import request_model
+
+    return request_model(model, **{k: v for k, v in values.items() if v is not None})
+
+
+def _status(text: str | None) -> Any:
+    if text is None:
+        return None
+    from shared.domain.jobs import parse_status
+    from shared.errors import ValidationFailed
+
+    try:
+        return parse_status(text)
+    except ValidationFailed as exc:
+        raise UsageProblem(f"--status: {exc.detail}", [e["message"] for e in exc.errors]) from None
+
+
+def _print_id(created: Any, json: bool) -> None:
+    from cli import render
+
+    if json:
+        return render.print_json(created)
+    print(created.job_id)
+
+
+def _table(table: Any, empty: str, more: bool, page: int | None, limit: int | None) -> None:
+    from cli import render
+
+    if table is None:
+        render.note(empty)
+    else:
+        render.stdout().print(table)
+    if more:
+        render.note(f"more beyond --limit {limit}" if limit else f"more on --page {(page or 1) + 1} (or use --limit)")
+
+
+def main() -> None:
+    app(prog_name="simgate")

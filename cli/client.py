@@ -1,0 +1,251 @@
+"""The API over HTTP: one method per operation, answers parsed with the API's own models, every
+failure turned into one of the CLI's errors (a problem document, a connection that failed)."""
+
+from __future__ import annotations
+
+import ssl
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+from urllib.parse import quote
+
+import httpx
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from cli.errors import ApiProblem, CannotConnect, CliError, UsageProblem, entry_line
+from cli.settings import Settings, is_loopback
+from shared.api.models import (
+    CancelAccepted,
+    CaseDetails,
+    FieldsSet,
+    JobCreated,
+    JobDetails,
+    JobStatusInfo,
+    OutputInfo,
+    OutputLink,
+    Problem,
+    RunAccepted,
+)
+from shared.domain.cases import CaseHeader
+from shared.domain.fields import FieldValue
+from shared.domain.jobs import JobStatus, JobSummary
+from shared.errors import describe_pydantic_errors
+from shared.services.catalogue import CaseListQuery
+from shared.services.jobs import FieldsUpdate, JobListQuery, NewJob
+
+Model = TypeVar("Model", bound=BaseModel)
+Item = TypeVar("Item", bound=BaseModel)
+
+TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+CONNECT_RETRIES = 3
+RETRIES_ON_503 = 3
+MAX_RETRY_AFTER = 10.0
+LONG_POLL_MARGIN = 30.0
+
+
+@dataclass(frozen=True)
+class Page(Generic[Item]):
+    items: list[Item]
+    next_url: str | None
+
+
+class Api:
+    def __init__(self, settings: Settings, auth: httpx.Auth, transport: httpx.BaseTransport | None = None,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.settings = settings
+        self.root = settings.url
+        self._sleep = sleep
+        self._http = httpx.Client(base_url=self.root + "/", auth=auth, timeout=TIMEOUT,
+                                  transport=transport or api_transport(settings),
+                                  headers={"Accept": "application/json, application/problem+json"})
+
+    def close(self) -> None:
+        self._http.close()
+
+    # --- cases ---
+
+    def cases(self, query: CaseListQuery) -> Page[CaseHeader]:
+        return self._page("case", query, CaseHeader)
+
+    def case(self, case_id: str, version: int | None = None) -> CaseDetails:
+        params = {"version": version} if version else None
+        return self._call("GET", f"case/{_segment(case_id)}", CaseDetails, params=params)
+
+    # --- jobs ---
+
+    def jobs(self, query: JobListQuery) -> Page[JobSummary]:
+        return self._page("job", query, JobSummary)
+
+    def next_page(self, page: Page[Item], model: type[Item]) -> Page[Item]:
+        assert page.next_url is not None
+        response = self._send("GET", httpx.URL(self.root).join(page.next_url))
+        return Page(_parse(response, TypeAdapter(list[model])), _next_link(response))
+
+    def create_job(self, case_id: str, title: str, fields: dict[str, FieldValue]) -> JobCreated:
+        body = request_model(NewJob, case_id=case_id, job_title=title, fields=fields)
+        # the same key on a retry: the API answers with the job the first attempt created
+        headers = {"Idempotency-Key": str(uuid.uuid4())}
+        return self._call("POST", "job", JobCreated, json=body.model_dump(mode="json", exclude_none=True),
+                          headers=headers)
+
+    def job(self, job_id: str) -> JobDetails:
+        return self._call("GET", f"job/{_segment(job_id)}", JobDetails)
+
+    def set_fields(self, job_id: str, fields: dict[str, FieldValue]) -> FieldsSet:
+        body = request_model(FieldsUpdate, fields=fields)
+        return self._call("PATCH", f"job/{_segment(job_id)}", FieldsSet, json=body.model_dump(mode="json"))
+
+    def run(self, job_id: str) -> RunAccepted:
+        return self._call("POST", f"job/{_segment(job_id)}", RunAccepted)
+
+    def status(self, job_id: str, wait: float = 0, since: JobStatus | None = None) -> JobStatusInfo:
+        params: dict[str, Any] = {"wait": wait} if wait else {}
+        if since is not None:
+            params["since"] = since.value
+        return self._call("GET", f"job/{_segment(job_id)}/status", JobStatusInfo, params=params,
+                          timeout=httpx.Timeout(wait + LONG_POLL_MARGIN, connect=10.0))
+
+    def cancel(self, job_id: str) -> CancelAccepted:
+        return self._call("POST", f"job/{_segment(job_id)}/cancel", CancelAccepted)
+
+    def relaunch(self, job_id: str) -> JobCreated:
+        return self._call("POST", f"job/{_segment(job_id)}/relaunch", JobCreated)
+
+    def delete(self, job_id: str) -> None:
+        self._send("DELETE", f"job/{_segment(job_id)}")
+
+    # --- outputs ---
+
+    def outputs(self, job_id: str) -> list[OutputInfo]:
+        return _parse(self._send("GET", f"job/{_segment(job_id)}/output"), TypeAdapter(list[OutputInfo]))
+
+    def output_link(self, job_id: str, output_id: str) -> OutputLink:
+        return self._call("GET", f"job/{_segment(job_id)}/output/{_segment(output_id)}", OutputLink)
+
+    # --- the wire ---
+
+    def _page(self, path: str, query: BaseModel, model: type[Item]) -> Page[Item]:
+        params = query.model_dump(mode="json", exclude_defaults=True)
+        response = self._send("GET", path, params=params)
+        return Page(_parse(response, TypeAdapter(list[model])), _next_link(response))
+
+    def _call(self, method: str, path: str, model: type[Model], **kwargs: Any) -> Model:
+        return _parse(self._send(method, path, **kwargs), TypeAdapter(model))
+
+    def _send(self, method: str, url: str | httpx.URL, **kwargs: Any) -> httpx.Response:
+        # 503 means "not now" (storage busy, a simulator away): worth repeating where repeating is safe
+        retry_503 = method == "GET" or "Idempotency-Key" in (kwargs.get("headers") or {})
+        for attempt in range(RETRIES_ON_503 + 1):
+            try:
+                response = self._http.request(method, url, **kwargs)
+            except httpx.TransportError as exc:
+                raise connection_problem(exc, self.root) from None
+            if response.status_code != 503 or not retry_503 or attempt == RETRIES_ON_503:
+                break
+            self._sleep(_retry_delay(response, attempt))
+        if response.status_code >= 400:
+            raise answer_problem(response, self.settings)
+        return response
+
+
+def api_transport(settings: Settings) -> httpx.BaseTransport:
+    """Connection failures (nothing sent yet) are tried again; answers are judged by ``Api._send``."""
+    verify = trust(settings.ca_bundle) if settings.url.startswith("https:") else True
+    return httpx.HTTPTransport(retries=CONNECT_RETRIES, verify=verify)
+
+
+def trust(ca_bundle: Path | None) -> ssl.SSLContext:
+    """The system's certificate authorities and certifi's, and the extra bundle when there is one."""
+    import certifi
+
+    context = ssl.create_default_context()
+    context.load_verify_locations(certifi.where())
+    if ca_bundle is not None:
+        context.load_verify_locations(str(ca_bundle))
+    return context
+
+
+def paged(first: Page[Item], more: Callable[[Page[Item]], Page[Item]], limit: int | None) -> Iterator[Page[Item]]:
+    """The first page, then (with a limit) the pages after it until ``limit`` items are listed."""
+    page, count = first, len(first.items)
+    yield page
+    while limit is not None and count < limit and page.next_url:
+        page = more(page)
+        count += len(page.items)
+        yield page
+
+
+def connection_problem(exc: httpx.TransportError, url: str) -> CliError:
+    reason = _reason(exc)
+    if isinstance(exc, httpx.TimeoutException):
+        return CannotConnect(f"{url} did not answer in time ({reason})", ["is the network up and the API running?"])
+    hint = "is `make up` running?" if is_loopback(url) else "check the URL (--url, SIMGATE_URL) and your network"
+    if "CERTIFICATE_VERIFY_FAILED" in reason or "SSL" in reason:
+        hint = "its TLS certificate is not trusted: give its CA with --ca-bundle or SIMGATE_CA_BUNDLE"
+    return CannotConnect(f"cannot reach {url}: {reason}", [hint])
+
+
+def answer_problem(response: httpx.Response, settings: Settings) -> CliError:
+    """The CLI's error for an error answer: its problem document, or a description of what came back."""
+    hint = _hint(response.status_code, settings)
+    if "json" in response.headers.get("content-type", ""):
+        try:
+            return ApiProblem(Problem.model_validate_json(response.content), hint)
+        except ValidationError:
+            pass
+    reason = response.reason_phrase or "error"
+    problem = Problem(type="about:blank", title=reason.lower(), status=response.status_code,
+                      detail=f"{response.request.method} {response.request.url.path} answered "
+                             f"{response.status_code} {reason}", instance=response.request.url.path)
+    return ApiProblem(problem, hint)
+
+
+def _hint(status: int, settings: Settings) -> str | None:
+    if status != 401:
+        return None
+    if settings.auth == "dev":
+        return "this API does not take development sign-in; sign in to it with SIMGATE_AUTH=azure"
+    return "the API did not accept the token: check SIMGATE_CLIENT_ID or SIMGATE_SCOPE"
+
+
+def _parse(response: httpx.Response, adapter: TypeAdapter[Any]) -> Any:
+    try:
+        return adapter.validate_json(response.content)
+    except ValidationError as exc:
+        raise CliError(f"{response.request.method} {response.request.url.path} answered something this "
+                       "simgate does not understand (is it a newer API? update simgate)",
+                       [entry_line(e["field"], e["message"]) for e in describe_pydantic_errors(exc.errors())][:5]
+                       ) from None
+
+
+def request_model(model: type[Model], **values: Any) -> Model:
+    try:
+        return model.model_validate(values)
+    except ValidationError as exc:
+        problems = describe_pydantic_errors(exc.errors())
+        raise UsageProblem("the request is not valid",
+                           [entry_line(p["field"], p["message"]) for p in problems]
+                           ) from None
+
+
+def _next_link(response: httpx.Response) -> str | None:
+    return response.links.get("next", {}).get("url")
+
+
+def _retry_delay(response: httpx.Response, attempt: int) -> float:
+    try:
+        return min(float(response.headers["Retry-After"]), MAX_RETRY_AFTER)
+    except (KeyError, ValueError):
+        return min(0.5 * 2 ** attempt, MAX_RETRY_AFTER)
+
+
+def _segment(value: str) -> str:
+    return quote(value, safe="")
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0][:200]

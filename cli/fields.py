@@ -1,0 +1,65 @@
+"""``--set name=value``: each text converted to its field's type and checked by the field's own rules
+(shared with the API), so that a bad value is reported, naming its field, before anything is created."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from cli.errors import UsageProblem, entry_line
+from shared.domain.fields import FieldSpec, FieldValue, check_values
+from shared.errors import ValidationFailed
+
+TRUE = frozenset({"true", "yes", "on", "1"})
+FALSE = frozenset({"false", "no", "off", "0"})
+
+
+def parse_assignments(texts: Iterable[str]) -> dict[str, str]:
+    """``["speed_rpm=6000", "label=a=b"]`` as ``{"speed_rpm": "6000", "label": "a=b"}``."""
+    assignments: dict[str, str] = {}
+    problems = []
+    for text in texts:
+        name, sign, value = text.partition("=")
+        name = name.strip()
+        if not sign or not name:
+            problems.append(f"{text!r}: expected NAME=VALUE, like speed_rpm=6000")
+        elif name in assignments:
+            problems.append(entry_line(name, "is set twice"))
+        else:
+            assignments[name] = value
+    if problems:
+        raise UsageProblem("--set takes NAME=VALUE", problems)
+    return assignments
+
+
+def convert(fields: Sequence[FieldSpec], assignments: dict[str, str]) -> dict[str, FieldValue]:
+    """The values typed and checked, or one UsageProblem listing every unknown name and bad value."""
+    by_name = {f.name: f for f in fields}
+    typed_values = {name: typed(by_name[name], text) if name in by_name else text for name, text in assignments.items()}
+    try:
+        return check_values(fields, typed_values)
+    except ValidationFailed as exc:
+        known = ", ".join(by_name) or "none"
+        raise UsageProblem("some field values are not valid", [
+            entry_line(e["field"], f"the case has no field of this name (its fields: {known})"
+                       if e.get("rule") == "unknown" else e["message"]) for e in exc.errors]) from None
+
+
+def typed(spec: FieldSpec, text: str) -> FieldValue:
+    """``text`` as a value of the field's type, left as text where it is not one (the check says why).
+    An empty text is no value, except for a string field."""
+    if spec.type in ("string", "choice"):
+        return None if text == "" and spec.type == "choice" else text
+    stripped = text.strip()
+    if stripped == "":
+        return None
+    if spec.type == "boolean":
+        word = stripped.lower()
+        return True if word in TRUE else False if word in FALSE else text
+    try:
+        return int(stripped)
+    except ValueError:
+        pass
+    try:
+        return float(stripped)
+    except ValueError:
+        return text
