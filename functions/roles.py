@@ -13,49 +13,13 @@ the site forwards (a header only the platform sets), never this answer. Through 
 source cannot be called from outside at all.
 """
 
-import re
-
 import azure.functions as func
-from pydantic import BaseModel, ConfigDict, Field
 
+from shared.api.models import AssignedRoles, SignedIn
 from shared.api.openapi import operation
 from shared.http import endpoint, json_response, read_json
 
 bp = func.Blueprint()
-
-# The claim types of app roles: as in the token (v2.0), and as mapped for v1.0 tokens.
-ROLE_CLAIMS = frozenset({"roles", "http://schemas.microsoft.com/ws/2008/06/identity/claims/role"})
-# Role names the site keeps (it drops one with a space); its built-in roles are its own to give.
-ROLE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-SITE_ROLES = frozenset({"anonymous", "authenticated"})
-MAX_ROLES = 50
-
-
-class SignInClaim(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    typ: str
-    val: str
-
-
-class SignedIn(BaseModel):
-    """What the site posts after a sign-in. Only the claims are read: the rest (the provider's access
-    token among it) is ignored, never kept or logged."""
-
-    model_config = ConfigDict(extra="ignore", json_schema_extra={"examples": [{
-        "identityProvider": "aad", "userId": "72137ad3ae0042b58d54aacb38576d76", "userDetails": "ellen@contoso.com",
-        "claims": [{"typ": "name", "val": "Ellen Contoso"}, {"typ": "roles", "val": "simgate.admin"}]}]})
-
-    claims: list[SignInClaim] = Field(default_factory=list, description="the identity provider's claims")
-
-    def app_roles(self) -> list[str]:
-        """The app roles among the claims, each once, sorted; names the site would not keep are left out."""
-        roles = {c.val for c in self.claims if c.typ in ROLE_CLAIMS and ROLE_NAME.match(c.val)} - SITE_ROLES
-        return sorted(roles)[:MAX_ROLES]
-
-
-class AssignedRoles(BaseModel):
-    roles: list[str] = Field(description="the roles the site gives the user, besides anonymous and authenticated")
 
 
 @bp.route(route="auth/roles", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)

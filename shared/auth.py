@@ -21,7 +21,7 @@ import base64
 import binascii
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
 from shared.errors import Unauthorized
@@ -37,10 +37,13 @@ _ROLE_CLAIMS = ("roles", "http://schemas.microsoft.com/ws/2008/06/identity/claim
 _NAME_CLAIMS = ("name", "preferred_username", "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name")
 _SIGN_IN_NAME_CLAIMS = ("preferred_username", "upn", "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn",
                         "email", "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress")
-# User ids become Table partition keys: no '/', '\', '#', '?' and no control characters.
 # Every Static Web Apps user has these; they say nothing about what the user may do here.
 SWA_BUILT_IN_ROLES = frozenset({"anonymous", "authenticated"})
+# User ids become Table partition keys: no '/', '\', '#', '?' and no control characters.
 USER_ID = re.compile(r"^[A-Za-z0-9@._+-]{1,128}$")
+# Role names Static Web Apps keeps from a roles source (it drops one with a space, for instance).
+SITE_ROLE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+MAX_SITE_ROLES = 50
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,13 @@ def _principal(user_id: str | None, name: str | None, roles: frozenset[str]) -> 
     if not user_id or not USER_ID.match(user_id):
         raise Unauthorized("the signed-in user has no usable identifier")
     return Principal(user_id=user_id, name=name or user_id, roles=roles)
+
+
+def app_roles(claims: Iterable[tuple[str, str]]) -> list[str]:
+    """The app roles among a sign-in's claims (type, value), each once, sorted, bounded: what the web
+    app's roles source answers. Names the site would not keep and its built-in roles are left out."""
+    roles = {v for t, v in claims if t in _ROLE_CLAIMS and SITE_ROLE_NAME.match(v)} - SWA_BUILT_IN_ROLES
+    return sorted(roles)[:MAX_SITE_ROLES]
 
 
 def _first(claims: list[tuple[str, str]], types) -> str | None:

@@ -9,6 +9,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.auth import app_roles
 from shared.domain.cases import CaseHeader, OutputSpec, PublishedCase, ResourceSpec
 from shared.domain.fields import FieldSpec, FieldValue
 from shared.domain.jobs import Job, JobStatus, JobSummary, Transition
@@ -221,3 +222,31 @@ class OutputInfo(Answer):
 class OutputLink(Answer):
     url: str = Field(description="a read-only user-delegation SAS link to the sealed output, https only")
     expires_at: datetime
+
+
+# --- sign-in (the web app's roles source; no service behind it) ---
+
+
+class SignInClaim(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    typ: str
+    val: str
+
+
+class SignedIn(BaseModel):
+    """What the site posts after a sign-in. Only the claims are read: the rest (the provider's access
+    token among it) is ignored, never kept or logged."""
+
+    model_config = ConfigDict(extra="ignore", json_schema_extra={"examples": [{
+        "identityProvider": "aad", "userId": "72137ad3ae0042b58d54aacb38576d76", "userDetails": "ellen@contoso.com",
+        "claims": [{"typ": "name", "val": "Ellen Contoso"}, {"typ": "roles", "val": "simgate.admin"}]}]})
+
+    claims: list[SignInClaim] = Field(default_factory=list, description="the identity provider's claims")
+
+    def app_roles(self) -> list[str]:
+        return app_roles((c.typ, c.val) for c in self.claims)
+
+
+class AssignedRoles(Answer):
+    roles: list[str] = Field(description="the roles the site gives the user, besides anonymous and authenticated")

@@ -5,7 +5,8 @@ import json
 import azure.functions as func
 import pytest
 
-from functions.roles import MAX_ROLES, SignedIn
+from shared.api.models import SignedIn
+from shared.auth import MAX_SITE_ROLES
 
 ROLE = "http://schemas.microsoft.com/ws/2008/06/identity/claims/role"
 
@@ -52,8 +53,8 @@ def test_the_sites_own_roles_and_names_it_would_drop_are_left_out():
 
 
 def test_the_answer_is_bounded():
-    user = SignedIn.model_validate(signed_in(*[("roles", f"role{i:03}") for i in range(MAX_ROLES + 10)]))
-    assert len(user.app_roles()) == MAX_ROLES
+    user = SignedIn.model_validate(signed_in(*[("roles", f"role{i:03}") for i in range(MAX_SITE_ROLES + 10)]))
+    assert len(user.app_roles()) == MAX_SITE_ROLES
 
 
 def test_the_function_answers_the_roles_as_the_site_expects_them(assign_roles):
