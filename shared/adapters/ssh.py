@@ -29,6 +29,7 @@ CONNECT_TIMEOUT = 10.0
 KEEPALIVE_SECONDS = 30
 MAX_LOST_CONNECTIONS = 3  # a command that finds this many connections dead in a row gives up
 STDERR_KEPT = 4000
+EOF_AFTER_EXIT_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -187,9 +188,13 @@ class SshSession:
 
 def _finish(channel: paramiko.Channel, simulator: str, line: str, check: bool, timeout: float,
             stdin: bytes | None) -> CommandResult:
-    """Run ``line`` in ``channel`` to its end: stdout and stderr read together, so neither can fill
-    the window while the other is read."""
+    """Run ``line`` in ``channel`` to its end: stdout and stderr read together until the server's
+    EOF, so neither can fill the window while the other is read, then its exit status awaited.
+    (After EOF the channel stays readable for select, so waiting there would spin. The exit status
+    may come before the last output; without an EOF soon after it, something the command left
+    running holds its output open, and what came is its answer.)"""
     deadline = time.monotonic() + timeout
+    exited_at: float | None = None
     out, err = bytearray(), bytearray()
     try:
         channel.settimeout(min(timeout, 5.0))
@@ -198,17 +203,22 @@ def _finish(channel: paramiko.Channel, simulator: str, line: str, check: bool, t
             channel.sendall(stdin)
         channel.shutdown_write()
         while True:
-            select.select([channel], [], [], max(0.0, min(1.0, deadline - time.monotonic())))
+            if exited_at is None and channel.exit_status_ready():
+                exited_at = time.monotonic()
+            ended = (channel.eof_received or channel.closed
+                     or (exited_at is not None and time.monotonic() - exited_at > EOF_AFTER_EXIT_SECONDS))
             while channel.recv_stderr_ready():
                 err += channel.recv_stderr(65536)
             while channel.recv_ready():
                 out += channel.recv(65536)
-            ended = channel.exit_status_ready() or channel.closed
-            if ended and not channel.recv_ready() and not channel.recv_stderr_ready():
+            if ended:
                 break
             if time.monotonic() > deadline:
                 raise socket.timeout(f"no answer within {timeout:.0f} s")
-        status = channel.recv_exit_status() if channel.exit_status_ready() else -1
+            select.select([channel], [], [], max(0.0, min(0.5, deadline - time.monotonic())))
+        if not channel.status_event.wait(max(0.0, deadline - time.monotonic())):
+            raise socket.timeout(f"no exit status within {timeout:.0f} s")
+        status = channel.exit_status if channel.exit_status_ready() else -1
     except (socket.timeout, OSError, EOFError, paramiko.SSHException) as exc:
         raise SimulatorUnreachable(f"simulator {simulator}: connection lost running a command: {exc}",
                                    shown=f"the connection to simulator {simulator} was lost") from None

@@ -2,6 +2,7 @@
 
 import socket
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -80,6 +81,23 @@ def test_a_large_input_arrives_whole_and_large_outputs_do_not_block_each_other(s
     assert (tmp_path / "in.bin").read_bytes() == payload
     assert len(result.stdout) == 3_000_000 and set(result.stdout) == {"o"}
     assert result.stderr == "e" * len(result.stderr)  # its tail is kept
+
+
+def test_a_command_that_leaves_something_holding_its_output_still_answers(sshd):
+    with SshSession(sshd.spec) as session:
+        began = time.monotonic()
+        result = session.run("echo started; sleep 20 & exit 4", check=False, timeout=15)
+        took = time.monotonic() - began
+    assert result.exit_status == 4 and result.stdout == "started\n"
+    assert took < 10, f"it waited {took:.1f} s for an EOF that the background sleep withholds"
+
+
+def test_many_commands_in_a_row_each_end_with_their_whole_output_and_status(sshd):
+    with SshSession(sshd.spec) as session:
+        for i in range(30):
+            result = session.run(f"seq 1 {1000 + i}; exit {i % 3}", check=False)
+            assert result.exit_status == i % 3
+            assert result.stdout.splitlines()[-1] == str(1000 + i)
 
 
 def counting_pool(spec, **budget):
