@@ -23,10 +23,13 @@ test: bootstrap
 	$(PYTHON) -m pytest $(PYTEST_ARGS)
 
 ## The benchmarks (bench/): each on a local stack of its own, printing ratios against references measured in the same run.
+## All of them run; the target fails at the end when any missed its targets.
 bench: bootstrap
-	$(PYTHON) -m bench.start_burst
-	$(PYTHON) -m bench.deep_pages
-	$(PYTHON) -m bench.watchers
+	@missed=""; \
+	for name in start_burst deep_pages watchers; do \
+	  $(PYTHON) -m bench.$$name || missed="$$missed $$name"; \
+	done; \
+	if [ -n "$$missed" ]; then echo "targets missed:$$missed"; exit 1; fi
 
 ## Only the unit tests (no services needed).
 unit: bootstrap
