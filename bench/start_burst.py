@@ -33,6 +33,8 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime, timezone
+from functools import cache
 from pathlib import Path
 
 import paramiko
@@ -46,8 +48,9 @@ from shared.adapters.ssh import SshPool, SshSession, command_line
 from shared.agent import agent_source
 from shared.agent.simgate_agent import BOOTSTRAP, PYTHON_FLAGS, SLURM_NAME_PREFIX
 from shared.config import SimulatorSpec
-from shared.domain.bundle import JobBundle
-from shared.domain.jobs import new_job_id
+from shared.domain.bundle import JobBundle, Placement, build_bundle
+from shared.domain.cases import PublishedCase, parse_definition
+from shared.domain.jobs import Job, new_job_id
 
 BEFORE = "0346d6a"  # the last commit whose manager started a job with eight round trips
 ADMIN = {"X-Simgate-User": "bench", "X-Simgate-Roles": "simgate.admin"}
@@ -88,12 +91,22 @@ class Result:
         return f"  (rounds {self.spread[0]:.1f}-{self.spread[1]:.1f})" if self.spread else ""
 
 
+@cache
+def published_case() -> PublishedCase:
+    definition = parse_definition(CASE)
+    return PublishedCase(definition=definition, version=1, published=datetime.now(timezone.utc),
+                         published_by="bench", digest=definition.digest())
+
+
 def bundle(spec: SimulatorSpec, job_id: str) -> JobBundle:
-    job = {"job_id": job_id, "title": "bench", "scheduler": spec.scheduler, "python": spec.python,
-           "entry_command": ["/bin/sh", "run.sh"], "outputs": [], "max_parallel_jobs": spec.max_parallel_jobs,
-           "resources": {"cores": 1, "memory_mb": 64, "wall_time_minutes": 5, "partition": spec.slurm_partition},
-           "status_url": None, "token": secrets.token_urlsafe(32)}
-    return JobBundle(job=job, scripts={"run.sh": "#!/bin/sh\ntrue\n"})
+    case = published_case()
+    at = case.published
+    job = Job(job_id=job_id, owner="bench", title="bench", case_id=case.id, case_version=case.version, fields={},
+              created=at, updated=at)
+    placement = Placement(simulator=spec.name, scheduler=spec.scheduler, python=spec.python,
+                          max_parallel_jobs=spec.max_parallel_jobs, slurm_partition=spec.slurm_partition)
+    return build_bundle(case, job, placement, {"run.sh": "#!/bin/sh\ntrue\n"}, callback_base_url=None,
+                        token=secrets.token_urlsafe(32))
 
 
 def start_line(spec: SimulatorSpec, workdir: str, job_id: str) -> str:
@@ -178,8 +191,9 @@ def naive(spec: SimulatorSpec, workdir: str, jobs: list[str], threads: int) -> R
             _exec(client, f"if [ -f {directory}/submission.json ]; then cat {directory}/submission.json; fi")
             _exec(client, f"rm -rf {directory}/staged")
             made = bundle(spec, job_id)
+            description = json.dumps(made.job.to_dict()).encode()
             for folder, files, mode in ((directory, {"simgate_agent.py": old_agent}, 0o700),
-                                        (f"{directory}/staged", {"job.json": json.dumps(made.job).encode()}, 0o600),
+                                        (f"{directory}/staged", {"job.json": description}, 0o600),
                                         (f"{directory}/staged/run", {n: t.encode() for n, t in made.scripts.items()},
                                          0o700)):
                 _exec(client, f"mkdir -p -m 700 {folder}")
@@ -279,8 +293,6 @@ def burst(stack: LocalStack, scheduler: str, count: int, threads: int, rounds: i
 
 
 def _now():
-    from datetime import datetime, timezone
-
     return datetime.now(timezone.utc)
 
 

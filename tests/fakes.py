@@ -251,7 +251,7 @@ class FakeSimulatorGateway(SimulatorGateway):
         self.delivered[key] = bundle
         self.submit_count += 1
         self.markers[key] = Submission(simulator.scheduler, str(1000 + self.submit_count),
-                                       agent_token_hash(bundle.job["token"]))
+                                       agent_token_hash(bundle.job.token))
         self._maybe_fail("after_start")
         return self.markers[key]
 

@@ -2,7 +2,8 @@
 
 The file is uploaded to simulators and run there with their python3; the app reads its source from
 here. It is also the one definition of the agent's protocol: the app imports its constants (exit
-statuses, states, scheduler names, content types) from it, so the two sides cannot drift apart.
+statuses, states, scheduler names, content types) from it and builds job.json as its
+``JobDescription``, the class the agent reads job.json with, so the two sides cannot drift apart.
 """
 
 from __future__ import annotations

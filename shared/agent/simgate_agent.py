@@ -32,7 +32,11 @@ Each command prints one JSON object on stdout. Exit status 0 means done, 2 a per
 
 This file is also the one definition of the protocol between the agent and simgate: the app imports
 its constants (``BOOTSTRAP``, exit statuses, ``State``, scheduler names, ``content_type``) instead
-of copying them.
+of copying them, and builds job.json as a ``JobDescription``, the class the agent reads it with.
+
+The scheduler commands are pairs of pure functions, one that builds a command's argv and one that
+parses its output (``sbatch_argv``/``parse_sbatch``, ``squeue_states_argv``/``parse_squeue_states``,
+...); ``Direct`` and ``Slurm`` only run the one and hand the output to the other.
 
 The job directory:
 
@@ -64,6 +68,7 @@ import subprocess
 import sys
 import time
 from datetime import datetime, timezone
+from typing import NamedTuple
 
 # Every SSH command starts a new interpreter: the modules only reporting and uploading need (ssl,
 # urllib, mimetypes, base64, pathlib: tens of milliseconds) are imported where they are used.
@@ -128,6 +133,149 @@ def now() -> str:
     return datetime.now(timezone.utc).isoformat()
 
 
+# --- job.json -------------------------------------------------------------------------------------
+
+
+# NamedTuples rather than dataclasses: importing dataclasses (and inspect with it) would add some ten
+# milliseconds to the start-up of every command.
+class JobResources(NamedTuple):
+    """What one run needs: sbatch's options under Slurm; under direct the agent enforces the wall time."""
+
+    cores: int = 1
+    memory_mb: int | None = None
+    wall_time_minutes: float | None = None
+    partition: str | None = None
+    account: str | None = None
+
+
+class JobDescription(NamedTuple):
+    """job.json, the job's whole world: what to run and with what, where to report and with which token,
+    which files are its outputs. The app builds it (shared/domain/bundle.py) and the agent reads it with
+    ``from_dict``: this class is its one definition. A field added later needs a default: the app's
+    current agent also reads the job.json of jobs started before (start, cancel, status, deliver)."""
+
+    job_id: str
+    token: str  # the job's webhook bearer token
+    entry_command: tuple[str, ...]  # run in run/
+    scheduler: str = "direct"
+    python: str | None = None  # the job's own agent runs with it; the command's interpreter if None
+    simulator: str = ""
+    title: str = ""
+    case_id: str = ""
+    case_version: int = 0
+    outputs: tuple[str, ...] = ()  # glob patterns in run/
+    resources: JobResources = JobResources()
+    max_parallel_jobs: int = 0  # direct: runs of this simulator at a time (0: no limit)
+    status_url: str | None = None  # None: simgate gave no address (AGENT_CALLBACK_URL unset)
+    retry_seconds: float = RETRY_SECONDS  # how long one webhook or upload is retried
+    ca_bundle: str | None = None  # a CA to trust besides the system's (local stacks)
+    slots_directory: str | None = None  # direct: where the slots are; <workdir>/.slots if None
+
+    @classmethod
+    def from_dict(cls, document) -> JobDescription:
+        """A description read from JSON; Refused says what is wrong with it. A null is an absent value
+        and keys it does not know are ignored (a newer app may write more)."""
+        if not isinstance(document, dict):
+            raise Refused("the job description must be a JSON object")
+        resources = _read(document, "resources", _object, {})
+        description = cls(
+            job_id=_read(document, "job_id", _name),
+            token=_read(document, "token", _string),
+            entry_command=_read(document, "entry_command", _command),
+            scheduler=_read(document, "scheduler", _string, "direct"),
+            python=_read(document, "python", _string, None),
+            simulator=_read(document, "simulator", _string, ""),
+            title=_read(document, "title", _string, ""),
+            case_id=_read(document, "case_id", _string, ""),
+            case_version=_read(document, "case_version", _integer, 0),
+            outputs=_read(document, "outputs", _strings, ()),
+            resources=JobResources(
+                cores=_read(resources, "cores", _integer, 1),
+                memory_mb=_read(resources, "memory_mb", _integer, None),
+                wall_time_minutes=_read(resources, "wall_time_minutes", _number, None),
+                partition=_read(resources, "partition", _string, None),
+                account=_read(resources, "account", _string, None),
+            ),
+            max_parallel_jobs=_read(document, "max_parallel_jobs", _integer, 0),
+            status_url=_read(document, "status_url", _string, None),
+            retry_seconds=_read(document, "retry_seconds", _number, RETRY_SECONDS),
+            ca_bundle=_read(document, "ca_bundle", _string, None),
+            slots_directory=_read(document, "slots_directory", _string, None),
+        )
+        if description.scheduler not in SCHEDULERS:
+            raise Refused(f"unknown scheduler {description.scheduler!r}")
+        return description
+
+    def to_dict(self) -> dict:
+        """As job.json holds it."""
+        return {**self._asdict(), "entry_command": list(self.entry_command), "outputs": list(self.outputs),
+                "resources": self.resources._asdict()}
+
+
+_REQUIRED = object()
+
+
+def _read(document: dict, key: str, kind, default=_REQUIRED):
+    value = document.get(key)
+    if value is None:
+        if default is _REQUIRED:
+            raise Refused(f"the job description has no {key}")
+        return default
+    try:
+        return kind(value)
+    except (TypeError, ValueError):
+        raise Refused(f"the job description's {key} is not {kind.__doc__}: {value!r}"[:300]) from None
+
+
+def _string(value) -> str:
+    """a string"""
+    if not isinstance(value, str):
+        raise TypeError(value)
+    return value
+
+
+def _name(value) -> str:
+    """a non-empty string"""
+    if not _string(value):
+        raise ValueError(value)
+    return value
+
+
+def _strings(value) -> tuple:
+    """a list of strings"""
+    if not isinstance(value, list):
+        raise TypeError(value)
+    return tuple(_string(item) for item in value)
+
+
+def _command(value) -> tuple:
+    """a command (a non-empty list of strings)"""
+    if not _strings(value):
+        raise ValueError(value)
+    return tuple(value)
+
+
+def _integer(value) -> int:
+    """an integer"""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(value)
+    return value
+
+
+def _number(value) -> float:
+    """a number"""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(value)
+    return value
+
+
+def _object(value) -> dict:
+    """an object"""
+    if not isinstance(value, dict):
+        raise TypeError(value)
+    return value
+
+
 # --- files ----------------------------------------------------------------------------------------
 
 
@@ -176,11 +324,11 @@ class JobDirectory:
         return os.path.join(self.path, *names)
 
     @property
-    def job(self) -> dict:
+    def job(self) -> JobDescription:
         job = read_json(self.file("job.json"))
         if job is None:
             raise Temporary(f"{self.file('job.json')} is missing: the job was not delivered")
-        return job
+        return JobDescription.from_dict(job)
 
     @property
     def submission(self):
@@ -208,6 +356,9 @@ class JobDirectory:
         scripts = bundle.get("scripts")
         if not isinstance(bundle.get("job"), dict) or not isinstance(scripts, dict):
             raise Refused("the job bundle needs a job description and scripts")
+        job = JobDescription.from_dict(bundle["job"])
+        if job.job_id != os.path.basename(self.path):
+            raise Refused(f"the job bundle is for job {job.job_id}, not {os.path.basename(self.path)}")
         for name in scripts:
             if not isinstance(name, str) or not name or name.startswith(".") or "/" in name or "\\" in name:
                 raise Refused(f"not a script name: {name!r}")
@@ -216,7 +367,7 @@ class JobDirectory:
         for name, text in scripts.items():
             write_file(self.file("run", name), str(text).encode(), 0o700)
         write_file(self.file(AGENT_FILE), agent_source, 0o700)
-        write_json(self.file("job.json"), bundle["job"])
+        write_json(self.file("job.json"), job.to_dict())
 
 
 def write_file(path: str, content: bytes, mode: int) -> None:
@@ -228,15 +379,183 @@ def write_file(path: str, content: bytes, mode: int) -> None:
     os.replace(partial, path)
 
 
-def token_hash(job: dict) -> str:
-    return hashlib.sha256(str(job.get("token", "")).encode()).hexdigest()
+def token_hash(job: JobDescription) -> str:
+    return hashlib.sha256(job.token.encode()).hexdigest()
 
 
-# --- schedulers -----------------------------------------------------------------------------------
+# --- scheduler commands: pure builders of argv and pure parsers of what the commands answer ----------
 
 
-def agent_command(job: dict, directory: JobDirectory, command: str = "run") -> list:
-    return [job.get("python") or sys.executable, *PYTHON_FLAGS, directory.file(AGENT_FILE), command, directory.path]
+SLURM_NAME_PREFIX = "simgate-"
+# Slurm states in which the batch script (the run agent) may still be alive.
+SLURM_ACTIVE = {"PENDING", "CONFIGURING", "RUNNING", "SUSPENDED", "REQUEUED", "REQUEUE_HOLD", "REQUEUE_FED",
+                "RESIZING", "SIGNALING", "STOPPED", "RESV_DEL_HOLD", "POWER_UP_NODE"}
+# What Slurm's client commands say when the controller cannot be reached: worth retrying, and no
+# verdict on any job.
+SLURM_UNAVAILABLE = ("unable to contact slurm controller", "socket timed out", "connection refused",
+                     "slurm_persist_conn", "temporarily unavailable", "zero bytes were transmitted or received",
+                     "communication connection failure")
+SLURM_NO_SUCH_JOB = ("invalid job id", "already completing or completed")
+MESSAGE_TAIL = 500
+
+
+def agent_argv(python: str, job_dir: str, command: str = "run") -> list:
+    """The job's own agent running ``command`` on its directory (the Slurm batch job, the uploader)."""
+    return [python, *PYTHON_FLAGS, os.path.join(job_dir, AGENT_FILE), command, job_dir]
+
+
+def is_agent_cmdline(cmdline: bytes) -> bool:
+    """Whether a process's /proc/<pid>/cmdline (arguments separated by NULs) runs this agent."""
+    return AGENT_FILE in cmdline.decode(errors="replace")
+
+
+def slurm_job_name(job_id: str) -> str:
+    return f"{SLURM_NAME_PREFIX}{job_id}"
+
+
+def slurm_unavailable(message: str) -> bool:
+    lowered = message.lower()
+    return any(words in lowered for words in SLURM_UNAVAILABLE)
+
+
+def _tail(text: str, length: int = MESSAGE_TAIL) -> str:
+    return text.strip()[-length:]
+
+
+def sbatch_argv(job: JobDescription, job_dir: str, python: str) -> list:
+    """Submit the job's agent as a batch job named after the job, with the case's resources."""
+    resources = job.resources
+    argv = [
+        "sbatch", "--parsable",
+        f"--job-name={slurm_job_name(job.job_id)}",
+        f"--comment=simgate job {job.job_id}",
+        f"--chdir={job_dir}",
+        f"--output={os.path.join(job_dir, 'agent.log')}",
+        "--open-mode=append",
+        "--ntasks=1",
+        f"--cpus-per-task={int(resources.cores or 1)}",
+    ]
+    if resources.memory_mb:
+        argv.append(f"--mem={int(resources.memory_mb)}M")
+    if resources.wall_time_minutes:
+        argv.append(f"--time={int(resources.wall_time_minutes)}")
+    if resources.partition:
+        argv.append(f"--partition={resources.partition}")
+    if resources.account:
+        argv.append(f"--account={resources.account}")
+    argv.append("--wrap=exec " + " ".join(shlex.quote(a) for a in agent_argv(python, job_dir)))
+    return argv
+
+
+def parse_sbatch(returncode: int, stdout: str, stderr: str) -> str:
+    """The Slurm job id that ``sbatch --parsable`` printed ("123", or "123;cluster" on a federation).
+    Refused when Slurm refused the job (partition, account, limits); Temporary when its controller
+    could not be reached, or when sbatch said nothing readable (the job may be queued all the same:
+    the next start finds it by name)."""
+    if returncode != 0:
+        message = _tail(stderr, 1000) or f"sbatch exited with {returncode}"
+        raise (Temporary if slurm_unavailable(message) else Refused)(message)
+    for line in reversed(stdout.splitlines()):
+        job_id = line.strip().partition(";")[0]
+        if job_id.isdigit():
+            return job_id
+    raise Temporary(f"sbatch printed no job id: {_tail(stdout) or _tail(stderr) or 'nothing'}")
+
+
+def _squeue_rows(returncode: int, stdout: str, stderr: str) -> list:
+    """The fields of each line squeue listed (its -o format, "|" between fields). A job squeue does
+    not know is a job not listed; any other failure is Temporary: it says nothing about the jobs."""
+    if returncode != 0:
+        if "invalid job id" in stderr.lower():
+            return []
+        raise Temporary(f"squeue failed: {_tail(stderr) or f'exit status {returncode}'}")
+    return [line.strip().split("|") for line in stdout.splitlines() if line.strip()]
+
+
+def _state(field_text: str):
+    """A state as squeue shows it, without what may follow it (a pending reason); None when blank."""
+    words = field_text.split()
+    return words[0].upper() if words else None
+
+
+def _rank(state) -> int:
+    """How much a listing of a job tells: a live entry more than an ended one, a blank one least."""
+    return 2 if state in SLURM_ACTIVE else 1 if state else 0
+
+
+def squeue_find_argv(job_id: str) -> list:
+    return ["squeue", "-h", "-t", "all", f"--name={slurm_job_name(job_id)}", "-o", "%i|%T"]
+
+
+def parse_squeue_find(returncode: int, stdout: str, stderr: str):
+    """The Slurm job id of the job listed by name, a live entry before an ended one; None if none is."""
+    found = None
+    for row in _squeue_rows(returncode, stdout, stderr):
+        job_id, state = row[0], _state(row[1] if len(row) > 1 else "")
+        if job_id and (found is None or _rank(state) > _rank(found[1])):
+            found = (job_id, state)
+    return found[0] if found else None
+
+
+def squeue_states_argv(job_ids: list) -> list:
+    """One squeue call for many jobs; finished ones stay listed for Slurm's MinJobAge."""
+    names = ",".join(slurm_job_name(job_id) for job_id in job_ids)
+    return ["squeue", "-h", "-t", "all", f"--name={names}", "-o", "%j|%T"]
+
+
+def parse_squeue_states(job_ids: list, returncode: int, stdout: str, stderr: str) -> dict:
+    """job id -> Slurm state (None when squeue showed a blank one) of each of ``job_ids`` listed. A
+    requeued job may be listed twice: the live entry wins."""
+    wanted = set(job_ids)
+    states = {}
+    for row in _squeue_rows(returncode, stdout, stderr):
+        name, state = row[0], _state(row[1] if len(row) > 1 else "")
+        job_id = name[len(SLURM_NAME_PREFIX):] if name.startswith(SLURM_NAME_PREFIX) else None
+        if job_id in wanted and (job_id not in states or _rank(state) >= _rank(states[job_id])):
+            states[job_id] = state
+    return states
+
+
+def squeue_load_argv() -> list:
+    return ["squeue", "-h", "--me", "-o", "%j"]
+
+
+def parse_squeue_load(returncode: int, stdout: str, stderr: str) -> int:
+    """How many of the listed jobs (queued or running) are simgate's."""
+    return sum(1 for row in _squeue_rows(returncode, stdout, stderr) if row[0].startswith(SLURM_NAME_PREFIX))
+
+
+def scancel_argv(job_id: str, scheduler_job_id=None) -> list:
+    """By the Slurm job id; by the job's name when that was never recorded."""
+    return ["scancel", str(scheduler_job_id) if scheduler_job_id else f"--name={slurm_job_name(job_id)}"]
+
+
+def parse_scancel(returncode: int, stdout: str, stderr: str) -> bool:
+    """Whether a job was signalled: a job Slurm no longer knows, or that has already ended, had nothing
+    left to stop."""
+    if any(words in stderr.lower() for words in SLURM_NO_SUCH_JOB):
+        return False
+    if returncode != 0:
+        raise Temporary(f"scancel failed: {_tail(stderr) or f'exit status {returncode}'}")
+    return True
+
+
+# --- schedulers: run the built argv, hand the output to its parser -----------------------------------
+
+
+def run_command(argv: list, timeout: float = 60) -> tuple:
+    """(exit status, stdout, stderr) of a scheduler command."""
+    try:
+        result = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+    except FileNotFoundError:
+        raise Refused(f"{argv[0]} is not installed on this simulator") from None
+    except subprocess.TimeoutExpired:
+        raise Temporary(f"{argv[0]} did not answer within {timeout:.0f} s") from None
+    return result.returncode, result.stdout, result.stderr
+
+
+def run_python(job: JobDescription) -> str:
+    return job.python or sys.executable
 
 
 def detached(argv: list, directory: JobDirectory) -> int:
@@ -247,28 +566,12 @@ def detached(argv: list, directory: JobDirectory) -> int:
     return process.pid
 
 
-SLURM_NAME_PREFIX = "simgate-"
-
-
-def slurm_job_name(job: dict) -> str:
-    return f"{SLURM_NAME_PREFIX}{job['job_id']}"
-
-
-def _scheduler_command(argv: list, timeout: float = 60) -> subprocess.CompletedProcess:
-    try:
-        return subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
-    except FileNotFoundError:
-        raise Refused(f"{argv[0]} is not installed on this simulator") from None
-    except subprocess.TimeoutExpired:
-        raise Temporary(f"{argv[0]} did not answer within {timeout:.0f} s") from None
-
-
 class Direct:
     """simgate is the scheduler: the agent runs detached, in its own session and process group."""
 
     name = "direct"
 
-    def find(self, job: dict, directory: JobDirectory):
+    def find(self, job: JobDescription, directory: JobDirectory):
         """A run agent already started for this job (a start that died before writing its marker)."""
         state = directory.state
         if state and state.get("pid"):
@@ -278,10 +581,10 @@ class Direct:
     def load(self) -> int:
         return sum(1 for _ in running_agents())
 
-    def submit(self, job: dict, directory: JobDirectory) -> str:
+    def submit(self, job: JobDescription, directory: JobDirectory) -> str:
         return str(fork_agent(directory))
 
-    def cancel(self, job: dict, directory: JobDirectory, scheduler_job_id) -> bool:
+    def cancel(self, job: JobDescription, directory: JobDirectory, scheduler_job_id) -> bool:
         pid = scheduler_job_id or self.find(job, directory)
         if not pid or not _is_agent_of(int(pid), directory):
             return False
@@ -327,9 +630,8 @@ def running_agents():
             if os.stat(f"/proc/{entry}").st_uid != uid:
                 continue
             with open(f"/proc/{entry}/cmdline", "rb") as handle:
-                command = handle.read().decode(errors="replace")
-            if AGENT_FILE not in command:
-                continue
+                if not is_agent_cmdline(handle.read()):
+                    continue
             cwd = os.readlink(f"/proc/{entry}/cwd")
         except OSError:
             continue
@@ -341,8 +643,8 @@ def _is_agent_of(pid: int, directory: JobDirectory) -> bool:
     """Guards against a recycled pid: only this job's agent is ever signalled."""
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as handle:
-            command = handle.read().decode(errors="replace")
-        return AGENT_FILE in command and os.readlink(f"/proc/{pid}/cwd") == directory.path
+            cmdline = handle.read()
+        return is_agent_cmdline(cmdline) and os.readlink(f"/proc/{pid}/cwd") == directory.path
     except OSError:
         return False
 
@@ -350,76 +652,29 @@ def _is_agent_of(pid: int, directory: JobDirectory) -> bool:
 class Slurm:
     name = "slurm"
 
-    def find(self, job: dict, directory: JobDirectory):
-        result = _scheduler_command(["squeue", "-h", "-t", "all", f"--name={slurm_job_name(job)}", "-o", "%i"])
-        if result.returncode != 0:
-            raise Temporary(f"squeue failed: {result.stderr.strip()[-500:]}")
-        ids = result.stdout.split()
-        if ids:
-            return ids[0]
+    def find(self, job: JobDescription, directory: JobDirectory):
+        found = parse_squeue_find(*run_command(squeue_find_argv(job.job_id)))
+        if found:
+            return found
         state = directory.state  # finished and already gone from squeue
         return state.get("scheduler_job_id") if state else None
 
-    def submit(self, job: dict, directory: JobDirectory) -> str:
-        resources = job.get("resources") or {}
-        argv = [
-            "sbatch", "--parsable",
-            f"--job-name={slurm_job_name(job)}",
-            f"--comment=simgate job {job['job_id']}",
-            f"--chdir={directory.path}",
-            f"--output={directory.file('agent.log')}",
-            "--open-mode=append",
-            "--ntasks=1",
-            f"--cpus-per-task={int(resources.get('cores') or 1)}",
-        ]
-        if resources.get("memory_mb"):
-            argv.append(f"--mem={int(resources['memory_mb'])}M")
-        if resources.get("wall_time_minutes"):
-            argv.append(f"--time={int(resources['wall_time_minutes'])}")
-        if resources.get("partition"):
-            argv.append(f"--partition={resources['partition']}")
-        if resources.get("account"):
-            argv.append(f"--account={resources['account']}")
-        argv.append("--wrap=exec " + " ".join(shlex.quote(a) for a in agent_command(job, directory)))
-        result = _scheduler_command(argv)
-        if result.returncode != 0:
-            message = result.stderr.strip()[-1000:] or f"sbatch exited with {result.returncode}"
-            if _slurm_unavailable(message):
-                raise Temporary(message)
-            raise Refused(message)
-        return result.stdout.strip().split(";")[0]
+    def submit(self, job: JobDescription, directory: JobDirectory) -> str:
+        return parse_sbatch(*run_command(sbatch_argv(job, directory.path, run_python(job))))
 
     def load(self) -> int:
-        result = _scheduler_command(["squeue", "-h", "--me", "-o", "%j"])
-        if result.returncode != 0:
-            raise Temporary(f"squeue failed: {result.stderr.strip()[-500:]}")
-        return sum(1 for name in result.stdout.split() if name.startswith(SLURM_NAME_PREFIX))
+        return parse_squeue_load(*run_command(squeue_load_argv()))
 
-    def cancel(self, job: dict, directory: JobDirectory, scheduler_job_id) -> bool:
-        # By name when the id was never recorded; a finished job's id is "invalid": nothing to stop.
-        target = [str(scheduler_job_id)] if scheduler_job_id else [f"--name={slurm_job_name(job)}"]
-        result = _scheduler_command(["scancel", *target])
-        if result.returncode != 0:
-            if "invalid job id" in result.stderr.lower():
-                return False
-            raise Temporary(f"scancel failed: {result.stderr.strip()[-500:]}")
-        return True
+    def states(self, job_ids: list) -> dict:
+        if not job_ids:
+            return {}
+        return parse_squeue_states(job_ids, *run_command(squeue_states_argv(job_ids)))
 
-
-def _slurm_unavailable(message: str) -> bool:
-    lowered = message.lower()
-    return any(s in lowered for s in ("unable to contact slurm controller", "socket timed out",
-                                      "connection refused", "slurm_persist_conn", "temporarily unavailable"))
+    def cancel(self, job: JobDescription, directory: JobDirectory, scheduler_job_id) -> bool:
+        return parse_scancel(*run_command(scancel_argv(job.job_id, scheduler_job_id)))
 
 
 SCHEDULERS = {"direct": Direct(), "slurm": Slurm()}
-
-
-def scheduler_of(job: dict):
-    try:
-        return SCHEDULERS[job.get("scheduler", "direct")]
-    except KeyError:
-        raise Refused(f"unknown scheduler {job.get('scheduler')!r}") from None
 
 
 # --- talking to simgate ---------------------------------------------------------------------------
@@ -429,19 +684,19 @@ class Rejected(Exception):
     """simgate or storage refused a request (4xx): retrying it cannot help."""
 
 
-def _ssl_context(job: dict):
+def _ssl_context(job: JobDescription):
     import ssl
 
-    return ssl.create_default_context(cafile=job.get("ca_bundle") or None)
+    return ssl.create_default_context(cafile=job.ca_bundle or None)
 
 
-def _request(job: dict, method: str, url: str, body: bytes = b"", headers=None):
+def _request(job: JobDescription, method: str, url: str, body: bytes = b"", headers=None):
     """Send with retries and exponential back-off on network errors, 5xx and 429, for up to the job's
     retry time; Rejected on 4xx. What still fails is left in state.json for the reconciler."""
     import urllib.error
     import urllib.request
 
-    deadline = time.monotonic() + float(job.get("retry_seconds") or RETRY_SECONDS)
+    deadline = time.monotonic() + float(job.retry_seconds or RETRY_SECONDS)
     delay = 1.0
     while True:
         request = urllib.request.Request(url, data=body, method=method, headers=headers or {})
@@ -465,18 +720,18 @@ def _request(job: dict, method: str, url: str, body: bytes = b"", headers=None):
 class Reporter:
     """Status webhooks to the job's status URL; each report is also noted in state.json."""
 
-    def __init__(self, job: dict, directory: JobDirectory) -> None:
+    def __init__(self, job: JobDescription, directory: JobDirectory) -> None:
         self.job = job
         self.directory = directory
 
     def __call__(self, status: str, **fields) -> dict:
-        url = self.job.get("status_url")
+        url = self.job.status_url
         if not url:
             return {}
         if fields.get("detail"):  # simgate takes one line of plain text: the script's words may be anything
             fields["detail"] = " ".join("".join(c if c.isprintable() else " " for c in fields["detail"]).split())[:2000]
         body = json.dumps({"status": status, **fields}).encode()
-        headers = {"Authorization": f"Bearer {self.job['token']}", "Content-Type": "application/json"}
+        headers = {"Authorization": f"Bearer {self.job.token}", "Content-Type": "application/json"}
         try:
             answer = json.loads(_request(self.job, "PATCH", url, body, headers) or b"{}")
         except (Rejected, Temporary) as exc:
@@ -486,7 +741,7 @@ class Reporter:
         return answer
 
 
-def upload(job: dict, url: str, path: str, content_type: str) -> str:
+def upload(job: JobDescription, url: str, path: str, content_type: str) -> str:
     """Put one file into its blob (in blocks when large); its MD5 as hex."""
     import base64
 
@@ -526,13 +781,13 @@ def _with_query(url: str, **params: str) -> str:
     return f"{url}&{urllib.parse.urlencode(params)}" if "?" in url else f"{url}?{urllib.parse.urlencode(params)}"
 
 
-def output_files(job: dict, directory: JobDirectory) -> dict:
+def output_files(job: JobDescription, directory: JobDirectory) -> dict:
     """name -> local path: the files matching the case's output patterns in run/, then the logs."""
     from pathlib import Path
 
     run_dir = Path(directory.file("run"))
     found = {}
-    for pattern in job.get("outputs") or []:
+    for pattern in job.outputs:
         for path in sorted(run_dir.glob(pattern)):
             if path.is_file() and not path.is_symlink():  # never a link out of the job's directory
                 found[path.relative_to(run_dir).as_posix()] = str(path)
@@ -592,7 +847,8 @@ def start(workdir: str, job_id: str, bundle_bytes: bytes) -> dict:
             return {"cancelled": True}
         found = None
         if os.path.exists(directory.file("job.json")):  # an earlier start may have died after submitting
-            found = scheduler_of(directory.job).find(directory.job, directory)
+            submitted = directory.job
+            found = SCHEDULERS[submitted.scheduler].find(submitted, directory)
         if found is None:  # nothing runs this job: this delivery's bundle is the one to run
             try:
                 bundle = json.loads(bundle_bytes or b"null")
@@ -602,7 +858,7 @@ def start(workdir: str, job_id: str, bundle_bytes: bytes) -> dict:
                 raise Refused("the job bundle needs a job description and scripts")
             directory.unpack(bundle, own_source())
         job = directory.job  # a job already submitted keeps the description it was submitted with
-        scheduler = scheduler_of(job)
+        scheduler = SCHEDULERS[job.scheduler]
         resumed = found is not None
         scheduler_job_id = found if resumed else scheduler.submit(job, directory)
         marker = {"scheduler": scheduler.name, "scheduler_job_id": scheduler_job_id,
@@ -626,7 +882,7 @@ def cancel(workdir: str, job_id: str) -> dict:
             job = directory.job
         except Temporary:
             return {"stopped": False, "state": "not delivered"}
-        scheduler = scheduler_of(job)
+        scheduler = SCHEDULERS[job.scheduler]
         stopped = scheduler.cancel(job, directory, (marker or {}).get("scheduler_job_id"))
         return {"stopped": stopped, "state": state.get("status", "submitted" if marker else "not submitted")}
 
@@ -645,12 +901,12 @@ class _Run:
             with contextlib.suppress(ProcessLookupError):
                 self.child.terminate()
 
-    def wait_for_slot(self, job: dict):
+    def wait_for_slot(self, job: JobDescription):
         """Direct runs share the simulator: at most ``max_parallel_jobs`` hold a slot at a time."""
-        limit = int(job.get("max_parallel_jobs") or 0)
-        if job.get("scheduler") != "direct" or limit < 1:
+        limit = job.max_parallel_jobs
+        if job.scheduler != "direct" or limit < 1:
             return None
-        slots = job.get("slots_directory") or os.path.join(os.path.dirname(self.directory.path), ".slots")
+        slots = job.slots_directory or os.path.join(os.path.dirname(self.directory.path), ".slots")
         os.makedirs(slots, mode=0o700, exist_ok=True)
         while not self.stopping and not self.directory.cancel_requested:
             for index in range(limit):
@@ -676,12 +932,12 @@ class _Run:
             return directory.set_state(status=State.CANCELLED, ended_at=now())
         directory.set_state(status=State.RUNNING, started_at=now())
         with contextlib.suppress(Rejected, Temporary):  # a lost "running" is repaired by the reconciler
-            report("running", detail=f"running on {job.get('simulator') or 'the simulator'}")
+            report("running", detail=f"running on {job.simulator or 'the simulator'}")
         with open(directory.file("stdout.log"), "ab") as out, open(directory.file("stderr.log"), "ab") as err:
-            env = {**os.environ, "SIMGATE_JOB_ID": str(job["job_id"]), "SIMGATE_JOB_DIR": directory.path,
+            env = {**os.environ, "SIMGATE_JOB_ID": job.job_id, "SIMGATE_JOB_DIR": directory.path,
                    "SIMGATE_PROGRESS_FILE": directory.file("progress")}
             try:
-                self.child = subprocess.Popen(job["entry_command"], cwd=directory.file("run"),
+                self.child = subprocess.Popen(list(job.entry_command), cwd=directory.file("run"),
                                               stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=env)
             except OSError as exc:
                 return self.fail(report, f"cannot start the entry script: {exc}")
@@ -692,7 +948,7 @@ class _Run:
         if self.stopping or directory.cancel_requested:
             return directory.set_state(status=State.CANCELLED, exit_code=exit_code, ended_at=now())
         if exit_code == "timeout":
-            return self.fail(report, f"wall time of {job['resources']['wall_time_minutes']} minutes exceeded")
+            return self.fail(report, f"wall time of {job.resources.wall_time_minutes:g} minutes exceeded")
         if exit_code != 0:
             return self.fail(report, "the entry script failed", exit_code=exit_code)
         directory.set_state(status=State.FINISHED, exit_code=0, ended_at=now())
@@ -705,11 +961,11 @@ class _Run:
             report("failed", detail=reason, exit_code=exit_code, stderr_tail=tail[-STDERR_TAIL:] or None)
         return state
 
-    def deliver(self, job: dict, report: Reporter) -> dict:
+    def deliver(self, job: JobDescription, report: Reporter) -> dict:
         """cleanup (with the files) -> upload through the grant it answers -> done (with the manifest).
         Outputs that cannot be delivered stay, as ``undelivered``, for the reconciler's grant."""
         directory = self.directory
-        if not job.get("status_url"):  # simgate gave no address (AGENT_CALLBACK_URL unset)
+        if not job.status_url:  # simgate gave no address (AGENT_CALLBACK_URL unset)
             return directory.set_state(reason="job.json has no status URL: the outputs cannot be delivered")
         files = output_files(job, directory)
         listed = [{"name": name, "size": os.path.getsize(path)} for name, path in files.items()]
@@ -722,9 +978,9 @@ class _Run:
             return self.fail(report, f"simgate refused the outputs: {exc}")
         return deliver_outputs(job, directory, report, (answer.get("upload") or {}).get("files") or {})
 
-    def _wait(self, job: dict, report: Reporter):
-        minutes = (job.get("resources") or {}).get("wall_time_minutes")
-        limit = float(minutes) * 60 if minutes and job.get("scheduler") == "direct" else None
+    def _wait(self, job: JobDescription, report: Reporter):
+        minutes = job.resources.wall_time_minutes
+        limit = float(minutes) * 60 if minutes and job.scheduler == "direct" else None
         deadline = time.monotonic() + limit if limit else None
         last_progress = None
         while True:
@@ -765,7 +1021,7 @@ def undelivered(directory: JobDirectory, reason: str) -> dict:
     return directory.set_state(status=State.UNDELIVERED, reason=reason, ended_at=now())
 
 
-def deliver_outputs(job: dict, directory: JobDirectory, report: Reporter, urls: dict) -> dict:
+def deliver_outputs(job: JobDescription, directory: JobDirectory, report: Reporter, urls: dict) -> dict:
     """Upload each output through its link, then report done with the manifest (name, size, MD5)."""
     files = output_files(job, directory)
     manifest = []
@@ -802,7 +1058,7 @@ def deliver(workdir: str, grants_bytes: bytes) -> dict:
             missing.append(job_id)
             continue
         write_json(directory.file("grant.json"), grant)
-        pid = detached(agent_command({**directory.job, "python": sys.executable}, directory, "upload"), directory)
+        pid = detached(agent_argv(sys.executable, directory.path, "upload"), directory)
         directory.set_state(uploader_pid=pid, reason="uploading the outputs with a grant from the reconciler")
         started.append(job_id)
     return {"started": started, "missing": missing}
@@ -823,9 +1079,6 @@ def upload_outputs(directory: JobDirectory) -> dict:
     return deliver_outputs(job, directory, Reporter(job, directory), grant.get("files") or {})
 
 
-# Slurm states in which the batch script (the run agent) may still be alive.
-SLURM_ACTIVE = {"PENDING", "CONFIGURING", "RUNNING", "SUSPENDED", "REQUEUED", "REQUEUE_HOLD", "REQUEUE_FED",
-                "RESIZING", "SIGNALING", "STOPPED", "RESV_DEL_HOLD", "POWER_UP_NODE"}
 REPORTED_STATE = ("status", "exit_code", "reason", "manifest", "last_report", "updated_at")
 
 
@@ -838,7 +1091,8 @@ def status(workdir: str, job_ids: list) -> dict:
     the state files read after, so a job that ends in between is seen with its final state."""
     directories = {job_id: job_directory(workdir, job_id) for job_id in job_ids}
     markers = {job_id: directory.submission or {} for job_id, directory in directories.items()}
-    slurm_states = _slurm_states([job_id for job_id, m in markers.items() if m.get("scheduler") == "slurm"])
+    on_slurm = [job_id for job_id, marker in markers.items() if marker.get("scheduler") == "slurm"]
+    slurm_states = SCHEDULERS["slurm"].states(on_slurm)
     alive = {}
     for job_id, marker in markers.items():
         directory, state = directories[job_id], directories[job_id].state or {}
@@ -869,24 +1123,6 @@ def status(workdir: str, job_ids: list) -> dict:
             jobs[job_id]["files"] = [{"name": name, "size": os.path.getsize(path)}
                                      for name, path in output_files(directory.job, directory).items()]
     return {"jobs": jobs}
-
-
-def _slurm_states(job_ids: list) -> dict:
-    """job id -> Slurm state, from one squeue call (finished jobs stay listed for Slurm's MinJobAge)."""
-    if not job_ids:
-        return {}
-    names = ",".join(slurm_job_name({"job_id": job_id}) for job_id in job_ids)
-    result = _scheduler_command(["squeue", "-h", "-t", "all", f"--name={names}", "-o", "%j|%T"])
-    if result.returncode != 0:
-        raise Temporary(f"squeue failed: {result.stderr.strip()[-500:]}")
-    states = {}
-    for line in result.stdout.splitlines():
-        name, _, state = line.strip().partition("|")
-        job_id = name[len(SLURM_NAME_PREFIX):]
-        # a requeued job may be listed twice: the live entry wins
-        if job_id in job_ids and states.get(job_id) not in SLURM_ACTIVE:
-            states[job_id] = state.split()[0] if state.strip() else None
-    return states
 
 
 def load(scheduler: str) -> dict:

@@ -2,7 +2,8 @@
 JSON document on the agent's stdin (the agent's ``start`` unpacks it into the job's directory).
 
 job.json is the agent's whole world: which command to run, with what resources, where to report and
-with which token, and which files are the job's outputs. The agent (``shared/agent``) reads it.
+with which token, and which files are the job's outputs. Its shape is the agent's ``JobDescription``
+(shared/agent/simgate_agent.py), which the agent reads job.json with: the builder here makes one.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from shared.agent.simgate_agent import RETRY_SECONDS, JobDescription, JobResources
 from shared.domain.cases import PublishedCase
 from shared.domain.jobs import Job
 from shared.domain.scripts import entry_command
@@ -29,11 +31,11 @@ class Placement:
 
 @dataclass(frozen=True)
 class JobBundle:
-    job: dict  # job.json
+    job: JobDescription  # job.json
     scripts: dict[str, str]  # name -> rendered text, for run/
 
     def to_bytes(self) -> bytes:
-        return json.dumps({"job": self.job, "scripts": self.scripts}).encode()
+        return json.dumps({"job": self.job.to_dict(), "scripts": self.scripts}).encode()
 
 
 def build_bundle(case: PublishedCase, job: Job, placement: Placement, scripts: dict[str, str], *,
@@ -42,30 +44,28 @@ def build_bundle(case: PublishedCase, job: Job, placement: Placement, scripts: d
     """The bundle for ``job``: its rendered ``scripts`` and the description the agent runs it from."""
     definition = case.definition
     resources = definition.resources
-    description = {
-        "job_id": job.job_id,
-        "title": job.title,
-        "case_id": case.id,
-        "case_version": case.version,
-        "simulator": placement.simulator,
-        "scheduler": placement.scheduler,
-        "python": placement.python,
-        "entry_command": entry_command(definition.entry_point, placement.python),
-        "outputs": [output.pattern for output in definition.outputs],
-        "resources": {
-            "cores": resources.cores,
-            "memory_mb": resources.memory_mb,
-            "wall_time_minutes": resources.wall_time_minutes,
+    description = JobDescription(
+        job_id=job.job_id,
+        token=token,
+        entry_command=tuple(entry_command(definition.entry_point, placement.python)),
+        scheduler=placement.scheduler,
+        python=placement.python,
+        simulator=placement.simulator,
+        title=job.title,
+        case_id=case.id,
+        case_version=case.version,
+        outputs=tuple(output.pattern for output in definition.outputs),
+        resources=JobResources(
+            cores=resources.cores,
+            memory_mb=resources.memory_mb,
+            wall_time_minutes=resources.wall_time_minutes,
             # the case's own choice wins; the simulator's defaults fill in
-            "partition": resources.partition or placement.slurm_partition,
-            "account": resources.account or placement.slurm_account,
-        },
-        "max_parallel_jobs": placement.max_parallel_jobs,
-        "status_url": f"{callback_base_url.rstrip('/')}/job/{job.job_id}/status" if callback_base_url else None,
-        "token": token,
-    }
-    if retry_seconds:  # how long the agent retries a webhook or an upload (its own default otherwise)
-        description["retry_seconds"] = retry_seconds
-    if ca_bundle:  # local stacks only: the emulator's certificate, for the agent's uploads
-        description["ca_bundle"] = ca_bundle
+            partition=resources.partition or placement.slurm_partition,
+            account=resources.account or placement.slurm_account,
+        ),
+        max_parallel_jobs=placement.max_parallel_jobs,
+        status_url=f"{callback_base_url.rstrip('/')}/job/{job.job_id}/status" if callback_base_url else None,
+        retry_seconds=retry_seconds or RETRY_SECONDS,
+        ca_bundle=ca_bundle,  # local stacks only: the emulator's certificate, for the agent's uploads
+    )
     return JobBundle(job=description, scripts=dict(scripts))

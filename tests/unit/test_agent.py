@@ -1,31 +1,56 @@
 """The agent run directly (no SSH), exactly as the gateway runs it (the bootstrap, with the agent and
 its input on stdin): start, run, cancel, status, load, deliver and upload under the direct scheduler,
-in real processes. The Slurm side is exercised against the real cluster in tests/integration."""
+in real processes, with bundles made by the app's builder. The Slurm side is exercised against the
+real cluster in tests/integration; the scheduler commands from strings in test_scheduler_commands."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
 from devstack.processes import free_port, wait_until
 from shared.agent import agent_source
-from shared.agent.simgate_agent import AGENT_FILE, BOOTSTRAP, PYTHON_FLAGS
+from shared.agent.simgate_agent import AGENT_FILE, BOOTSTRAP, PYTHON_FLAGS, JobDescription, JobResources, Refused
+from shared.domain.bundle import JobBundle, Placement, build_bundle
+from shared.domain.cases import PublishedCase, parse_definition
+from shared.domain.jobs import Job
+from tests.factories import case_document
 from tests.loopback import JsonHandler, LoopbackServer
 
 WAIT = 30
 HOLD = 'i=0; while [ ! -e "$SIMGATE_JOB_DIR/release" ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done\n'
+NOW = datetime(2026, 5, 1, tzinfo=timezone.utc)
 
 
-def bundle(name: str, script: str, **description) -> dict:
-    job = {"job_id": name, "scheduler": "direct", "python": sys.executable, "entry_command": ["/bin/sh", "run.sh"],
-           "resources": {"wall_time_minutes": 5}, "max_parallel_jobs": 4, "token": f"token-{name}", **description}
-    return {"job": job, "scripts": {"run.sh": script}}
+def bundle(name: str, script: str = "true\n", *, outputs: tuple[str, ...] = (), callback: str | None = None,
+           max_parallel_jobs: int = 4) -> JobBundle:
+    """What the manager sends to start job ``name`` of a case whose entry script (run.sh) is ``script``,
+    on a direct simulator whose python is this one; ``callback`` is simgate's API as agents reach it."""
+    definition = parse_definition(case_document(outputs=[{"pattern": p} for p in outputs],
+                                                resources={"wall_time_minutes": 5}))
+    case = PublishedCase(definition=definition, version=1, published=NOW, published_by="carol",
+                         digest=definition.digest())
+    job = Job(job_id=name, owner="alice", title=f"Job {name}", case_id=case.id, case_version=case.version,
+              fields={}, created=NOW, updated=NOW)
+    placement = Placement(simulator="local", scheduler="direct", python=sys.executable,
+                          max_parallel_jobs=max_parallel_jobs)
+    return build_bundle(case, job, placement, {"run.sh": script}, callback_base_url=callback, token=f"token-{name}",
+                        retry_seconds=1)
+
+
+def with_wall_time(made: JobBundle, minutes: float) -> JobBundle:
+    """A wall time below the whole minutes a case may ask for: the agent's limit is under test here."""
+    resources = made.job.resources._replace(wall_time_minutes=minutes)
+    return dataclasses.replace(made, job=made.job._replace(resources=resources))
 
 
 def agent(workdir: Path, command: str, *arguments: str, data: bytes = b"") -> tuple[int, dict]:
@@ -37,8 +62,12 @@ def agent(workdir: Path, command: str, *arguments: str, data: bytes = b"") -> tu
     return result.returncode, json.loads(result.stdout)
 
 
-def start(workdir: Path, name: str, script: str = "true\n", **description) -> tuple[int, dict]:
-    return agent(workdir, "start", str(workdir), name, data=json.dumps(bundle(name, script, **description)).encode())
+def send(workdir: Path, made: JobBundle) -> tuple[int, dict]:
+    return agent(workdir, "start", str(workdir), made.job.job_id, data=made.to_bytes())
+
+
+def start(workdir: Path, name: str, script: str = "true\n", **options) -> tuple[int, dict]:
+    return send(workdir, bundle(name, script, **options))
 
 
 def cancel(workdir: Path, name: str) -> tuple[int, dict]:
@@ -66,6 +95,59 @@ def alive(pid: int) -> bool:
     return Path(f"/proc/{pid}/stat").read_text().split(")")[1].split()[0] != "Z"
 
 
+# --- job.json: one shape, built by the app, read by the agent ---
+
+
+def test_the_agent_reads_back_exactly_the_description_the_app_builds():
+    made = bundle("mine", outputs=("results/*.csv",), callback="https://simgate.example.org/api")
+    sent = json.loads(made.to_bytes())
+    assert JobDescription.from_dict(sent["job"]) == made.job
+    assert sent["job"]["status_url"] == "https://simgate.example.org/api/job/mine/status"
+    assert sent["job"]["entry_command"] == ["/bin/sh", "run.sh"] and sent["job"]["outputs"] == ["results/*.csv"]
+    assert sent["scripts"] == {"run.sh": "true\n"}
+
+
+def test_every_field_of_a_description_survives_json():
+    everything = JobDescription(
+        job_id="j", token="t", entry_command=("python3", "main.py"), scheduler="slurm", python="/usr/bin/python3",
+        simulator="hpc", title="T", case_id="c", case_version=3, outputs=("*.csv", "logs/*"),
+        resources=JobResources(cores=4, memory_mb=2048, wall_time_minutes=90, partition="batch", account="acct"),
+        max_parallel_jobs=2, status_url="https://simgate.example.org/api/job/j/status", retry_seconds=30,
+        ca_bundle="/etc/ssl/ca.pem", slots_directory="/tmp/slots")
+    least = JobDescription(job_id="j", token="t", entry_command=("x",))
+    unset = [name for name in JobDescription._fields
+             if name not in ("job_id", "token") and getattr(everything, name) == getattr(least, name)]
+    assert unset == []  # every field is away from its default here, so a field from_dict forgets fails below
+    assert JobDescription.from_dict(json.loads(json.dumps(everything.to_dict()))) == everything
+
+
+def test_a_description_takes_null_as_absent_and_ignores_keys_it_does_not_know():
+    read = JobDescription.from_dict({"job_id": "j", "token": "t", "entry_command": ["x"], "python": None,
+                                     "resources": None, "added_later": 1})
+    assert read == JobDescription(job_id="j", token="t", entry_command=("x",))
+
+
+@pytest.mark.parametrize("changes, complaint", [
+    ({"job_id": None}, "has no job_id"),
+    ({"job_id": ""}, "job_id is not a non-empty string"),
+    ({"token": 7}, "token is not a string"),
+    ({"entry_command": "run.sh"}, "entry_command is not a command"),
+    ({"entry_command": []}, "entry_command is not a command"),
+    ({"outputs": ["*.csv", 3]}, "outputs is not a list of strings"),
+    ({"resources": {"cores": "4"}}, "cores is not an integer"),
+    ({"resources": {"cores": True}}, "cores is not an integer"),
+    ({"resources": [1]}, "resources is not an object"),
+    ({"retry_seconds": "soon"}, "retry_seconds is not a number"),
+    ({"scheduler": "pbs"}, "unknown scheduler 'pbs'"),
+])
+def test_a_description_that_is_not_one_is_refused_with_what_is_wrong(changes, complaint):
+    with pytest.raises(Refused, match=re.escape(complaint)):
+        JobDescription.from_dict({**bundle("j").job.to_dict(), **changes})
+
+
+# --- start, run and cancel under the direct scheduler ---
+
+
 def test_start_unpacks_and_runs_the_job_in_the_background_and_a_second_start_resumes(tmp_path):
     job = tmp_path / "one"
     code, first = start(tmp_path, "one", "echo out; echo err >&2; mkdir -p results; echo 1,2 > results/a.csv\n")
@@ -78,6 +160,7 @@ def test_start_unpacks_and_runs_the_job_in_the_background_and_a_second_start_res
     assert (job / "run" / "results" / "a.csv").read_text() == "1,2\n"
     assert (job / "run" / "run.sh").read_text().startswith("echo out")  # the running job keeps its bundle
     assert (job / "job.json").stat().st_mode & 0o777 == 0o600
+    assert JobDescription.from_dict(json.loads((job / "job.json").read_text())) == bundle("one").job
     assert (job / AGENT_FILE).read_bytes() == agent_source()
 
 
@@ -151,7 +234,7 @@ def test_a_queued_job_can_be_cancelled_before_it_gets_a_slot(tmp_path):
 
 
 def test_a_direct_job_past_its_wall_time_is_stopped_and_failed(tmp_path):
-    start(tmp_path, "slow", HOLD, resources={"wall_time_minutes": 0.005})
+    send(tmp_path, with_wall_time(bundle("slow", HOLD), 0.005))
     failed = wait_for(tmp_path / "slow", "failed")
     assert "wall time" in failed["reason"]
 
@@ -162,7 +245,11 @@ def test_a_bad_command_is_refused(tmp_path, argv):
     assert code == 2 and "usage" in answer["error"]
 
 
-@pytest.mark.parametrize("data", [b"not json", b"[]", json.dumps({"job": {}, "scripts": {"../x": "y"}}).encode()])
+@pytest.mark.parametrize("data", [
+    b"not json", b"[]", json.dumps({"job": {}, "scripts": {"run.sh": "true"}}).encode(),
+    json.dumps({"job": bundle("bad").job.to_dict(), "scripts": {"../x": "y"}}).encode(),
+    bundle("another").to_bytes(),  # a bundle for another job
+])
 def test_a_bundle_that_is_not_one_is_refused_and_nothing_is_submitted(tmp_path, data):
     code, answer = agent(tmp_path, "start", str(tmp_path), "bad", data=data)
     assert code == 2 and answer["permanent"] is True
@@ -262,8 +349,8 @@ def given_up(job: Path, status: str) -> dict:
 def test_a_lost_done_leaves_the_uploaded_manifest_for_the_reconciler(tmp_path):
     simgate = FakeSimgate(failing={"done"})
     try:
-        start(tmp_path, "lost", "mkdir -p results; echo 1,2 > results/a.csv\n", outputs=["results/*.csv"],
-              status_url=f"{simgate.url}/job/lost/status", retry_seconds=1)
+        start(tmp_path, "lost", "mkdir -p results; echo 1,2 > results/a.csv\n", outputs=("results/*.csv",),
+              callback=simgate.url)
         uploaded = given_up(tmp_path / "lost", "done")
     finally:
         simgate.close()
@@ -274,8 +361,8 @@ def test_a_lost_done_leaves_the_uploaded_manifest_for_the_reconciler(tmp_path):
 
 
 def test_outputs_simgate_never_took_stay_undelivered_not_failed(tmp_path):
-    start(tmp_path, "alone", "echo 1,2 > out.csv\n", outputs=["*.csv"],
-          status_url=f"http://127.0.0.1:{free_port()}/api/job/alone/status", retry_seconds=1)  # nobody there
+    start(tmp_path, "alone", "echo 1,2 > out.csv\n", outputs=("*.csv",),
+          callback=f"http://127.0.0.1:{free_port()}/api")  # nobody there
     kept = given_up(tmp_path / "alone", "cleanup")
     wait_for(tmp_path / "alone", "undelivered")
     kept = state(tmp_path / "alone")
@@ -288,8 +375,7 @@ def test_outputs_simgate_never_took_stay_undelivered_not_failed(tmp_path):
 def test_a_grant_handed_over_later_brings_undelivered_outputs_home(tmp_path):
     simgate = FakeSimgate(failing={"cleanup"})
     try:
-        start(tmp_path, "later", "echo 1,2 > out.csv\n", outputs=["*.csv"],
-              status_url=f"{simgate.url}/job/later/status", retry_seconds=1)
+        start(tmp_path, "later", "echo 1,2 > out.csv\n", outputs=("*.csv",), callback=simgate.url)
         wait_for(tmp_path / "later", "undelivered")
         _, seen = status_of(tmp_path, "later")
         names = [f["name"] for f in seen["jobs"]["later"]["files"]]
@@ -308,8 +394,7 @@ def test_a_grant_handed_over_later_brings_undelivered_outputs_home(tmp_path):
 def test_outputs_that_are_really_gone_fail_the_job_with_that_reason(tmp_path):
     simgate = FakeSimgate(failing={"cleanup"})
     try:
-        start(tmp_path, "gone", "echo 1,2 > out.csv\n", outputs=["*.csv"],
-              status_url=f"{simgate.url}/job/gone/status", retry_seconds=1)
+        start(tmp_path, "gone", "echo 1,2 > out.csv\n", outputs=("*.csv",), callback=simgate.url)
         wait_for(tmp_path / "gone", "undelivered")
         (tmp_path / "gone" / "run" / "out.csv").unlink()
         grants = {"gone": {"files": {"out.csv": simgate.blob_url("out.csv")}}, "never-was": {"files": {}}}

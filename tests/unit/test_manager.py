@@ -92,14 +92,14 @@ def test_start_sends_the_rendered_bundle_in_one_call_and_records_queued():
     assert stored.history[-1].source == "manager" and world.gateway.start_calls == [("hpc", job.job_id)]
     bundle = world.gateway.delivered[("hpc", job.job_id)]
     description = bundle.job
-    assert stored.agent_token_hash == agent_token_hash(description["token"]) and len(description["token"]) >= 40
+    assert stored.agent_token_hash == agent_token_hash(description.token) and len(description.token) >= 40
     assert stored.pending_token_hashes == [] and stored.waiting is None
-    assert description["status_url"] == f"https://simgate.example.org/api/job/{job.job_id}/status"
-    assert description["entry_command"] == ["/bin/sh", "run.sh"]
-    assert description["outputs"] == ["results/*.csv"]
-    assert description["resources"]["partition"] == "batch"  # the simulator's default fills in
+    assert description.status_url == f"https://simgate.example.org/api/job/{job.job_id}/status"
+    assert description.entry_command == ("/bin/sh", "run.sh")
+    assert description.outputs == ("results/*.csv",)
+    assert description.resources.partition == "batch"  # the simulator's default fills in
     assert bundle.scripts["params.py"].startswith("LABEL = \"it's $(rm -rf /)\"")
-    assert json.loads(bundle.to_bytes()) == {"job": description, "scripts": bundle.scripts}
+    assert json.loads(bundle.to_bytes()) == {"job": description.to_dict(), "scripts": bundle.scripts}
 
 
 def test_the_same_start_three_times_submits_once():
