@@ -1,10 +1,16 @@
-"""The Function app: composes one blueprint per module of functions/. No logic here."""
+"""The Function app: registers the blueprints of functions/. No logic here."""
 
 import azure.functions as func
 
-from functions import cases, health, jobs, manager, meta, outputs, reconciler, roles, webhooks
+from functions import BLUEPRINTS
 
-app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 
-for module in (meta, health, cases, jobs, webhooks, outputs, manager, reconciler, roles):
-    app.register_functions(module.bp)
+def build() -> func.FunctionApp:
+    """A Function app of every blueprint (the local host serves a fresh one each time it starts)."""
+    function_app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
+    for blueprint in BLUEPRINTS:
+        function_app.register_functions(blueprint)
+    return function_app
+
+
+app = build()

@@ -117,7 +117,7 @@ def cases(
     """List the cases you can run."""
     from cli import render
     from cli.workflows import list_cases
-    from shared.services.catalogue import CaseListQuery
+    from shared.api.requests import CaseListQuery
 
     query = _query(CaseListQuery, q=search, tag=tag, page=page)
     items, more = list_cases(session(ctx).api(), query, per_page, limit)
@@ -244,7 +244,7 @@ def jobs(
     """List your jobs, newest first."""
     from cli import render
     from cli.workflows import list_jobs
-    from shared.services.jobs import JobListQuery
+    from shared.api.requests import JobListQuery
 
     query = _query(JobListQuery, status=_status(status), case_id=case_id, user=user, all=everyone, page=page)
     items, more = list_jobs(session(ctx).api(), query, per_page, limit)

@@ -20,21 +20,21 @@ from cli.settings import Settings, is_loopback
 from shared.api.models import (
     CancelAccepted,
     CaseDetails,
+    CaseHeader,
     FieldsSet,
     JobCreated,
     JobDetails,
+    JobStatus,
     JobStatusInfo,
+    JobSummary,
     OutputInfo,
     OutputLink,
     Problem,
     RunAccepted,
 )
-from shared.domain.cases import CaseHeader
+from shared.api.requests import CaseListQuery, FieldsUpdate, JobListQuery, NewJob
 from shared.domain.fields import FieldValue
-from shared.domain.jobs import JobStatus, JobSummary
 from shared.errors import describe_pydantic_errors
-from shared.services.catalogue import CaseListQuery
-from shared.services.jobs import FieldsUpdate, JobListQuery, NewJob
 
 Model = TypeVar("Model", bound=BaseModel)
 Item = TypeVar("Item", bound=BaseModel)

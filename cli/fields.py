@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from cli.errors import UsageProblem, entry_line
-from shared.domain.fields import FieldSpec, FieldValue, check_values
+from shared.api.models import FieldInfo
+from shared.domain.fields import FieldValue, check_values
 from shared.errors import ValidationFailed
 
 TRUE = frozenset({"true", "yes", "on", "1"})
@@ -31,12 +32,12 @@ def parse_assignments(texts: Iterable[str]) -> dict[str, str]:
     return assignments
 
 
-def convert(fields: Sequence[FieldSpec], assignments: dict[str, str]) -> dict[str, FieldValue]:
+def convert(fields: Sequence[FieldInfo], assignments: dict[str, str]) -> dict[str, FieldValue]:
     """The values typed and checked, or one UsageProblem listing every unknown name and bad value."""
     by_name = {f.name: f for f in fields}
     typed_values = {name: typed(by_name[name], text) if name in by_name else text for name, text in assignments.items()}
     try:
-        return check_values(fields, typed_values)
+        return check_values([f.to_spec() for f in fields], typed_values)
     except ValidationFailed as exc:
         known = ", ".join(by_name) or "none"
         raise UsageProblem("some field values are not valid", [
@@ -44,7 +45,7 @@ def convert(fields: Sequence[FieldSpec], assignments: dict[str, str]) -> dict[st
                        if e.get("rule") == "unknown" else e["message"]) for e in exc.errors]) from None
 
 
-def typed(spec: FieldSpec, text: str) -> FieldValue:
+def typed(spec: FieldInfo, text: str) -> FieldValue:
     """``text`` as a value of the field's type, left as text where it is not one (the check says why).
     An empty text is no value, except for a string field."""
     if spec.type in ("string", "choice"):

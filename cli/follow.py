@@ -10,8 +10,7 @@ from rich.text import Text
 from cli.client import Api
 from cli.errors import CannotConnect, Interrupted, JobEnded
 from cli.render import STATUS_STYLES, percent, status_line
-from shared.api.models import JobStatusInfo
-from shared.domain.jobs import JobStatus
+from shared.api.models import JobStatus, JobStatusInfo
 
 WAIT_SECONDS = 25  # the API's longest wait
 # While a job runs, its progress changes without its status changing: look more often then.

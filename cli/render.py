@@ -15,10 +15,17 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from shared.api.models import CaseDetails, FieldInfo, JobDetails, JobStatusInfo, OutputInfo
-from shared.domain.cases import CaseHeader
+from shared.api.models import (
+    CaseDetails,
+    CaseHeader,
+    FieldInfo,
+    JobDetails,
+    JobStatus,
+    JobStatusInfo,
+    JobSummary,
+    OutputInfo,
+)
 from shared.domain.fields import FieldValue
-from shared.domain.jobs import JobStatus, JobSummary
 
 STATUS_STYLES = {
     JobStatus.DRAFT: "dim", JobStatus.SUBMITTED: "cyan", JobStatus.QUEUED: "cyan", JobStatus.RUNNING: "yellow",

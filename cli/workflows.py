@@ -13,12 +13,9 @@ from cli.client import Api, Page, paged
 from cli.download import Downloads, target_for, target_in
 from cli.errors import CliError
 from cli.fields import convert, parse_assignments
-from shared.api.models import FieldsSet, JobCreated, OutputInfo
-from shared.domain.cases import CaseHeader
+from shared.api.models import CaseHeader, FieldsSet, JobCreated, JobSummary, OutputInfo
+from shared.api.requests import CaseListQuery, JobListQuery
 from shared.domain.fields import FieldValue
-from shared.domain.jobs import JobSummary
-from shared.services.catalogue import CaseListQuery
-from shared.services.jobs import JobListQuery
 
 Item = TypeVar("Item", bound=BaseModel)
 Query = TypeVar("Query", bound=BaseModel)

@@ -12,14 +12,21 @@ import argparse
 import csv
 import io
 import sys
-import time
+from pathlib import Path
 
-import requests
-
+from cli.auth import choose_auth
+from cli.client import Api
+from cli.download import storage_client
+from cli.errors import CannotConnect, CliError
+from cli.settings import resolve
 from commands.local_settings import LOCAL_SETTINGS, PROJECT_ROOT, SAMPLE_SETTINGS, host_section, read_local_settings
+from shared.api.models import JobStatus
+from shared.api.requests import CaseListQuery
 
 VALUES = {"speed_rpm": 6000, "duration_s": 60, "fruit_mix": "mango-pineapple", "viscosity_pa_s": 0.5,
           "batch_label": "Test 1"}
+STATUS_WAIT_SECONDS = 20
+MAX_POLLS = 15  # about 5 minutes of long-polls
 
 
 class DemoFailed(Exception):
@@ -37,70 +44,73 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     ca = args.ca or document["Values"].get("SimgateStorage__caBundle")
     try:
-        Demo(args.api, args.user, str(PROJECT_ROOT / ca) if ca else True).play(args.case)
-    except requests.ConnectionError:
+        settings = resolve(url=args.api, user=args.user, auth="dev", ca_bundle=PROJECT_ROOT / ca if ca else None,
+                           environ={})
+        api = Api(settings, choose_auth(settings))
+        try:
+            Demo(api, settings.ca_bundle).play(args.case)
+        finally:
+            api.close()
+    except CannotConnect:
         print(f"\nno simgate at {args.api}: start it with `make up` first", file=sys.stderr)
         return 1
-    except DemoFailed as exc:
+    except (DemoFailed, CliError) as exc:
         print(f"\ndemo stopped: {exc}", file=sys.stderr)
         return 1
     return 0
 
 
 class Demo:
-    def __init__(self, api: str, user: str, verify) -> None:
-        self.api = api.rstrip("/")
-        self.session = requests.Session()
-        self.session.headers["X-Simgate-User"] = user
-        self.verify = verify
+    """The story, told through the CLI's client: the same calls and models as ``simgate``."""
 
-    def call(self, method: str, path: str, **kwargs):
-        response = self.session.request(method, f"{self.api}/{path}", timeout=60, **kwargs)
-        if response.status_code >= 400:
-            raise DemoFailed(f"{method} /api/{path} answered {response.status_code}: {response.text[:500]}")
-        return response.json()
+    def __init__(self, api: Api, ca_bundle: Path | None) -> None:
+        self.api = api
+        self.ca_bundle = ca_bundle
 
     def play(self, case_id: str) -> None:
         step("1. The case list, page 1, 5 per page")
-        for case in self.call("GET", "case", params={"page": 1, "per_page": 5}):
-            print(f"   {case['id']:<16} v{case['version']}  {case['title']}")
+        for header in self.api.cases(CaseListQuery(page=1, per_page=5)).items:
+            print(f"   {header.id:<16} v{header.version}  {header.title}")
         step(f"2. The {case_id} case")
-        case = self.call("GET", f"case/{case_id}")
-        for field in case["fields"]:
-            unit = f" {field['unit']}" if field.get("unit") else ""
-            print(f"   {field['label']:<16} default {field.get('default')!r}{unit}")
+        case = self.api.case(case_id)
+        for field in case.fields:
+            unit = f" {field.unit}" if field.unit else ""
+            print(f"   {field.label:<16} default {field.default!r}{unit}")
         step('3. A new job "Test 1"')
-        job_id = self.call("POST", "job", json={"case_id": case_id, "job_title": "Test 1"})["job_id"]
+        job_id = self.api.create_job(case_id, "Test 1", {}).job_id
         print(f"   job {job_id} (draft)")
         step("4. Its values")
-        values = {k: v for k, v in VALUES.items() if k in {f["name"] for f in case["fields"]}}
-        self.call("PATCH", f"job/{job_id}", json={"fields": [{"name": k, "value": v} for k, v in values.items()]})
+        values = {k: v for k, v in VALUES.items() if k in {f.name for f in case.fields}}
+        self.api.set_fields(job_id, values)
         for name, value in values.items():
             print(f"   {name} = {value!r}")
         step("5. Run")
-        print(f"   {self.call('POST', f'job/{job_id}')['status']}")
+        status = self.api.run(job_id).status
+        print(f"   {status.value}")
         step("6. Its status, until it is done")
-        status, deadline = "submitted", time.monotonic() + 300
-        while status not in ("done", "failed", "cancelled"):
-            if time.monotonic() > deadline:
-                raise DemoFailed(f"job {job_id} is still {status} after 5 minutes")
-            reply = self.call("GET", f"job/{job_id}/status", params={"wait": 20, "since": status})
-            if reply["status"] != status:
-                status = reply["status"]
-                print(f"   {status:<10} {reply['detail']}")
-        job = self.call("GET", f"job/{job_id}")
-        print("   history: " + " → ".join(h["status"] for h in job["history"]) + f"  (on {job['simulator']})")
-        if status != "done":
-            raise DemoFailed(f"the job ended {status}: {job['error'] or job['detail']}")
+        for _ in range(MAX_POLLS):
+            if status.terminal:
+                break
+            reply = self.api.status(job_id, wait=STATUS_WAIT_SECONDS, since=status)
+            if reply.status != status:
+                status = reply.status
+                print(f"   {status.value:<10} {reply.detail}")
+        else:
+            raise DemoFailed(f"job {job_id} is still {status.value} after {MAX_POLLS} long-polls")
+        job = self.api.job(job_id)
+        print("   history: " + " → ".join(h.status.value for h in job.history) + f"  (on {job.simulator})")
+        if status != JobStatus.DONE:
+            raise DemoFailed(f"the job ended {status.value}: {job.error or job.detail}")
         step("7. Its outputs")
-        outputs = self.call("GET", f"job/{job_id}/output")
+        outputs = self.api.outputs(job_id)
         for output in outputs:
-            print(f"   {output['output_id']:<6} {output['name']:<30} {output['size']:>8} bytes  {output['content_type']}")
-        first_csv = next(o for o in outputs if o["content_type"] == "text/csv")
-        step(f"8. Download {first_csv['output_id']} ({first_csv['name']}) through its link")
-        link = self.call("GET", f"job/{job_id}/output/{first_csv['output_id']}")
-        print(f"   link valid until {link['expires_at']}: {link['url'].split('?')[0]}?<SAS>")
-        download = requests.get(link["url"], verify=self.verify, timeout=60)
+            print(f"   {output.output_id:<6} {output.name:<30} {output.size:>8} bytes  {output.content_type}")
+        first_csv = next(o for o in outputs if o.content_type == "text/csv")
+        step(f"8. Download {first_csv.output_id} ({first_csv.name}) through its link")
+        link = self.api.output_link(job_id, first_csv.output_id)
+        print(f"   link valid until {link.expires_at.isoformat()}: {link.url.split('?')[0]}?<SAS>")
+        with storage_client(self.ca_bundle) as storage:
+            download = storage.get(link.url)
         if download.status_code != 200:
             raise DemoFailed(f"the download answered {download.status_code}")
         rows = list(csv.reader(io.StringIO(download.text)))

@@ -20,13 +20,9 @@ WEB_COPY = PROJECT_ROOT / "web" / "src" / "api" / "openapi.json"
 
 
 def current_document() -> str:
-    import function_app
-    from functions.meta import route_prefix
-    from shared.api import API_VERSION
-    from shared.api.openapi import document
+    from functions.meta import api_document
 
-    return json.dumps(document(function_app.app, route_prefix(), version=API_VERSION), indent=2,
-                      ensure_ascii=False) + "\n"
+    return json.dumps(api_document(), indent=2, ensure_ascii=False) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -31,7 +31,6 @@ import azure.functions as func
 from devstack.queue_pump import LOCK_SECONDS, QueuePump
 from devstack.routes import compile_route
 from devstack.timers import TimerRunner
-from shared.api.openapi import registered_functions
 from shared.errors import BadRequest, MethodNotAllowed, NotFound, PayloadTooLarge, SimgateError
 from shared.http import problem_response
 
@@ -127,7 +126,7 @@ class LocalFunctionsHost:
         self.pumps: list[QueuePump] = []
         self.timers: list[TimerRunner] = []
         service_bus = extensions.get("serviceBus", {})
-        for function in registered_functions(app):
+        for function in app.get_functions():  # the SDK builds an app's functions once: give each host its own app
             trigger = function.get_trigger()
             binding = {k: _enum_value(v) for k, v in trigger.get_dict_repr().items()}
             invocable = Invocable(function.get_function_name(), binding["name"], function.get_user_function())

@@ -205,7 +205,7 @@ class LocalStack:
         from devstack.host import LocalFunctionsHost
 
         host_json = self.host_json or json.loads((PROJECT_ROOT / "host.json").read_text())
-        self.host = LocalFunctionsHost(function_app.app, host_json=host_json, port=port,
+        self.host = LocalFunctionsHost(function_app.build(), host_json=host_json, port=port,
                                        queue_service=clients.queue_service,
                                        max_delivery_count=self.settings.jobs_queue_max_delivery_count,
                                        cors_origins=self.cors_origins).start()

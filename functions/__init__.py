@@ -1,1 +1,15 @@
-"""Function entrypoints: one blueprint per module. Parse, call one service, map errors. Thin."""
+"""Function entrypoints: one blueprint per module. Parse, call one service, map errors. Thin.
+
+``BLUEPRINTS`` is the one list of them: the Function app registers these, and the OpenAPI document
+is made from the routes they declare."""
+
+from functions import cases, health, jobs, manager, meta, outputs, reconciler, roles, webhooks
+from shared.api.openapi import Route
+from shared.http import ApiBlueprint
+
+BLUEPRINTS = (meta.bp, health.bp, cases.bp, jobs.bp, webhooks.bp, outputs.bp, manager.bp, reconciler.bp, roles.bp)
+
+
+def http_routes() -> list[Route]:
+    """Every HTTP route the blueprints declare, with its operation."""
+    return [route for blueprint in BLUEPRINTS if isinstance(blueprint, ApiBlueprint) for route in blueprint.routes]

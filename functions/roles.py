@@ -15,20 +15,20 @@ source cannot be called from outside at all.
 
 import azure.functions as func
 
-from shared.api.models import AssignedRoles, SignedIn
-from shared.api.openapi import operation
-from shared.http import endpoint, json_response, read_json
+from shared.api.models import AssignedRoles
+from shared.api.openapi import Security
+from shared.api.requests import SignedIn
+from shared.http import ApiBlueprint, json_response, read_json
 
-bp = func.Blueprint()
+bp = ApiBlueprint()
 
 
-@bp.route(route="auth/roles", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
-@operation(operation_id="assignRoles", summary="The roles the web app gives a user who signs in", tag="sign-in",
-           security="none", body=SignedIn, answers={200: AssignedRoles},
-           description="Called by the Static Web App after each sign-in (its rolesSource), with the identity "
-                       "provider's claims: answers the user's app roles. Grants nothing by itself; the API "
-                       "decides what a role allows.")
-@endpoint
+@bp.endpoint("auth/roles", "POST", security=Security.NONE, operation_id="assignRoles",
+             summary="The roles the web app gives a user who signs in", tag="sign-in",
+             body=SignedIn, answers={200: AssignedRoles},
+             description="Called by the Static Web App after each sign-in (its rolesSource), with the identity "
+                         "provider's claims: answers the user's app roles. Grants nothing by itself; the API "
+                         "decides what a role allows.")
 def assign_roles(req: func.HttpRequest) -> func.HttpResponse:
     signed_in = read_json(req, SignedIn)
     return json_response(AssignedRoles(roles=signed_in.app_roles()), headers={"Cache-Control": "no-store"})

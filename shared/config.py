@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from enum import Enum
 from pathlib import Path
 from typing import Literal
@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
 
-from shared.errors import ConfigurationError
+from shared.errors import ConfigurationError, error_location, error_message
 
 STORAGE = "SimgateStorage"
 # Marks settings that exist only for the local stack: infra never sets them.
@@ -83,6 +83,11 @@ class SimulatorSpec(BaseModel):
         if (self.private_key_path is None) == (self.private_key_setting is None):
             raise ValueError("set exactly one of private_key_path (a file) or private_key_setting (an app setting)")
         return self
+
+
+def simulator_named(specs: Sequence[SimulatorSpec], name: str | None) -> SimulatorSpec | None:
+    """The configured simulator of that name, or None where none is (any more)."""
+    return next((spec for spec in specs if spec.name == name), None)
 
 
 class Settings(BaseModel):
@@ -253,13 +258,11 @@ def _alias_of(field) -> str:
 def _describe(exc: ValidationError) -> str:
     problems = []
     for error in exc.errors():
-        loc = [str(p) for p in error["loc"]]
-        message = "is missing" if error["type"] == "missing" else error["msg"].removeprefix("Value error, ")
+        loc, message = error["loc"], error_message(error, missing="is missing")
         if not loc:  # a rule across settings; its message names them
             problems.append(message)
             continue
-        where = "".join(f"[{p}]" if p.isdigit() else f".{p}" for p in loc[1:])
-        problems.append(f"setting {loc[0]}{where} {message}")
+        problems.append(f"setting {error_location(loc)} {message}")
     return "invalid configuration: " + "; ".join(problems)
 
 

@@ -9,6 +9,7 @@ between retrying a message and failing its job.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any
 
 
@@ -167,18 +168,20 @@ class SchedulerUnavailable(SimulatorError, TransientError):
     retryable = True
 
 
+def error_location(loc: Iterable[Any]) -> str:
+    """A pydantic error's location as a path: ``("files", 0, "name")`` -> ``files[0].name``."""
+    return "".join(f"[{p}]" if str(p).isdigit() else f".{p}" for p in loc).lstrip(".")
+
+
+def error_message(error: dict[str, Any], missing: str = "is required") -> str:
+    """A pydantic error's message without pydantic's prefix."""
+    return missing if error.get("type") == "missing" else error.get("msg", "invalid").removeprefix("Value error, ")
+
+
 def describe_pydantic_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """pydantic's error list as simgate's ``errors`` entries: which field, and what was wrong."""
-    described = []
-    for error in errors:
-        loc = [str(p) for p in error.get("loc", ())]
-        field = "".join(f"[{p}]" if p.isdigit() else f".{p}" for p in loc).lstrip(".") or None
-        message = error.get("msg", "invalid").removeprefix("Value error, ")
-        entry = {"field": field, "message": message}
-        if error.get("type") == "missing":
-            entry["message"] = "is required"
-        described.append(entry)
-    return described
+    return [{"field": error_location(error.get("loc", ())) or None, "message": error_message(error)}
+            for error in errors]
 
 
 _ABSOLUTE_PATH = re.compile(r"(?<![\w.])/(?:[\w.@+-]+/)*[\w.@+-]+")

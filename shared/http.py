@@ -1,13 +1,15 @@
-"""The HTTP edge's helpers: the only module of ``shared`` that knows ``azure.functions``.
+"""The HTTP edge: the only module of ``shared`` that knows ``azure.functions``.
 
-``endpoint`` wraps a handler so that every ``SimgateError`` becomes its RFC 9457 problem and any
-other exception becomes a 500 problem without internals (and a logged stack trace). ``PROBLEMS`` is
-the one table from simgate's error kinds to HTTP: status, problem type and headers.
+``ApiBlueprint.endpoint`` registers a handler with its route, its operation and its security in one
+declaration: it authenticates the caller that the security names and hands the handler its
+principal, and it turns every ``SimgateError`` into its RFC 9457 problem and any other exception
+into a 500 problem without internals (and a logged stack trace). ``PROBLEMS`` is the one table from
+simgate's error kinds to HTTP: status, problem type and headers.
 """
 
 from __future__ import annotations
 
-import functools
+import inspect
 import json
 import logging
 import re
@@ -19,7 +21,9 @@ from urllib.parse import urlencode, urlsplit
 import azure.functions as func
 from pydantic import BaseModel, ValidationError
 
-from shared.auth import Principal
+from shared.api.models import Problem
+from shared.api.openapi import Operation, Route, Security
+from shared.api.requests import PageQuery
 from shared.errors import (
     AgentTokenInvalid,
     AgentTokenMissing,
@@ -42,7 +46,6 @@ from shared.errors import (
     ValidationFailed,
     describe_pydantic_errors,
 )
-from shared.services.paging import PageQuery
 from shared.services.ports import Page
 from shared.wiring import app
 
@@ -89,20 +92,12 @@ def problem_kind(error: SimgateError) -> ProblemKind:
     return next(PROBLEMS[cls] for cls in type(error).__mro__ if cls in PROBLEMS)
 
 
-def problem_document(error: SimgateError, instance: str | None = None) -> dict[str, Any]:
+def problem_of(error: SimgateError, instance: str | None = None) -> Problem:
     """The RFC 9457 problem document for ``error``: its detail only when the error is public."""
-    kind = problem_kind(error)
-    body: dict[str, Any] = {
-        "type": PROBLEM_TYPE_BASE + kind.slug,
-        "title": error.title,
-        "status": kind.status,
-        "detail": error.detail if error.public else error.title,
-    }
-    if instance:
-        body["instance"] = instance
-    if error.errors and error.public:
-        body["errors"] = error.errors
-    return body
+    return Problem(type=PROBLEM_TYPE_BASE + problem_kind(error).slug, title=error.title,
+                   status=problem_kind(error).status, detail=error.detail if error.public else error.title,
+                   instance=instance or None, errors=error.errors if error.errors and error.public else None)
+
 
 Model = TypeVar("Model", bound=BaseModel)
 Handler = Callable[..., func.HttpResponse]
@@ -138,18 +133,49 @@ def problem_response(error: SimgateError, instance: str | None = None) -> func.H
     headers = {"Cache-Control": "no-store", **dict(kind.headers)}
     if isinstance(error, MethodNotAllowed):
         headers["Allow"] = ", ".join(error.allowed)
-    return func.HttpResponse(json.dumps(problem_document(error, instance)), status_code=kind.status,
+    return func.HttpResponse(problem_of(error, instance).model_dump_json(), status_code=kind.status,
                              headers=headers, mimetype=PROBLEM_JSON)
 
 
-def endpoint(handler: Handler) -> Handler:
-    """Translate errors once, at the edge. Apply below ``@blueprint.route``."""
+class ApiBlueprint(func.Blueprint):
+    """A blueprint whose every HTTP function declares its operation and security where it is
+    registered; ``routes`` are those declarations, from which the OpenAPI document is made."""
 
-    @functools.wraps(handler)
-    def wrapper(req: func.HttpRequest, *args: Any, **kwargs: Any) -> func.HttpResponse:
+    def __init__(self) -> None:
+        super().__init__()
+        self.routes: list[Route] = []
+
+    def endpoint(self, template: str, methods: str | tuple[str, ...], *, security: Security, **contract: Any
+                 ) -> Callable[[Handler], Handler]:
+        """Register the handler below at ``template`` for ``methods``. ``security`` is required: the
+        caller it names is authenticated before the handler runs and passed to it (``Security.USER``:
+        ``handler(req, user)``; ``AGENT``: ``handler(req, job)``; ``NONE``: ``handler(req)``)."""
+        if not isinstance(security, Security):
+            raise TypeError(f"{template}: declare who may call it (security=Security.USER, AGENT or NONE)")
+        methods = (methods,) if isinstance(methods, str) else tuple(methods)
+        operation = Operation(security=security, **contract)
+
+        def register(handler: Handler) -> Handler:
+            function = _edge(handler, security)
+            self.routes.append(Route(template, methods, handler.__name__, operation))
+            self.route(route=template, methods=list(methods), auth_level=func.AuthLevel.ANONYMOUS)(function)
+            return function
+
+        return register
+
+
+def _edge(handler: Handler, security: Security) -> Callable[[func.HttpRequest], func.HttpResponse]:
+    """``handler`` behind authentication and the translation of errors into problems."""
+
+    def function(req: func.HttpRequest) -> func.HttpResponse:
         instance = urlsplit(req.url).path
         try:
-            return handler(req, *args, **kwargs)
+            if security is Security.USER:
+                return handler(req, app().auth.caller(req.headers))
+            if security is Security.AGENT:
+                return handler(req, app().agent_reports.authenticate(route(req, "job_id"),
+                                                                     req.headers.get("Authorization")))
+            return handler(req)
         except SimgateError as error:
             kind = problem_kind(error)
             level = logging.ERROR if kind.status >= 500 else logging.INFO
@@ -159,12 +185,13 @@ def endpoint(handler: Handler) -> Handler:
             log.exception("%s %s -> unhandled error", req.method, instance)
             return problem_response(SimgateError("unexpected error; it has been logged"), instance)
 
-    return wrapper
-
-
-def caller(req: func.HttpRequest) -> Principal:
-    """Who sent the request (Unauthorized when nobody signed in), roles decided once here."""
-    return app().auth.caller(req.headers)
+    # The Functions worker binds parameters by name from the signature: the function takes the request only.
+    function.__name__, function.__qualname__, function.__doc__ = handler.__name__, handler.__qualname__, handler.__doc__
+    function.__module__ = handler.__module__
+    function.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [inspect.Parameter("req", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=func.HttpRequest)],
+        return_annotation=func.HttpResponse)
+    return function
 
 
 def route(req: func.HttpRequest, name: str) -> str:

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import functools
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -185,3 +186,16 @@ def reset() -> None:
             _app.close()
         _app = None
         get_settings.cache_clear()
+
+
+@contextmanager
+def installed(application: App) -> Iterator[App]:
+    """``app()`` answers ``application`` inside the block: the functions run on it (tests use fakes)."""
+    global _app
+    with _lock:
+        previous, _app = _app, application
+    try:
+        yield application
+    finally:
+        with _lock:
+            _app = previous

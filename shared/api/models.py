@@ -1,7 +1,8 @@
-"""What the API answers: one pydantic model per kind of answer, built from the domain. The OpenAPI
-document (``shared.api.openapi``), the web app's types (generated from that document) and the CLI
-(which parses answers with these models) all come from here; requests are the models the services
-take (``shared.services``)."""
+"""What the API answers: one pydantic model per kind of answer, each a projection made from the
+domain objects the services return (``JobSummary.of(job)``), so renaming a domain attribute cannot
+change the contract by accident. The OpenAPI document (``shared.api.openapi``), the web app's types
+(generated from that document) and the CLI (which parses answers with these models) all come from
+here; what the API reads is in ``shared.api.requests``."""
 
 from __future__ import annotations
 
@@ -9,11 +10,13 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.auth import app_roles
-from shared.domain.cases import CaseHeader, OutputSpec, PublishedCase, ResourceSpec
-from shared.domain.fields import FieldSpec, FieldValue
-from shared.domain.jobs import Job, JobStatus, JobSummary, Transition
+from shared.domain import cases as domain_cases
+from shared.domain import jobs as domain_jobs
+from shared.domain.cases import PublishedCase
+from shared.domain.fields import FieldSpec, FieldType, FieldValue
+from shared.domain.jobs import Job, JobStatus
 from shared.domain.outputs import Output
+from shared.services import health
 from shared.services.ports import Link, Publication
 
 
@@ -61,24 +64,72 @@ class Problem(Answer):
 TOLERANT = ConfigDict(extra="ignore", frozen=True)
 
 
-class FieldInfo(FieldSpec):
+class CaseHeader(Answer):
+    """What the case list shows."""
+
+    model_config = TOLERANT
+
+    id: str
+    title: str
+    summary: str
+    tags: list[str]
+    version: int
+    updated: datetime
+
+    @classmethod
+    def of(cls, header: domain_cases.CaseHeader) -> "CaseHeader":
+        return cls(id=header.id, title=header.title, summary=header.summary, tags=list(header.tags),
+                   version=header.version, updated=header.updated)
+
+
+class FieldInfo(Answer):
     """A case field with the label to show (its own, or one made from its name)."""
 
     model_config = TOLERANT
 
+    name: str
     label: str
+    type: FieldType
+    unit: str | None = None
+    min: float | None = None
+    max: float | None = None
+    choices: list[str] | None = None
+    pattern: str | None = None
+    max_length: int | None = None
+    required: bool = True
+    help: str = ""
+    default: FieldValue = None
+
+    @classmethod
+    def of(cls, spec: FieldSpec) -> "FieldInfo":
+        return cls(name=spec.name, label=spec.display_label, type=spec.type, unit=spec.unit, min=spec.min,
+                   max=spec.max, choices=spec.choices, pattern=spec.pattern, max_length=spec.max_length,
+                   required=spec.required, help=spec.help, default=spec.default)
+
+    def to_spec(self) -> FieldSpec:
+        """The field's rules, to check values on the client's side as the API will."""
+        return FieldSpec.model_validate(self.model_dump())
 
 
-class CaseOutput(OutputSpec):
+class CaseOutput(Answer):
     """Files a run of the case produces."""
 
     model_config = TOLERANT
 
+    pattern: str
+    description: str = ""
 
-class CaseResources(ResourceSpec):
+
+class CaseResources(Answer):
     """What one run of the case needs."""
 
     model_config = TOLERANT
+
+    cores: int = 1
+    memory_mb: int = 1024
+    wall_time_minutes: int = 60
+    partition: str | None = None
+    account: str | None = None
 
 
 class ScriptInfo(Answer):
@@ -99,8 +150,8 @@ class CaseDetails(CaseHeader):
     @classmethod
     def of(cls, case: PublishedCase, latest_version: int) -> "CaseDetails":
         d = case.definition
-        return cls(**case.header().model_dump(), latest_version=latest_version, description=d.description,
-                   fields=[FieldInfo(**{**f.model_dump(), "label": f.display_label}) for f in d.fields],
+        return cls(**CaseHeader.of(case.header()).model_dump(), latest_version=latest_version,
+                   description=d.description, fields=[FieldInfo.of(f) for f in d.fields],
                    scripts=[ScriptInfo(name=n, entry_point=n == d.entry_point) for n in d.scripts],
                    entry_point=d.entry_point, outputs=[CaseOutput(**o.model_dump()) for o in d.outputs],
                    resources=CaseResources(**d.resources.model_dump()), simulators=d.simulators)
@@ -133,6 +184,41 @@ class OutputsSummary(Answer):
     bytes: int
 
 
+class Transition(Answer):
+    model_config = TOLERANT
+
+    status: JobStatus
+    at: datetime
+    source: str = Field(description='who moved the job: "api:<user>", "manager", "agent", "reconciler"')
+    reason: str = ""
+
+    @classmethod
+    def of(cls, transition: domain_jobs.Transition) -> "Transition":
+        return cls(status=transition.status, at=transition.at, source=transition.source, reason=transition.reason)
+
+
+class JobSummary(Answer):
+    """What the job list shows."""
+
+    model_config = TOLERANT
+
+    job_id: str
+    title: str
+    case_id: str
+    case_version: int
+    status: JobStatus
+    created: datetime
+    updated: datetime
+    owner: str | None = None
+    progress: float | None = None
+
+    @classmethod
+    def of(cls, job: Job | domain_jobs.JobSummary) -> "JobSummary":
+        return cls(job_id=job.job_id, title=job.title, case_id=job.case_id, case_version=job.case_version,
+                   status=job.status, created=job.created, updated=job.updated, owner=job.owner,
+                   progress=job.progress)
+
+
 class JobDetails(JobSummary):
     uws_status: str = Field(description="the IVOA UWS phase: PENDING, QUEUED, EXECUTING, COMPLETED, ERROR, ABORTED")
     fields: dict[str, FieldValue]
@@ -147,7 +233,8 @@ class JobDetails(JobSummary):
     @classmethod
     def of(cls, job: Job) -> "JobDetails":
         request = job.cancel_requested
-        return cls(**job.summary().model_dump(), uws_status=job.status.uws, fields=job.fields, history=job.history,
+        return cls(**JobSummary.of(job).model_dump(), uws_status=job.status.uws, fields=job.fields,
+                   history=[Transition.of(t) for t in job.history],
                    detail=job.detail, simulator=job.simulator, scheduler_job_id=job.scheduler_job_id, error=job.error,
                    cancel_requested=CancelRequestInfo(by=request.by, at=request.at) if request else None,
                    outputs=OutputsSummary(count=len(job.outputs),
@@ -227,26 +314,44 @@ class OutputLink(Answer):
 # --- sign-in (the web app's roles source; no service behind it) ---
 
 
-class SignInClaim(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    typ: str
-    val: str
-
-
-class SignedIn(BaseModel):
-    """What the site posts after a sign-in. Only the claims are read: the rest (the provider's access
-    token among it) is ignored, never kept or logged."""
-
-    model_config = ConfigDict(extra="ignore", json_schema_extra={"examples": [{
-        "identityProvider": "aad", "userId": "72137ad3ae0042b58d54aacb38576d76", "userDetails": "ellen@contoso.com",
-        "claims": [{"typ": "name", "val": "Ellen Contoso"}, {"typ": "roles", "val": "simgate.admin"}]}]})
-
-    claims: list[SignInClaim] = Field(default_factory=list, description="the identity provider's claims")
-
-    def app_roles(self) -> list[str]:
-        return app_roles((c.typ, c.val) for c in self.claims)
-
-
 class AssignedRoles(Answer):
     roles: list[str] = Field(description="the roles the site gives the user, besides anonymous and authenticated")
+
+
+# --- operations ---
+
+
+class ProbeResult(Answer):
+    group: str
+    name: str
+    ok: bool
+    latency_ms: int
+    error: str | None = None
+
+    @classmethod
+    def of(cls, result: health.ProbeResult) -> "ProbeResult":
+        return cls(group=result.group, name=result.name, ok=result.ok, latency_ms=result.latency_ms,
+                   error=result.error)
+
+
+class HealthReport(Answer):
+    status: str = Field(description='"ok", or "degraded" when a check failed')
+    checks: list[ProbeResult]
+
+    @classmethod
+    def of(cls, report: health.HealthReport) -> "HealthReport":
+        return cls(status="ok" if report.healthy else "degraded", checks=[ProbeResult.of(r) for r in report.checks])
+
+
+# --- vocabularies: enums the clients need as values, not only as types ---
+
+
+def _statuses(description: str, chosen) -> dict:
+    return {"type": "string", "enum": [s.value for s in JobStatus if chosen(s)], "description": description}
+
+
+VOCABULARIES = {
+    "ActiveJobStatus": _statuses("handed to a simulator and not finished: worth watching, and cancelling needs the "
+                                 "simulator", lambda s: s.active),
+    "TerminalJobStatus": _statuses("finished: nothing changes any more", lambda s: s.terminal),
+}

@@ -1,25 +1,25 @@
-"""The OpenAPI 3.1 document of the HTTP API, made from the functions the app registers and the models
-they read and answer: no second list of routes, no hand-written schema.
+"""The OpenAPI 3.1 document of the HTTP API, made from the routes the app's blueprints declare and
+the models they read and answer: no second list of routes, no hand-written schema.
 
-Every HTTP function declares its contract with ``@operation(...)`` (next to its route); the document
-walks the registered functions, so a route without a declared operation cannot be published, and an
-operation without a route does not exist.
+Every HTTP function is registered by the one decorator that declares its route, its ``Operation``
+and its ``Security`` together (``shared.http.ApiBlueprint.endpoint``), so a route without a declared
+operation cannot exist, and an operation without a route is never published.
 """
 
 from __future__ import annotations
 
 import re
 import typing
-from collections.abc import Callable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any
 
 from pydantic import BaseModel
 from pydantic.json_schema import GenerateJsonSchema, models_json_schema
 
-from shared.api.models import Problem
+from shared.api.models import VOCABULARIES, Problem
 
-ATTRIBUTE = "__simgate_operation__"
 PROBLEM_JSON = "application/problem+json"
 ERROR_TEXT = {
     400: "the request is malformed (not JSON, too deep, a bad parameter or continuation token)",
@@ -34,10 +34,20 @@ ERROR_TEXT = {
     422: "the content breaks a rule; errors[] names each field",
     503: "a dependency is unavailable; try again (Retry-After)",
 }
+
+
+class Security(str, Enum):
+    """Who may call an operation; the edge authenticates exactly this before the handler runs."""
+
+    USER = "user"  # a signed-in user: the handler gets the Principal
+    AGENT = "agent"  # the job's agent with its job token: the handler gets the job it proved itself for
+    NONE = "none"  # anyone: the handler gets the request only
+
+
 SECURITY = {
-    "user": [{"signedIn": []}, {"developmentUser": []}],
-    "agent": [{"jobToken": []}],
-    "none": [],
+    Security.USER: [{"signedIn": []}, {"developmentUser": []}],
+    Security.AGENT: [{"jobToken": []}],
+    Security.NONE: [],
 }
 
 
@@ -46,10 +56,10 @@ class Operation:
     operation_id: str
     summary: str
     tag: str
+    security: Security
     answers: dict[int, Any]  # status -> the answer's type (a model, list[model], str for HTML), or None
     query: type[BaseModel] | None = None
-    body: type[BaseModel] | dict | None = None  # a model, or a JSON schema for a free-form document
-    security: str = "user"
+    body: type[BaseModel] | None = None
     errors: tuple[int, ...] = ()
     request_headers: dict[str, str] = field(default_factory=dict)  # name -> description
     answer_headers: dict[str, str] = field(default_factory=dict)  # name -> description (on the success)
@@ -58,65 +68,27 @@ class Operation:
     links: dict[str, str] = field(default_factory=dict)  # link name -> operationId taking job_id from the answer
 
 
-def operation(**declared: Any) -> Callable[[Callable], Callable]:
-    """Declare an HTTP function's contract for the OpenAPI document."""
-    described = Operation(**declared)
-
-    def mark(function: Callable) -> Callable:
-        setattr(function, ATTRIBUTE, described)
-        return function
-
-    return mark
-
-
-def declared(function: Callable) -> Operation | None:
-    return getattr(function, ATTRIBUTE, None)
-
-
 @dataclass(frozen=True)
 class Route:
-    path: str  # /api/job/{job_id}
-    method: str  # GET, POST, ...
+    template: str  # job/{job_id}, relative to the route prefix
+    methods: tuple[str, ...]  # GET, POST, ...
     function_name: str
-    operation: Operation | None
+    operation: Operation
+
+    def paths(self, route_prefix: str) -> list[tuple[str, str]]:
+        """(method, /api/job/{job_id}) for each method of the route."""
+        path = "/" + "/".join(p for p in (route_prefix.strip("/"), self.template.strip("/")) if p)
+        return [(method, path) for method in self.methods]
 
 
-def registered_functions(app: Any) -> list:
-    """The Function app's functions; ``app.get_functions()`` may be called only once otherwise."""
-    # get_functions() remembers the names it has built to refuse duplicates, so a second call (the
-    # host made the first) would refuse every name: start its record afresh.
-    app.functions_bindings = {}
-    return app.get_functions()
-
-
-def http_routes(app: Any, route_prefix: str) -> list[Route]:
-    """Every HTTP route the Function app registers, with its declared operation."""
-    routes = []
-    for function in registered_functions(app):
-        trigger = function.get_trigger()
-        binding = trigger.get_dict_repr()
-        if binding.get("type") != "httpTrigger":
-            continue
-        template = binding.get("route") or function.get_function_name()
-        path = "/" + "/".join(p for p in (route_prefix.strip("/"), template.strip("/")) if p)
-        for method in binding.get("methods") or []:
-            name = getattr(method, "value", method)
-            routes.append(Route(path, str(name).upper(), function.get_function_name(),
-                                declared(function.get_user_function())))
-    return routes
-
-
-def document(app: Any, route_prefix: str, *, version: str, server: str = "/") -> dict[str, Any]:
-    """The OpenAPI 3.1 document of ``app``'s HTTP functions."""
-    routes = http_routes(app, route_prefix)
-    undeclared = [f"{r.method} {r.path} ({r.function_name})" for r in routes if r.operation is None]
-    if undeclared:
-        raise ValueError(f"HTTP functions without a declared operation: {', '.join(undeclared)}")
+def document(routes: Iterable[Route], route_prefix: str, *, version: str, server: str = "/") -> dict[str, Any]:
+    """The OpenAPI 3.1 document of the declared ``routes``."""
     routes = [r for r in routes if r.operation.listed]
-    schemas = _Schemas(routes)
+    schemas = _Schemas([r.operation for r in routes])
     paths: dict[str, dict[str, Any]] = {}
     for route in routes:
-        paths.setdefault(route.path, {})[route.method.lower()] = _operation(route, schemas)
+        for method, path in route.paths(route_prefix):
+            paths.setdefault(path, {})[method.lower()] = _operation(path, route.operation, schemas)
     return {
         "openapi": "3.1.0",
         "info": {
@@ -143,14 +115,13 @@ def document(app: Any, route_prefix: str, *, version: str, server: str = "/") ->
     }
 
 
-def _operation(route: Route, schemas: "_Schemas") -> dict[str, Any]:
-    op = route.operation
+def _operation(path: str, op: Operation, schemas: "_Schemas") -> dict[str, Any]:
     described: dict[str, Any] = {"operationId": op.operation_id, "summary": op.summary, "tags": [op.tag],
                                  "security": SECURITY[op.security]}
     if op.description:
         described["description"] = op.description
     parameters = [{"name": name, "in": "path", "required": True, "schema": {"type": "string", "maxLength": 200}}
-                  for name in re.findall(r"\{(\w+)[^}]*\}", route.path)]
+                  for name in re.findall(r"\{(\w+)[^}]*\}", path)]
     if op.query is not None:
         parameters += _query_parameters(op.query)
     parameters += [{"name": name, "in": "header", "required": False, "description": text,
@@ -159,7 +130,7 @@ def _operation(route: Route, schemas: "_Schemas") -> dict[str, Any]:
     if parameters:
         described["parameters"] = parameters
     if op.body is not None:
-        schema = op.body if isinstance(op.body, dict) else schemas.ref(op.body, "validation")
+        schema = schemas.ref(op.body, "validation")
         described["requestBody"] = {"required": True, "content": {"application/json": {"schema": schema}}}
     responses: dict[str, Any] = {}
     for status, answer in op.answers.items():
@@ -169,7 +140,7 @@ def _operation(route: Route, schemas: "_Schemas") -> dict[str, Any]:
                                                       "parameters": {"job_id": "$response.body#/job_id"}}
                                                for name, target in op.links.items()}
     errors = set(op.errors) | {503}
-    if op.security != "none":
+    if op.security != Security.NONE:
         errors.add(401)
     if op.query is not None or op.body is not None:
         errors.add(400)
@@ -245,11 +216,10 @@ class _Schemas:
     """The models the document refers to, made into components/schemas in one go (pydantic names a
     model "<Model>-Input" and "<Model>-Output" where reading and answering it differ)."""
 
-    def __init__(self, routes: list[Route]) -> None:
+    def __init__(self, operations: list[Operation]) -> None:
         wanted = {(Problem, "serialization"): None}
-        for route in routes:
-            op = route.operation
-            if isinstance(op.body, type):
+        for op in operations:
+            if op.body is not None:
                 wanted[(op.body, "validation")] = None
             for answer in op.answers.values():
                 model = _model_of(answer)
@@ -257,7 +227,7 @@ class _Schemas:
                     wanted[(model, "serialization")] = None
         self._refs, definitions = models_json_schema(list(wanted), ref_template="#/components/schemas/{model}",
                                                        schema_generator=_AnswerSchemas)
-        self._definitions = definitions.get("$defs", {})
+        self._definitions = {**definitions.get("$defs", {}), **VOCABULARIES}
 
     def ref(self, answer: Any, mode: str) -> dict[str, Any]:
         if typing.get_origin(answer) is list:

@@ -109,6 +109,9 @@ class CancelRequest(BaseModel):
     by: str
     at: datetime
 
+    def describe(self) -> str:
+        return f"cancelled by {self.by} at {self.at.isoformat()}"
+
 
 class JobSummary(BaseModel):
     """What the job list shows."""
@@ -213,7 +216,7 @@ class Job(BaseModel):
             raise Conflict(f"job {self.job_id} is already {self.status.value}")
         request = self.cancel_requested or CancelRequest(by=by, at=at)
         if self.status == JobStatus.DRAFT:
-            return self.move(JobStatus.CANCELLED, at=at, source=f"api:{by}", reason=f"cancelled by {by}",
+            return self.move(JobStatus.CANCELLED, at=at, source=f"api:{by}", reason=request.describe(),
                              cancel_requested=request)
         if self.cancel_requested:
             return self
@@ -225,9 +228,13 @@ class Job(BaseModel):
                           status=self.status, created=self.created, updated=self.updated, owner=self.owner,
                           progress=self.progress)
 
-    def with_fields(self, values: dict[str, FieldValue], at: datetime) -> "Job":
+    def require_draft(self) -> None:
+        """Conflict unless the job is a draft: only a draft's values may change."""
         if self.status != JobStatus.DRAFT:
             raise Conflict(f"job {self.job_id} is {self.status.value}: fields can only change while it is a draft")
+
+    def with_fields(self, values: dict[str, FieldValue], at: datetime) -> "Job":
+        self.require_draft()
         return self.model_copy(update={"fields": {**self.fields, **values}, "updated": at})
 
     def relaunched(self, job_id: str, at: datetime, by: str) -> "Job":

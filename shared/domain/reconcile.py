@@ -108,5 +108,5 @@ def verdict(job: Job, seen: Observation | None) -> Verdict | None:
 def _cancelled_reason(job: Job) -> str:
     request = job.cancel_requested
     if request:
-        return f"cancelled by {request.by} at {request.at.isoformat()}"
+        return request.describe()
     return "cancelled on the simulator"

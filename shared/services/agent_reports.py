@@ -8,14 +8,10 @@ status machine: a repeated or late one is a no-op answered with the current stat
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from datetime import timedelta
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
-
-from shared.domain.jobs import Job, JobStatus, agent_token_hash, decide, parse_status
-from shared.domain.outputs import MAX_FILES, ReportedFile
-from shared.domain.text import Line
+from shared.domain.jobs import Job, JobStatus, agent_token_hash, decide
+from shared.domain.reports import AgentReport
 from shared.errors import AgentTokenInvalid, AgentTokenMissing
 from shared.logs import job_log
 from shared.services.changes import JobChanges
@@ -26,31 +22,6 @@ log = logging.getLogger("simgate.agent_reports")
 
 UPLOAD_GRANT_TTL = timedelta(hours=1)
 SOURCE = "agent"
-
-
-class StatusReport(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    status: JobStatus
-    detail: Line = Field(default="", max_length=2000)
-    progress: float | None = Field(default=None, ge=0, le=1)
-    exit_code: int | None = None
-    stderr_tail: str | None = Field(default=None, max_length=4000)
-    # cleanup: the files about to be uploaded; done: what was uploaded (with MD5)
-    files: list[ReportedFile] = Field(default_factory=list, max_length=MAX_FILES)
-
-    @field_validator("status", mode="before")
-    @classmethod
-    def _aliases(cls, value: object) -> object:
-        return parse_status(value) if isinstance(value, str) else value
-
-    @field_validator("files")
-    @classmethod
-    def _unique(cls, files: list[ReportedFile]) -> list[ReportedFile]:
-        names = [f.name for f in files]
-        if len(set(names)) != len(names):
-            raise ValueError("each file may be reported once")
-        return files
 
 
 class AgentReports:
@@ -72,16 +43,16 @@ class AgentReports:
             raise AgentTokenInvalid("the token is not valid for this job (or the job has finished)")
         return stored
 
-    def record(self, job_id: str, authorization: str | None, read_report: Callable[[], StatusReport]
-               ) -> tuple[Job, dict[str, Link] | None]:
-        """Apply the agent's report, read (``read_report``) only once its token is checked; on cleanup
+    def record(self, agent: Stored[Job], report: AgentReport) -> tuple[Job, dict[str, Link] | None]:
+        """Apply the report of the agent that proved itself for ``agent`` (``authenticate``); on cleanup
         also the upload links for the files it named."""
-        self.authenticate(job_id, authorization)
-        report = read_report()
+        job_id, before = agent.item.job_id, agent.item.status
         now = self._clock.now()
-        recorded = sealed_outputs(self._outputs, job_id, report.files) if report.status == JobStatus.DONE else None
+        recorded = sealed_outputs(self._outputs, job_id, list(report.files)) if report.status == JobStatus.DONE else None
 
         def change(job: Job) -> Job:
+            if job.status.terminal:  # finished since the token was checked: the token died with it
+                raise AgentTokenInvalid("the token is not valid for this job (or the job has finished)")
             if decide(job.status, report.status) != "move":
                 if job.status == report.status == JobStatus.RUNNING and report.progress not in (None, job.progress):
                     return job.model_copy(update={"progress": report.progress, "updated": now,
@@ -92,17 +63,12 @@ class AgentReports:
                 changes["progress"] = report.progress
             if recorded is not None:
                 changes.update(outputs=[o.model_dump() for o in recorded], progress=1.0)
-            return job.move(report.status, at=now, source=SOURCE, reason=_reason(report), **changes)
+            return job.move(report.status, at=now, source=SOURCE, reason=report.reason(), **changes)
 
-        before = None
-
-        def read() -> Stored[Job]:
-            nonlocal before
-            stored = self.authenticate(job_id, authorization)
-            before = before or stored.item.status
-            return stored
-
-        job = self._changes.apply(job_id, change, read).item
+        stored = self._changes.apply(job_id, change, known=agent)
+        if stored is None:
+            raise AgentTokenInvalid("the token is not valid for this job (or the job has finished)")
+        job = stored.item
         if job.status != before:
             job_log(log, job_id, job.simulator).info("agent reported %s: %s -> %s", report.status.value,
                                                      before.value, job.status.value)
@@ -110,12 +76,3 @@ class AgentReports:
         if report.status == JobStatus.CLEANUP and job.status == JobStatus.CLEANUP:
             grant = self._outputs.upload_links(job_id, [f.name for f in report.files], UPLOAD_GRANT_TTL)
         return job, grant
-
-
-def _reason(report: StatusReport) -> str:
-    parts = [report.detail] if report.detail else []
-    if report.exit_code is not None:
-        parts.append(f"exit code {report.exit_code}")
-    if report.stderr_tail:
-        parts.append(f"stderr: {report.stderr_tail.strip()[-1000:]}")
-    return "; ".join(parts)

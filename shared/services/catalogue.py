@@ -6,23 +6,15 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from pydantic import Field
-
 from shared.auth import Principal
 from shared.domain.cases import CaseHeader, PublishedCase, parse_definition
 from shared.errors import Forbidden, ValidationFailed
-from shared.services.paging import PageQuery, fetch_page
-from shared.services.ports import CaseRepository, Clock, Page, Publication
+from shared.services.paging import fetch_page
+from shared.services.ports import CaseRepository, Clock, Page, PageRequest, Publication
 
 log = logging.getLogger("simgate.cases")
 
 SEARCHED = 5000  # a search reads at most this many case headers
-
-
-class CaseListQuery(PageQuery):
-    q: str | None = Field(default=None, min_length=1, max_length=100,
-                          description="words that every listed case's title or summary contains")
-    tag: str | None = Field(default=None, min_length=1, max_length=40, description="only cases with this tag")
 
 
 class Catalogue:
@@ -30,12 +22,13 @@ class Catalogue:
         self._cases = cases
         self._clock = clock
 
-    def list(self, query: CaseListQuery) -> Page[CaseHeader]:
-        if not query.q and not query.tag:
-            return fetch_page(self._cases.list_headers, query)
-        found = [h for h in self._all_headers() if _matches(h, query)]  # a catalogue is small: filter in memory
-        chosen = found[query.skip:query.skip + query.capped_per_page]
-        return Page(chosen, None, more=len(found) > query.skip + len(chosen))
+    def list(self, page: PageRequest, *, words: str | None = None, tag: str | None = None) -> Page[CaseHeader]:
+        """A page of case headers in id order; with ``words`` or a ``tag``, of the cases that match."""
+        if not words and not tag:
+            return fetch_page(self._cases.list_headers, page)
+        found = [h for h in self._all_headers() if _matches(h, words, tag)]  # a catalogue is small: filter in memory
+        chosen = found[page.skip:page.skip + page.per_page]
+        return Page(chosen, None, more=len(found) > page.skip + len(chosen))
 
     def _all_headers(self) -> list[CaseHeader]:
         headers, token = [], None
@@ -68,8 +61,7 @@ class Catalogue:
         return publication
 
 
-def _matches(header: CaseHeader, query: CaseListQuery) -> bool:
+def _matches(header: CaseHeader, words: str | None, tag: str | None) -> bool:
     text = f"{header.title} {header.summary}".casefold()
-    words = (query.q or "").casefold().split()
-    return all(w in text for w in words) and (query.tag is None or query.tag.casefold() in
-                                               {t.casefold() for t in header.tags})
+    return (all(w in text for w in (words or "").casefold().split())
+            and (tag is None or tag.casefold() in {t.casefold() for t in header.tags}))

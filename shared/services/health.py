@@ -8,8 +8,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from pydantic import BaseModel
-
 from shared.errors import SimgateError
 
 log = logging.getLogger("simgate.health")
@@ -22,21 +20,22 @@ class Probe:
     check: Callable[[], None]  # raises when the dependency is not usable
 
 
-class ProbeResult(BaseModel):
+@dataclass(frozen=True)
+class ProbeResult:
     group: str
     name: str
     ok: bool
     latency_ms: int
-    error: str | None = None
+    error: str | None = None  # the kind of failure; never an address or a path
 
 
-class HealthReport(BaseModel):
-    status: str  # "ok" or "degraded"
+@dataclass(frozen=True)
+class HealthReport:
     checks: list[ProbeResult]
 
     @property
     def healthy(self) -> bool:
-        return self.status == "ok"
+        return all(r.ok for r in self.checks)
 
 
 class Health:
@@ -52,7 +51,7 @@ class Health:
 
 def check_health(probes: list[Probe], timeout: float = 8.0) -> HealthReport:
     if not probes:
-        return HealthReport(status="ok", checks=[])
+        return HealthReport(checks=[])
     with concurrent.futures.ThreadPoolExecutor(max_workers=min(8, len(probes))) as pool:
         futures = [(probe, pool.submit(_timed, probe)) for probe in probes]
         results = []
@@ -62,8 +61,7 @@ def check_health(probes: list[Probe], timeout: float = 8.0) -> HealthReport:
             except concurrent.futures.TimeoutError:
                 results.append(ProbeResult(group=probe.group, name=probe.name, ok=False,
                                            latency_ms=int(timeout * 1000), error="timed out"))
-    status = "ok" if all(r.ok for r in results) else "degraded"
-    return HealthReport(status=status, checks=results)
+    return HealthReport(checks=results)
 
 
 def _timed(probe: Probe) -> ProbeResult:

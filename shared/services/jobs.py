@@ -10,14 +10,11 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from typing import Annotated, Any
-
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+from typing import Any
 
 from shared.auth import USER_ID, Principal
 from shared.domain.jobs import Job, JobStatus, JobSummary, Transition, new_job_id
 from shared.domain.messages import JobMessage
-from shared.domain.text import Line
 from shared.errors import (
     Conflict,
     Forbidden,
@@ -29,7 +26,7 @@ from shared.errors import (
 )
 from shared.logs import job_log
 from shared.services.changes import UPDATE_ATTEMPTS, Change, JobChanges
-from shared.services.paging import PageQuery, fetch_page
+from shared.services.paging import fetch_page
 from shared.services.ports import (
     CaseRepository,
     Clock,
@@ -39,65 +36,11 @@ from shared.services.ports import (
     JobRepository,
     OutputStore,
     Page,
+    PageRequest,
     Stored,
 )
 
 log = logging.getLogger("simgate.jobs")
-
-MAX_WAIT_SECONDS = 25
-
-
-def _as_values(value: Any) -> Any:
-    """[{name, value}, ...] or {name: value}: both become {name: value}."""
-    if not isinstance(value, list):
-        return value
-    values: dict[str, Any] = {}
-    for index, item in enumerate(value):
-        if not isinstance(item, dict) or set(item) - {"name", "value"} or not isinstance(item.get("name"), str):
-            raise ValueError(f"entry {index} must be {{\"name\": ..., \"value\": ...}}")
-        if item["name"] in values:
-            raise ValueError(f"field {item['name']!r} is set twice")
-        values[item["name"]] = item.get("value")
-    return values
-
-
-FieldValues = Annotated[dict[str, Any], BeforeValidator(_as_values), WithJsonSchema({
-    "description": "field values: {name: value}, or the seed's [{name, value}, ...]",
-    "anyOf": [{"type": "object", "additionalProperties": {"type": ["number", "integer", "string", "boolean", "null"]}},
-              {"type": "array", "items": {"type": "object", "required": ["name"], "additionalProperties": False,
-                                          "properties": {"name": {"type": "string"}, "value": {}}}}]})]
-
-
-class NewJob(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_extra={"examples": [
-        {"case_id": "heat-rod", "job_title": "Copper rod, ends at 100 and 0 °C", "fields": {"material": "copper"}}]})
-
-    case_id: str = Field(min_length=1, max_length=64)
-    job_title: Line = Field(min_length=1, max_length=200)
-    user: str | None = Field(default=None, max_length=128)
-    fields: FieldValues = Field(default_factory=dict)
-
-
-class FieldsUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"fields": {"material": "brass"}}]})
-
-    fields: FieldValues = Field(min_length=1)
-
-
-class JobListQuery(PageQuery):
-    status: JobStatus | None = Field(default=None, description="only jobs in this status")
-    case_id: str | None = Field(default=None, min_length=1, max_length=64, description="only jobs of this case")
-    user: str | None = Field(default=None, min_length=1, max_length=128, description="admins: this user's jobs")
-    all: bool = Field(default=False, description="admins: every user's jobs (user by user, each newest first)")
-
-
-class StatusQuery(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    wait: float = Field(default=0, ge=0, le=MAX_WAIT_SECONDS,
-                        description="answer as soon as the status changes, waiting at most this many seconds")
-    since: JobStatus | None = Field(default=None, description="the status the caller knows (default: the current one)")
-
 
 class Jobs:
     def __init__(self, cases: CaseRepository, jobs: JobRepository, outputs: OutputStore, queue: JobQueue,
@@ -118,21 +61,24 @@ class Jobs:
             raise NotFound(f"there is no job '{job_id[:80]}'")
         return stored
 
-    def list(self, caller: Principal, query: JobListQuery) -> Page[JobSummary]:
+    def list(self, caller: Principal, page: PageRequest, *, status: JobStatus | None = None,
+             case_id: str | None = None, user: str | None = None, all_users: bool = False) -> Page[JobSummary]:
+        """A page of the caller's jobs, newest first; admins may ask for ``user``'s or everyone's."""
         owner: str | None = caller.user_id
-        if query.all or (query.user and query.user != owner):
+        if all_users or (user and user != owner):
             if not caller.is_admin:
                 raise Forbidden("only admins list other users' jobs")
-            owner = None if query.all else query.user
+            owner = None if all_users else user
         return fetch_page(lambda per_page, token, skip: self._jobs.list_jobs(
-            owner, per_page, token, skip=skip, status=query.status, case_id=query.case_id), query)
+            owner, per_page, token, skip=skip, status=status, case_id=case_id), page)
 
-    def wait_for_status(self, caller: Principal, job_id: str, query: StatusQuery) -> Stored[Job]:
+    def wait_for_status(self, caller: Principal, job_id: str, *, wait: float = 0,
+                        since: JobStatus | None = None) -> Stored[Job]:
         """The job now, or as soon as its status differs from ``since`` (default: its status now),
-        waiting at most ``query.wait`` seconds."""
+        waiting at most ``wait`` seconds."""
         stored = self.get(caller, job_id)
-        known = query.since or stored.item.status
-        deadline = self._clock.monotonic() + query.wait
+        known = since or stored.item.status
+        deadline = self._clock.monotonic() + wait
         while stored.item.status == known and (remaining := deadline - self._clock.monotonic()) > 0:
             self._clock.sleep(min(1.0, remaining))
             stored = self.get(caller, job_id)
@@ -140,23 +86,24 @@ class Jobs:
 
     # --- changing ---
 
-    def create(self, caller: Principal, request: NewJob, idempotency_key: str | None = None
-               ) -> tuple[Stored[Job], bool]:
-        """A new draft job from the latest version of the case: (stored job, whether it was a replay)."""
-        owner = request.user or caller.user_id
+    def create(self, caller: Principal, case_id: str, title: str, values: dict[str, Any], *,
+               owner: str | None = None, idempotency_key: str | None = None) -> tuple[Stored[Job], bool]:
+        """A new draft job from the latest version of the case, for the caller (admins: for ``owner``):
+        (stored job, whether it was a replay of the same ``idempotency_key``)."""
+        owner = owner or caller.user_id
         if owner != caller.user_id and not caller.is_admin:
             raise Forbidden("you can only create jobs for yourself")
         if not USER_ID.match(owner):
             raise ValidationFailed("the user is not valid", errors=[{"field": "user", "message": "not a user id"}])
-        case = self._cases.get(request.case_id)
-        values = {**{f.name: f.default for f in case.definition.fields}, **case.check_values(request.fields)}
+        case = self._cases.get(case_id)
+        checked = {**{f.name: f.default for f in case.definition.fields}, **case.check_values(values)}
         record = None
         if idempotency_key is not None:
-            request_hash = _sha256(json.dumps([owner, request.model_dump(mode="json")], sort_keys=True))
+            request_hash = _sha256(json.dumps([owner, case_id, title, values], sort_keys=True, default=str))
             record = IdempotencyRecord(key_hash=_sha256(idempotency_key), request_hash=request_hash)
         now = self._clock.now()
-        job = Job(job_id=new_job_id(owner, now), owner=owner, title=request.job_title, case_id=case.id,
-                  case_version=case.version, fields=values, created=now, updated=now,
+        job = Job(job_id=new_job_id(owner, now), owner=owner, title=title, case_id=case.id,
+                  case_version=case.version, fields=checked, created=now, updated=now,
                   idempotency_key_hash=record.key_hash if record else None,
                   history=[Transition(status=JobStatus.DRAFT, at=now, source=f"api:{caller.user_id}",
                                       reason="created")])
@@ -170,15 +117,14 @@ class Jobs:
         job_log(log, job.job_id).info("created from case %s version %d", case.id, case.version)
         return stored, False
 
-    def set_fields(self, caller: Principal, job_id: str, update: FieldsUpdate, if_match: str | None = None
+    def set_fields(self, caller: Principal, job_id: str, values: dict[str, Any], if_match: str | None = None
                    ) -> Stored[Job]:
         now = self._clock.now()
 
         def change(job: Job) -> Job:
-            if job.status != JobStatus.DRAFT:
-                raise Conflict(f"job {job_id} is {job.status.value}: fields can only change while it is a draft")
+            job.require_draft()  # before the values are checked: a running job's values are not up for review
             case = self._cases.get(job.case_id, job.case_version)
-            return job.with_fields(case.check_values(update.fields), now)
+            return job.with_fields(case.check_values(values), now)
 
         return self._change(caller, job_id, change, if_match)
 

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from shared.config import SimulatorSpec
+from shared.config import SimulatorSpec, simulator_named
 from shared.domain.bundle import Placement, build_bundle
 from shared.domain.cases import PublishedCase
 from shared.domain.jobs import Job, JobStatus, Waiting, agent_token_hash, decide, new_agent_token
@@ -218,10 +218,10 @@ class Manager:
         return free[0] if free else min(loads, key=lambda pair: pair[1] / pair[0].max_parallel_jobs)[0]
 
     def _spec(self, name: str) -> SimulatorSpec:
-        for spec in self.simulator_specs:
-            if spec.name == name:
-                return spec
-        raise ConfigurationError(f"simulator {name}, chosen for this job, is no longer configured")
+        spec = simulator_named(self.simulator_specs, name)
+        if spec is None:
+            raise ConfigurationError(f"simulator {name}, chosen for this job, is no longer configured")
+        return spec
 
     def _wait(self, job_id: str, simulator: str, exc: SimulatorError, attempt: int,
               unused_token_hash: str | None = None) -> str:
@@ -290,7 +290,7 @@ class Manager:
             if decide(job.status, JobStatus.CANCELLED) != "move":
                 return job
             request = job.cancel_requested
-            asked = f"cancelled by {request.by} at {request.at.isoformat()}" if request else "cancelled"
+            asked = request.describe() if request else "cancelled"
             return job.move(JobStatus.CANCELLED, at=self.clock.now(), source=SOURCE, reason=asked + note)
 
         stored = self._change(job_id, change)

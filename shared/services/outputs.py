@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from pydantic import BaseModel, ConfigDict
-
 from shared.auth import Principal
 from shared.domain.jobs import Job
 from shared.domain.outputs import Output, ReportedFile, outputs_from
@@ -16,12 +14,6 @@ from shared.services.jobs import Jobs
 from shared.services.ports import Link, OutputStore
 
 DOWNLOAD_TTL = timedelta(minutes=15)
-
-
-class DownloadQuery(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    redirect: bool = False
 
 
 class Outputs:

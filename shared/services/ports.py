@@ -53,6 +53,16 @@ class Page(Generic[Item]):
         return self.more or self.continuation is not None
 
 
+@dataclass(frozen=True)
+class PageRequest:
+    """Which page a list wants: ``per_page`` items after ``continuation``, or (page N without a token)
+    after skipping ``skip`` rows."""
+
+    per_page: int
+    continuation: str | None = None
+    skip: int = 0
+
+
 # --- cases ---
 
 

@@ -24,7 +24,7 @@ from datetime import timedelta
 
 from pydantic import ValidationError
 
-from shared.config import SimulatorSpec
+from shared.config import SimulatorSpec, simulator_named
 from shared.domain.jobs import Job, JobStatus, decide
 from shared.domain.messages import JobMessage
 from shared.domain.outputs import ReportedFile
@@ -162,7 +162,7 @@ class Reconciler:
             job_log(log, job_id, spec.name).warning("upload grant not handed over: the job's directory is gone")
 
     def _spec(self, name: str | None) -> SimulatorSpec | None:
-        return next((spec for spec in self.simulator_specs if spec.name == name), None)
+        return simulator_named(self.simulator_specs, name)
 
 
 def _problem(exc: Exception) -> str:

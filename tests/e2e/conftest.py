@@ -36,7 +36,7 @@ def local_host(app_env, storage):
         import function_app
 
         host_json = json.loads((PROJECT_ROOT / "host.json").read_text())
-        with LocalFunctionsHost(function_app.app, host_json=host_json, port=0,
+        with LocalFunctionsHost(function_app.build(), host_json=host_json, port=0,
                                 queue_service=storage.queue_service,
                                 max_delivery_count=int(app_env["JOBS_QUEUE_MAX_DELIVERY_COUNT"])) as host:
             # agents on the test simulators post their webhooks to this host

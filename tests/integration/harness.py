@@ -22,11 +22,12 @@ from shared.adapters.ssh import SshPool, SshSession
 from shared.adapters.system_clock import SystemClock
 from shared.agent import simgate_agent
 from shared.api.models import StatusAnswer
+from shared.api.requests import StatusReport
 from shared.config import SimulatorSpec
 from shared.domain.jobs import Job, JobStatus, Transition, new_job_id
 from shared.errors import SimgateError
-from shared.http import problem_document, problem_kind
-from shared.services.agent_reports import AgentReports, StatusReport
+from shared.http import problem_kind, problem_of
+from shared.services.agent_reports import AgentReports
 from shared.services.changes import JobChanges
 from shared.services.manager import AgentOptions, Delivery, Manager, WaitPolicy
 from tests import conftest
@@ -223,10 +224,10 @@ class StatusEndpoint(LoopbackServer):
                 if body["status"] in endpoint.lose:
                     return self.answer(503, {"title": "Service temporarily unavailable"})
                 try:
-                    job, grant = reports.record(self.path.split("/")[-2], self.headers.get("Authorization"),
-                                                lambda: StatusReport.model_validate(body))
+                    agent = reports.authenticate(self.path.split("/")[-2], self.headers.get("Authorization"))
+                    job, grant = reports.record(agent, StatusReport.model_validate(body).to_report())
                 except SimgateError as exc:
-                    return self.answer(problem_kind(exc).status, problem_document(exc))
+                    return self.answer(problem_kind(exc).status, problem_of(exc).model_dump(mode="json"))
                 self.answer(200, StatusAnswer.with_grant(job, grant).model_dump(mode="json"))
 
         super().__init__(Handler)

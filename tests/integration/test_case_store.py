@@ -7,9 +7,10 @@ import pytest
 
 from shared.adapters.case_store import TableCaseRepository
 from shared.adapters.system_clock import SystemClock
+from shared.api.requests import PageQuery
 from shared.domain.cases import parse_definition
 from shared.errors import NotFound, TransientError
-from shared.services.catalogue import CaseListQuery, Catalogue
+from shared.services.catalogue import Catalogue
 from tests.concurrency import run_together
 from tests.factories import case_document
 
@@ -81,9 +82,9 @@ def test_listing_pages_through_more_than_one_page(repository):
         if token is None:
             break
     assert sizes == [5, 5, 2] and seen == ids
-    third = Catalogue(repository, SystemClock()).list(CaseListQuery(page=3, per_page=5))
+    third = Catalogue(repository, SystemClock()).list(PageQuery(page=3, per_page=5).to_page_request())
     assert [h.id for h in third.items] == ids[10:] and third.continuation is None
-    assert Catalogue(repository, SystemClock()).list(CaseListQuery(page=4, per_page=5)).items == []
+    assert Catalogue(repository, SystemClock()).list(PageQuery(page=4, per_page=5).to_page_request()).items == []
     header = repository.list_headers(1).items[0]
     assert (header.title, header.version, header.tags, header.updated) == ("Mixer", 1, ["test"], NOW)
 

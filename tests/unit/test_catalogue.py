@@ -7,11 +7,11 @@ import pytest
 
 from commands.load_cases import DEFAULT_DIRECTORY, load
 from shared.adapters.case_folders import read_case_folder
+from shared.api.requests import CaseListQuery, PageQuery
 from shared.auth import Principal
 from shared.domain.cases import parse_definition
 from shared.errors import Forbidden, NotFound, ValidationFailed
-from shared.services.catalogue import CaseListQuery, Catalogue
-from shared.services.paging import PageQuery
+from shared.services.catalogue import Catalogue
 from tests.factories import case_document
 from tests.fakes import FakeClock, InMemoryCaseRepository
 
@@ -32,8 +32,8 @@ def catalogue(repository) -> Catalogue:
     return Catalogue(repository, FakeClock(NOW))
 
 
-def list_cases(repository, query):
-    return catalogue(repository).list(query)
+def list_cases(repository, query: CaseListQuery):
+    return catalogue(repository).list(query.to_page_request(), words=query.q, tag=query.tag)
 
 
 def get_case(repository, case_id, version=None):

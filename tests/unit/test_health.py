@@ -1,3 +1,4 @@
+from shared.api.models import HealthReport
 from shared.errors import HostKeyMismatch
 from shared.services.health import Probe, check_health
 
@@ -22,10 +23,11 @@ def test_all_probes_ok_is_ok():
 def test_failures_report_the_kind_not_the_details():
     report = check_health([Probe("storage", "table", ok), Probe("simulators", "hpc1", mismatch),
                            Probe("queue", "jobs", broken)])
-    assert report.status == "degraded"
-    errors = {c.name: c.error for c in report.checks}
+    answer = HealthReport.of(report)
+    assert not report.healthy and answer.status == "degraded"
+    errors = {c.name: c.error for c in answer.checks}
     assert errors == {"table": None, "hpc1": HostKeyMismatch.title, "jobs": "unexpected error"}
-    assert "10.1.2.3" not in report.model_dump_json() and "secret" not in report.model_dump_json()
+    assert "10.1.2.3" not in answer.model_dump_json() and "secret" not in answer.model_dump_json()
 
 
 def test_a_hanging_probe_times_out():

@@ -5,11 +5,12 @@ from datetime import datetime, timezone
 
 import pytest
 
+from shared.api import requests
+from shared.api.requests import PageQuery
 from shared.auth import Principal
 from shared.domain.cases import parse_definition
 from shared.domain.jobs import JobStatus
 from shared.errors import Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed
-from shared.services import jobs
 from tests.factories import case_document
 from tests.fakes import fake_app
 
@@ -28,13 +29,14 @@ def world():
 
 
 def create(world, principal=ALICE, key=None, **body):
-    request = jobs.NewJob.model_validate({"case_id": "mixer", "job_title": "Test 1", **body})
-    stored, replayed = world.app.jobs.create(principal, request, idempotency_key=key)
+    request = requests.NewJob.model_validate({"case_id": "mixer", "job_title": "Test 1", **body})
+    stored, replayed = world.app.jobs.create(principal, request.case_id, request.job_title, request.fields,
+                                             owner=request.user, idempotency_key=key)
     return stored.item
 
 
 def set_fields(world, job_id, values, principal=ALICE, if_match=None):
-    return world.app.jobs.set_fields(principal, job_id, jobs.FieldsUpdate(fields=values), if_match=if_match)
+    return world.app.jobs.set_fields(principal, job_id, requests.FieldsUpdate(fields=values).fields, if_match=if_match)
 
 
 def run(world, job_id, principal=ALICE):
@@ -188,16 +190,16 @@ def test_list_pages_newest_first_filters_and_is_per_user(world):
         created.append(create(world, job_title=f"Job {i}"))
         world.clock.advance(1)
     create(world, principal=BOB)
-    first = service.list(ALICE, jobs.JobListQuery(per_page=2))
+    first = service.list(ALICE, PageQuery(per_page=2).to_page_request())
     assert [s.title for s in first.items] == ["Job 4", "Job 3"]
-    third = service.list(ALICE, jobs.JobListQuery(page=3, per_page=2))
+    third = service.list(ALICE, PageQuery(page=3, per_page=2).to_page_request())
     assert [s.title for s in third.items] == ["Job 0"] and third.continuation is None
     service.cancel(ALICE, created[1].job_id)
-    cancelled = service.list(ALICE, jobs.JobListQuery(status="cancelled"))
+    cancelled = service.list(ALICE, PageQuery().to_page_request(), status=JobStatus.CANCELLED)
     assert [s.title for s in cancelled.items] == ["Job 1"]
     with pytest.raises(Forbidden):
-        service.list(ALICE, jobs.JobListQuery(user="bob"))
-    assert len(service.list(ADMIN, jobs.JobListQuery(user="bob")).items) == 1
+        service.list(ALICE, PageQuery().to_page_request(), user="bob")
+    assert len(service.list(ADMIN, PageQuery().to_page_request(), user="bob").items) == 1
 
 
 def test_waiting_for_a_status_returns_when_it_changes(world):
@@ -214,15 +216,15 @@ def test_waiting_for_a_status_returns_when_it_changes(world):
             repo.update(stored.item.move(target, at=NOW, source="test"), stored.etag)
 
     clock.sleep = sleep
-    result = world.app.jobs.wait_for_status(ALICE, job.job_id, jobs.StatusQuery(wait=20))
+    result = world.app.jobs.wait_for_status(ALICE, job.job_id, wait=20)
     assert result.item.status == JobStatus.SUBMITTED and clock.monotonic() == 2.0
-    unchanged = world.app.jobs.wait_for_status(ALICE, job.job_id, jobs.StatusQuery(wait=3))
+    unchanged = world.app.jobs.wait_for_status(ALICE, job.job_id, wait=3)
     assert unchanged.item.status == JobStatus.SUBMITTED and clock.monotonic() == 5.0
 
 
 def test_wait_is_bounded():
     with pytest.raises(Exception):
-        jobs.StatusQuery(wait=26)
+        requests.StatusQuery(wait=26)
 
 
 def test_relaunch_makes_a_new_draft_of_the_same_case_version_and_values(world):

@@ -1,24 +1,34 @@
-"""The OpenAPI document is made from the app itself: every HTTP function declares its operation, and
-the document lists exactly the app's routes."""
+"""The OpenAPI document is made from the routes the blueprints declare: every HTTP function the app
+registers is declared with its operation and security, and the document lists exactly those."""
 
+import azure.functions as func
 import pytest
 
+from functions import BLUEPRINTS, http_routes
 from shared.api import API_VERSION
-from shared.api.openapi import document, http_routes
+from shared.api.openapi import Security, document
+from shared.http import ApiBlueprint
 
 PREFIX = "api"
 
 
 @pytest.fixture(scope="module")
-def app():
-    import function_app
-
-    return function_app.app
+def registered():
+    """(method, path) of every HTTP function, as the Functions runtime sees the app the blueprints make."""
+    app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
+    for blueprint in BLUEPRINTS:
+        app.register_functions(blueprint)
+    found = set()
+    for function in app.get_functions():
+        trigger = function.get_trigger().get_dict_repr()
+        if trigger["type"] == "httpTrigger":
+            found |= {(getattr(m, "value", m), f"/{PREFIX}/{trigger['route']}") for m in trigger["methods"]}
+    return found
 
 
 @pytest.fixture(scope="module")
-def described(app):
-    return document(app, PREFIX, version=API_VERSION)
+def described():
+    return document(http_routes(), PREFIX, version=API_VERSION)
 
 
 def operations(described):
@@ -26,16 +36,30 @@ def operations(described):
             for method, op in methods.items()}
 
 
-def test_every_route_of_the_app_is_in_the_document_and_nothing_else(app, described):
-    listed = {(r.method, r.path) for r in http_routes(app, PREFIX) if r.operation.listed}
+def test_every_registered_http_function_is_declared_and_in_the_document(registered, described):
+    declared = {pair for route in http_routes() for pair in route.paths(PREFIX)}
+    assert registered == declared
+    listed = {pair for route in http_routes() if route.operation.listed for pair in route.paths(PREFIX)}
     assert listed == set(operations(described))
     assert ("GET", "/api/job/{job_id}") in listed and ("PATCH", "/api/job/{job_id}/status") in listed
 
 
-def test_the_catch_all_that_answers_misses_is_not_an_operation(app, described):
-    unlisted = [r for r in http_routes(app, PREFIX) if not r.operation.listed]
-    assert {r.path for r in unlisted} == {"/api/{*path}"}
+def test_the_catch_all_that_answers_misses_is_not_an_operation(described):
+    unlisted = [route for route in http_routes() if not route.operation.listed]
+    assert [route.template for route in unlisted] == ["{*path}"]
     assert not any("{*" in path for path in described["paths"])
+
+
+def test_a_handler_declared_without_its_security_does_not_register():
+    blueprint = ApiBlueprint()
+    contract = dict(operation_id="getThing", summary="a thing", tag="things", answers={200: None})
+    with pytest.raises(TypeError, match="security"):
+        blueprint.endpoint("thing", "GET", **contract)
+    with pytest.raises(TypeError, match="security"):
+        blueprint.endpoint("thing", "GET", security="user", **contract)
+    assert blueprint.routes == [] and blueprint._function_builders == []
+    blueprint.endpoint("thing", "GET", security=Security.NONE, **contract)(lambda req: func.HttpResponse("ok"))
+    assert [route.operation.security for route in blueprint.routes] == [Security.NONE]
 
 
 def test_operation_ids_are_unique(described):
@@ -112,3 +136,21 @@ def test_answers_with_attributes_a_later_api_adds_still_parse():
              "resources": {"cores": 1, "memory_mb": 128, "wall_time_minutes": 5, "gpus": 0}}
     details = CaseDetails.model_validate(later)
     assert details.fields[0].name == "speed" and details.resources.cores == 1
+
+
+def test_the_job_statuses_and_their_sets_are_published_as_values():
+    """The web app takes its status lists from the document, not from a copy of its own."""
+    from shared.domain.jobs import JobStatus
+
+    schemas = document(http_routes(), PREFIX, version=API_VERSION)["components"]["schemas"]
+    assert schemas["JobStatus"]["enum"] == [s.value for s in JobStatus]
+    assert schemas["ActiveJobStatus"]["enum"] == [s.value for s in JobStatus if s.active]
+    assert schemas["TerminalJobStatus"]["enum"] == [s.value for s in JobStatus if s.terminal]
+
+
+def test_the_case_definition_body_is_the_definitions_own_schema(described):
+    publish = operations(described)[("PUT", "/api/case/{case_id}")]
+    body = publish["requestBody"]["content"]["application/json"]["schema"]
+    definition = described["components"]["schemas"][body["$ref"].rsplit("/", 1)[1]]
+    assert {"id", "title", "fields", "scripts", "entry_point"} <= set(definition["properties"])
+    assert definition["additionalProperties"] is False

@@ -5,7 +5,7 @@ import json
 import azure.functions as func
 import pytest
 
-from shared.api.models import SignedIn
+from shared.api.requests import SignedIn
 from shared.auth import MAX_SITE_ROLES
 
 ROLE = "http://schemas.microsoft.com/ws/2008/06/identity/claims/role"
@@ -18,14 +18,12 @@ def signed_in(*claims: tuple[str, str], **extra) -> dict:
 
 @pytest.fixture(scope="module")
 def assign_roles():
-    """The function as the app registered it (decorators and all)."""
-    import function_app
+    """The function as the app registered it (behind the edge)."""
+    from functions import roles
 
-    function_app.app.functions_bindings = {}  # get_functions() refuses names it has built before
-    (function,) = [f for f in function_app.app.get_functions() if f.get_function_name() == "assign_roles"]
-    trigger = function.get_trigger().get_dict_repr()
-    assert trigger["route"] == "auth/roles" and [getattr(m, "value", m) for m in trigger["methods"]] == ["POST"]
-    return function.get_user_function()
+    (route,) = roles.bp.routes
+    assert route.template == "auth/roles" and route.methods == ("POST",)
+    return roles.assign_roles
 
 
 def post(handler, body, content_type="application/json") -> func.HttpResponse:
@@ -73,11 +71,9 @@ def test_a_body_that_is_not_json_or_not_claims_is_a_problem(assign_roles):
 
 
 def test_it_is_declared_as_an_operation_anyone_may_call():
-    import function_app
-    from shared.api import API_VERSION
-    from shared.api.openapi import document
+    from functions.meta import api_document
 
-    described = document(function_app.app, "api", version=API_VERSION)
+    described = api_document()
     operation = described["paths"]["/api/auth/roles"]["post"]
     assert operation["operationId"] == "assignRoles" and operation["security"] == []
     assert "401" not in operation["responses"] and "200" in operation["responses"]

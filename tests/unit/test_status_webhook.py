@@ -8,10 +8,10 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from pydantic import ValidationError
 
+from shared.api.requests import StatusReport
 from shared.auth import Principal
 from shared.domain.jobs import Job, JobStatus, Transition, agent_token_hash, new_job_id
 from shared.errors import Unauthorized, ValidationFailed
-from shared.services.agent_reports import StatusReport
 from tests.fakes import fake_app
 
 NOW = datetime(2026, 5, 1, tzinfo=timezone.utc)
@@ -35,8 +35,9 @@ def queued_job(jobs, token=TOKEN) -> Job:
 
 def report(world, job_id, token=TOKEN, **body):
     world.clock.current = NOW + timedelta(minutes=1)
-    return world.app.agent_reports.record(job_id, f"Bearer {token}" if token else None,
-                                          lambda: StatusReport.model_validate(body))
+    reports = world.app.agent_reports
+    agent = reports.authenticate(job_id, f"Bearer {token}" if token else None)  # before the body, as the edge does
+    return reports.record(agent, StatusReport.model_validate(body).to_report())
 
 
 def test_the_seed_spellings_walk_a_job_to_done_with_its_outputs(world):

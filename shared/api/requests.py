@@ -1,0 +1,191 @@
+"""What the API reads: every request body and query string it publishes, one pydantic model each.
+
+Services never see these: each model turns itself into the domain objects or plain values a service
+takes (``to_...`` methods), so a service's signature can change without changing the contract, and
+the other way round.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, field_validator
+
+from shared.auth import app_roles
+from shared.domain import outputs
+from shared.domain.cases import CaseDefinition
+from shared.domain.jobs import JobStatus, parse_status
+from shared.domain.outputs import MAX_FILES
+from shared.domain.reports import AgentReport
+from shared.domain.text import Line
+from shared.services.ports import PageRequest
+
+MAX_PER_PAGE = 100
+MAX_WAIT_SECONDS = 25
+
+# The definition authors publish (PUT /api/case/{id}) is the case folder's format, defined once by the
+# domain; the API publishes that model's schema as the body.
+CaseDefinitionBody = CaseDefinition
+
+
+class Request(BaseModel):
+    """A request body: unknown attributes are mistakes, reported as such."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Query(BaseModel):
+    """A query string: parameters the API does not know are left alone (caches, trackers)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
+# --- paging ---
+
+
+class PageQuery(Query):
+    page: int = Field(default=1, ge=1, le=10_000, description="the page, from 1 (the seed's paging)")
+    per_page: int = Field(default=20, ge=1, le=10_000, description=f"items per page, at most {MAX_PER_PAGE} served")
+    continuation: str | None = Field(default=None, min_length=1, max_length=2048,
+                                     description="the X-Continuation-Token of the previous page: the next page")
+
+    @property
+    def capped_per_page(self) -> int:
+        return min(self.per_page, MAX_PER_PAGE)
+
+    def to_page_request(self) -> PageRequest:
+        if self.continuation:
+            return PageRequest(self.capped_per_page, self.continuation)
+        return PageRequest(self.capped_per_page, skip=(self.page - 1) * self.capped_per_page)
+
+
+# --- cases ---
+
+
+class CaseListQuery(PageQuery):
+    q: str | None = Field(default=None, min_length=1, max_length=100,
+                          description="words that every listed case's title or summary contains")
+    tag: str | None = Field(default=None, min_length=1, max_length=40, description="only cases with this tag")
+
+
+class VersionQuery(Query):
+    version: int | None = Field(default=None, ge=1, le=1_000_000, description="an older version of the case")
+
+
+# --- jobs ---
+
+
+def _as_values(value: Any) -> Any:
+    """[{name, value}, ...] or {name: value}: both become {name: value}."""
+    if not isinstance(value, list):
+        return value
+    values: dict[str, Any] = {}
+    for index, item in enumerate(value):
+        if not isinstance(item, dict) or set(item) - {"name", "value"} or not isinstance(item.get("name"), str):
+            raise ValueError(f"entry {index} must be {{\"name\": ..., \"value\": ...}}")
+        if item["name"] in values:
+            raise ValueError(f"field {item['name']!r} is set twice")
+        values[item["name"]] = item.get("value")
+    return values
+
+
+FieldValues = Annotated[dict[str, Any], BeforeValidator(_as_values), WithJsonSchema({
+    "description": "field values: {name: value}, or the seed's [{name, value}, ...]",
+    "anyOf": [{"type": "object", "additionalProperties": {"type": ["number", "integer", "string", "boolean", "null"]}},
+              {"type": "array", "items": {"type": "object", "required": ["name"], "additionalProperties": False,
+                                          "properties": {"name": {"type": "string"}, "value": {}}}}]})]
+
+
+class NewJob(Request):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_extra={"examples": [
+        {"case_id": "heat-rod", "job_title": "Copper rod, ends at 100 and 0 °C", "fields": {"material": "copper"}}]})
+
+    case_id: str = Field(min_length=1, max_length=64)
+    job_title: Line = Field(min_length=1, max_length=200)
+    user: str | None = Field(default=None, max_length=128)
+    fields: FieldValues = Field(default_factory=dict)
+
+
+class FieldsUpdate(Request):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"fields": {"material": "brass"}}]})
+
+    fields: FieldValues = Field(min_length=1)
+
+
+class JobListQuery(PageQuery):
+    status: JobStatus | None = Field(default=None, description="only jobs in this status")
+    case_id: str | None = Field(default=None, min_length=1, max_length=64, description="only jobs of this case")
+    user: str | None = Field(default=None, min_length=1, max_length=128, description="admins: this user's jobs")
+    all: bool = Field(default=False, description="admins: every user's jobs (user by user, each newest first)")
+
+
+class StatusQuery(Query):
+    wait: float = Field(default=0, ge=0, le=MAX_WAIT_SECONDS,
+                        description="answer as soon as the status changes, waiting at most this many seconds")
+    since: JobStatus | None = Field(default=None, description="the status the caller knows (default: the current one)")
+
+
+# --- outputs ---
+
+
+class DownloadQuery(Query):
+    redirect: bool = False
+
+
+# --- the agent's status webhook ---
+
+
+class ReportedFile(outputs.ReportedFile):
+    """A file the agent is about to upload (cleanup) or has uploaded (done)."""  # checked as the domain checks it
+
+
+class StatusReport(Request):
+    status: JobStatus
+    detail: Line = Field(default="", max_length=2000)
+    progress: float | None = Field(default=None, ge=0, le=1)
+    exit_code: int | None = None
+    stderr_tail: str | None = Field(default=None, max_length=4000)
+    # cleanup: the files about to be uploaded; done: what was uploaded (with MD5)
+    files: list[ReportedFile] = Field(default_factory=list, max_length=MAX_FILES)
+
+    @field_validator("status", mode="before")
+    @classmethod
+    def _aliases(cls, value: object) -> object:
+        return parse_status(value) if isinstance(value, str) else value
+
+    @field_validator("files")
+    @classmethod
+    def _unique(cls, files: list[ReportedFile]) -> list[ReportedFile]:
+        names = [f.name for f in files]
+        if len(set(names)) != len(names):
+            raise ValueError("each file may be reported once")
+        return files
+
+    def to_report(self) -> AgentReport:
+        return AgentReport(status=self.status, detail=self.detail, progress=self.progress, exit_code=self.exit_code,
+                           stderr_tail=self.stderr_tail,
+                           files=tuple(self.files))
+
+
+# --- sign-in (the web app's roles source) ---
+
+
+class SignInClaim(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    typ: str
+    val: str
+
+
+class SignedIn(BaseModel):
+    """What the site posts after a sign-in. Only the claims are read: the rest (the provider's access
+    token among it) is ignored, never kept or logged."""
+
+    model_config = ConfigDict(extra="ignore", json_schema_extra={"examples": [{
+        "identityProvider": "aad", "userId": "72137ad3ae0042b58d54aacb38576d76", "userDetails": "ellen@contoso.com",
+        "claims": [{"typ": "name", "val": "Ellen Contoso"}, {"typ": "roles", "val": "simgate.admin"}]}]})
+
+    claims: list[SignInClaim] = Field(default_factory=list, description="the identity provider's claims")
+
+    def app_roles(self) -> list[str]:
+        return app_roles((c.typ, c.val) for c in self.claims)
