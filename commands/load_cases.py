@@ -1,8 +1,8 @@
-"""Publish every case folder under one or more directories.
+"""Publish case folders: each directory given is a case folder or a folder of them.
 
     python -m commands.load_cases [DIRECTORY ...] [--settings local.settings.json] [--as NAME]
 
-Each folder holds ``case.toml`` and a ``scripts/`` folder (see shared/adapters/case_folders.py).
+A case folder holds ``case.toml`` and a ``scripts/`` folder (see shared/adapters/case_folders.py).
 A case whose definition equals its latest published version is left alone; a changed one becomes a
 new version. Invalid cases are reported with every problem and nothing of them is written; the
 others are still published. Exit status: 0 when every case is published or unchanged, 1 otherwise.
@@ -45,7 +45,8 @@ def publisher(name: str) -> Principal:
 
 def load(directories: list[Path], catalogue: Catalogue, published_by: str) -> list[Outcome]:
     outcomes = []
-    for folder in (f for d in directories for f in case_folders(d)):
+    folders = dict.fromkeys(f.resolve() for d in directories for f in case_folders(d))
+    for folder in folders:
         try:
             publication = catalogue.publish(publisher(published_by), read_case_folder(folder))
         except SimgateError as error:
@@ -80,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"load_cases: {error.detail}", file=sys.stderr)
         return 1
     if not outcomes:
-        print(f"no case folders (with {DEFINITION_FILE}) under {', '.join(map(str, args.directories))}")
+        print(f"no case folders (with {DEFINITION_FILE}) in or under {', '.join(map(str, args.directories))}")
     width = max((len(o.folder.name) for o in outcomes), default=0)
     for outcome in outcomes:
         print(f"{outcome.folder.name:<{width}}  {outcome.message}")

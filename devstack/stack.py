@@ -92,6 +92,7 @@ class LocalStack:
         self.settings = None
         self.slurm_note: str | None = None  # why the Slurm simulator is off, when it is
         self.web_url: str | None = None
+        self.front = None  # devstack.front.WebFront, in front of the Static Web Apps CLI
         self._saved: dict[str, str | None] = {}
 
     # --- lifecycle ---
@@ -136,6 +137,9 @@ class LocalStack:
             self.host.stop()
             self.host = None
         wiring.reset()
+        if self.front is not None:
+            self.front.stop()
+            self.front = None
         for process in reversed(self.processes):
             process.stop()
         self.processes.clear()
@@ -172,10 +176,12 @@ class LocalStack:
         return [f"http://localhost:{port}", f"http://127.0.0.1:{port}"] if self.web else []
 
     def _start_web(self, port: int, host_port: int) -> None:
-        from devstack.web import build, start_web
+        from devstack.web import build, start_front, start_web
 
         build(self.root / "logs" / "web-build.log")
-        self.processes.append(start_web(port, f"http://127.0.0.1:{host_port}", self.root / "logs" / "swa.log"))
+        swa_port = free_port()
+        self.processes.append(start_web(swa_port, f"http://127.0.0.1:{host_port}", self.root / "logs" / "swa.log"))
+        self.front = start_front(port, swa_port)
         self.web_url = f"http://localhost:{port}"
 
     def _start_slurm(self):

@@ -3,7 +3,8 @@
 Azurite (HTTPS, OAuth), a single-node Slurm cluster, the local simulators (one sshd on a loopback
 port, reached as "local" with the direct runner and as "local-slurm" with Slurm), storage resources,
 the demo cases, the local Functions host on http://localhost:7071, and the web app on
-http://localhost:4280 (the Static Web Apps CLI: sign-in emulated, /api proxied to the host).
+http://localhost:4280 (the Static Web Apps CLI, /api proxied to the host, behind devstack.front's
+offline sign-in page).
 Ctrl-C stops everything.
 """
 
@@ -128,7 +129,8 @@ def run() -> int:
 def _print_summary(stack: LocalStack) -> None:
     settings, host = stack.settings, stack.host
     print("\nsimgate is running locally:")
-    print(f"  web app       {stack.web_url}   (sign in with any name; add the role simgate.admin to be an admin)")
+    print(f"  web app       {stack.web_url}   (sign in with a name such as alice@example.com; "
+          "the role simgate.admin makes an admin)")
     print(f"  API           {host.url}/api   (health: {host.url}/api/health, reference: {host.url}/api/docs)")
     print(f"  Azurite       blob {settings.blob_service_uri}")
     print(f"                queue {settings.queue_service_uri}")

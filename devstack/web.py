@@ -1,6 +1,7 @@
 """The web app locally: built from web/ when its sources changed, served by the Static Web Apps CLI,
-which also emulates sign-in (/.auth/login/aad) and proxies /api to the local Functions host with the
-signed-in user in X-MS-CLIENT-PRINCIPAL, as Azure Static Web Apps does with a linked backend."""
+which also keeps who is signed in (/.auth/me, /.auth/logout) and proxies /api to the local Functions
+host with the signed-in user in X-MS-CLIENT-PRINCIPAL, as Azure Static Web Apps does with a linked
+backend. People reach it through devstack.front, which serves a sign-in page that works offline."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import urllib.request
 from pathlib import Path
 
 from devstack import PROJECT_ROOT
+from devstack.front import WebFront
 from devstack.processes import ManagedProcess, ProcessFailed
 
 WEB_DIR = PROJECT_ROOT / "web"
@@ -63,6 +65,11 @@ def start_web(port: int, api_url: str, log_path: Path) -> ManagedProcess:
     process = ManagedProcess("static web apps cli", argv, log_path, env=environment, cwd=WEB_DIR)
     process.start(ready=lambda: _serves(f"http://127.0.0.1:{port}/"), timeout=90)
     return process
+
+
+def start_front(port: int, swa_port: int) -> WebFront:
+    """What people open: 127.0.0.1:``port``, the sign-in page, and the SWA CLI on ``swa_port`` behind it."""
+    return WebFront(port, swa_port).start()
 
 
 def _serves(url: str) -> bool:

@@ -17,7 +17,9 @@ SCRIPTS_FOLDER = "scripts"
 
 
 def case_folders(root: Path) -> list[Path]:
-    """The folders under ``root`` that hold a case definition, in name order."""
+    """``root`` itself when it is a case folder, else the case folders under it, in name order."""
+    if (root / DEFINITION_FILE).is_file():
+        return [root]
     return sorted(p.parent for p in root.glob(f"*/{DEFINITION_FILE}"))
 
 

@@ -11,6 +11,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
@@ -23,7 +24,6 @@ from tests.conftest import unavailable
 
 LAPTOP = {"width": 1366, "height": 768}
 PHONE = {"width": 390, "height": 844}
-JQUERY = WEB_DIR / "node_modules" / "jquery" / "dist" / "jquery.min.js"
 ARTIFACTS = Path(os.environ.get("BROWSER_ARTIFACTS") or LOCAL_DIR / "test-artifacts" / "browser")
 ADMIN_ROLE = "simgate.admin"
 
@@ -66,7 +66,7 @@ def new_page(browser, web_stack):
                                       ignore_https_errors=True,  # Azurite's self-signed certificate
                                       locale="en-GB", timezone_id="Europe/Berlin")
         context.set_default_timeout(20_000)
-        context.route(_outside, _offline)
+        context.route(_outside, lambda route: route.abort())  # offline, as the tests run
         contexts.append(context)
         page = context.new_page()
         page.problems = []
@@ -82,28 +82,17 @@ def _outside(url: str) -> bool:
     return not url.startswith(("http://localhost", "http://127.0.0.1", "https://127.0.0.1", "https://localhost"))
 
 
-def _offline(route) -> None:
-    """The sign-in emulator's page loads jQuery from a CDN: serve the web app's own copy, and nothing
-    else from outside (the tests run offline)."""
-    if route.request.url.endswith(".js") and "jquery" in route.request.url:
-        route.fulfill(content_type="application/javascript", body=JQUERY.read_bytes())
-    else:
-        route.abort()
-
-
 def email(user: str) -> str:
     """The sign-in name the API knows ``user`` by."""
     return f"{user}@example.com"
 
 
 def sign_in(page, user: str, *, roles: tuple[str, ...] = (), then: str = "/cases") -> None:
-    """Through the emulated Entra ID sign-in (/.auth/login/aad), as a person would."""
-    page.goto(f"/.auth/login/aad?post_login_redirect_uri={then}")
-    for selector, value in (("#userId", user), ("#userDetails", email(user)),
-                            ("#userRoles", "\n".join(roles))):
-        page.locator(selector).fill(value)
-        page.locator(selector).press("End")  # the form keeps what is typed on key events
-    page.locator("#submit").click()
+    """Through the local sign-in page (/.auth/login/aad), as a person would."""
+    page.goto(f"/.auth/login/aad?post_login_redirect_uri={quote(then, safe='')}")
+    page.get_by_label("Sign-in name").fill(email(user))
+    page.get_by_label("Roles").fill("\n".join(roles))
+    page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(f"**{then}")
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from devstack import PROJECT_ROOT
 from shared.adapters.case_store import TableCaseRepository
+from shared.errors import NotFound
 
 pytestmark = pytest.mark.integration
 
@@ -55,6 +56,16 @@ def test_the_loader_reports_an_invalid_case_and_still_loads_the_rest(loader_env,
     assert "heat-rod  published version 1" in result.stdout
     assert "outputs[0].pattern: must not contain '..'" in result.stdout
     assert "scripts.run.sh: uses 'nowhere'" in result.stdout
+
+
+def test_the_loader_takes_a_case_folder_itself(loader_env, storage, settings):
+    result = run_loader(loader_env, "cases/heat-rod")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "heat-rod  published version 1"
+    repository = TableCaseRepository(storage, loader_env["CASES_TABLE"], settings.scripts_container)
+    assert repository.get("heat-rod").version == 1
+    with pytest.raises(NotFound):
+        repository.get("smoothie")
 
 
 def test_a_missing_directory_is_a_clear_usage_error(loader_env):
