@@ -1,12 +1,12 @@
 import { Route, Routes } from "react-router";
 import { Layout } from "./components/Layout";
 import { RequireSignIn } from "./components/RequireSignIn";
-import { CasePage } from "./pages/CasePage";
-import { CasesPage } from "./pages/CasesPage";
-import { JobPage } from "./pages/JobPage";
-import { JobsPage } from "./pages/JobsPage";
+import { CasePage } from "./cases/CasePage";
+import { CasesPage } from "./cases/CasesPage";
+import { JobPage } from "./job/JobPage";
+import { NewJobPage } from "./job/NewJobPage";
+import { JobsPage } from "./jobs/JobsPage";
 import { LandingPage } from "./pages/LandingPage";
-import { NewJobPage } from "./pages/NewJobPage";
 import { NotFoundPage } from "./pages/NotFoundPage";
 
 /** The app's routes. staticwebapp.config.json lists the same prefixes (/cases, /jobs) as signed-in only. */

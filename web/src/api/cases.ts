@@ -1,4 +1,4 @@
-import { apiRequest } from "./http";
+import { api, bodyOf } from "./http";
 import { listPage } from "./paging";
 import type { CaseDetails, CaseHeader, Page } from "./types";
 
@@ -11,13 +11,12 @@ export interface CaseListQuery {
 }
 
 export function listCases(query: CaseListQuery = {}, signal?: AbortSignal): Promise<Page<CaseHeader>> {
-  return listPage<CaseHeader>("/case", { q: query.q, tag: query.tag }, query.page ?? 1, query.perPage ?? 20, signal);
+  const filters = { q: query.q, tag: query.tag };
+  return listPage("case", filters, query.page ?? 1, query.perPage ?? 20, (paging) =>
+    api.GET("/api/case", { params: { query: { ...filters, ...paging } }, signal }),
+  );
 }
 
 export async function getCase(caseId: string, version?: number, signal?: AbortSignal): Promise<CaseDetails> {
-  const { data } = await apiRequest<CaseDetails>(`/case/${encodeURIComponent(caseId)}`, {
-    query: { version },
-    signal,
-  });
-  return data;
+  return bodyOf(await api.GET("/api/case/{case_id}", { params: { path: { case_id: caseId }, query: { version } }, signal }));
 }

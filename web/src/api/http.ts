@@ -1,24 +1,10 @@
+import createClient, { type Middleware } from "openapi-fetch";
 import { ApiError, toProblem } from "./errors";
-import type { Page } from "./types";
-
-/** The API's base path: same origin, proxied by Static Web Apps (or its CLI) to the Functions app. */
-export const API_BASE = "/api";
+import type { paths } from "./schema";
 
 export type Query = Record<string, string | number | boolean | null | undefined>;
 
-export interface RequestOptions {
-  method?: "GET" | "POST" | "PATCH" | "PUT" | "DELETE";
-  query?: Query;
-  body?: unknown;
-  headers?: Record<string, string>;
-  signal?: AbortSignal;
-}
-
-export interface ApiResponse<T> {
-  data: T;
-  response: Response;
-}
-
+/** `?a=1&b=x`, leaving out what is empty (no value, "", false). */
 export function buildQuery(query: Query | undefined): string {
   if (!query) return "";
   const params = new URLSearchParams();
@@ -40,8 +26,7 @@ function cameBackFromSignIn(response: Response): boolean {
   return response.redirected && /\/\.auth\/login\//.test(response.url);
 }
 
-async function readBody(response: Response): Promise<unknown> {
-  if (response.status === 204 || response.headers.get("Content-Length") === "0") return null;
+async function readJson(response: Response): Promise<unknown> {
   const text = await response.text();
   if (!text) return null;
   try {
@@ -51,83 +36,79 @@ async function readBody(response: Response): Promise<unknown> {
   }
 }
 
-/** One call to the API. Every page goes through here: JSON in, JSON out, errors as ApiError. */
-export async function apiRequest<T>(path: string, options: RequestOptions = {}): Promise<ApiResponse<T>> {
-  const { method = "GET", query, body, headers = {}, signal } = options;
-  const init: RequestInit = {
-    method,
-    credentials: "same-origin",
-    headers: { Accept: "application/json, application/problem+json", ...headers },
-    signal,
-  };
-  if (body !== undefined) {
-    init.body = JSON.stringify(body);
-    (init.headers as Record<string, string>)["Content-Type"] = "application/json";
-  }
-  let response: Response;
-  try {
-    response = await fetch(`${API_BASE}${path}${buildQuery(query)}`, init);
-  } catch (error) {
-    if (error instanceof DOMException && error.name === "AbortError") throw error;
-    throw new ApiError("network", 0, "The server could not be reached. Check your connection and try again.");
-  }
-
-  if (cameBackFromSignIn(response)) {
-    throw new ApiError("signed-out", 401, "Your session has ended.");
-  }
-  if (response.status === 304) return { data: null as T, response }; // a conditional request: nothing new
-  if (response.ok && (response.status === 204 || isJson(response))) {
-    const data = (await readBody(response)) as T;
-    return { data, response };
-  }
+/** What the API answered, unless it is something to show: then the ApiError it means. */
+async function failureOf(response: Response): Promise<ApiError | null> {
+  if (cameBackFromSignIn(response)) return new ApiError("signed-out", 401, "Your session has ended.");
+  if (response.status === 304) return null; // a conditional request: nothing new, the caller keeps what it has
   if (response.ok) {
-    throw new ApiError("unexpected", response.status, "The server sent an answer that could not be read.");
+    const empty = response.status === 204 || response.headers.get("Content-Length") === "0";
+    return empty || isJson(response)
+      ? null
+      : new ApiError("unexpected", response.status, "The server sent an answer that could not be read.");
   }
 
-  const parsed = isJson(response) ? await readBody(response) : null;
+  const parsed = isJson(response) ? await readJson(response) : null;
   if (parsed && typeof parsed === "object") {
     const problem = toProblem(parsed, response.status);
     const kind = response.status === 401 ? "signed-out" : "problem";
-    throw new ApiError(kind, response.status, problem.detail ?? problem.title, problem);
+    return new ApiError(kind, response.status, problem.detail ?? problem.title, problem);
   }
-  if (response.status === 401) throw new ApiError("signed-out", 401, "Your session has ended.");
+  if (response.status === 401) return new ApiError("signed-out", 401, "Your session has ended.");
   if (response.status === 404 || response.status === 405) {
     // Something in between (not the API, which answers with problem documents) without one.
-    throw new ApiError("not-available", response.status, "This server does not offer that yet.");
+    return new ApiError("not-available", response.status, "This server does not offer that yet.");
   }
   if (response.status === 502 || response.status === 503 || response.status === 504) {
-    throw new ApiError("network", response.status, "The server could not be reached. Try again in a moment.");
+    return new ApiError("network", response.status, "The server could not be reached. Try again in a moment.");
   }
-  throw new ApiError("unexpected", response.status, `The server answered ${response.status} ${response.statusText}.`);
+  return new ApiError("unexpected", response.status, `The server answered ${response.status} ${response.statusText}.`);
 }
 
-/** The query parameters of the Link header's targets, by relation ("first", "next", "prev"). */
-export function parseLinkHeader(header: string | null): Record<string, URLSearchParams> {
-  const links: Record<string, URLSearchParams> = {};
-  if (!header) return links;
-  for (const part of header.split(/,(?=\s*<)/)) {
-    const match = /<([^>]*)>\s*;(.*)/.exec(part.trim());
-    if (!match) continue;
-    const rel = /rel="?([^";]+)"?/i.exec(match[2])?.[1];
-    if (!rel) continue;
-    // The links are absolute URLs of the Functions host: only their query matters here.
-    const query = match[1].includes("?") ? match[1].slice(match[1].indexOf("?") + 1) : "";
-    for (const name of rel.trim().split(/\s+/)) links[name] = new URLSearchParams(query);
-  }
-  return links;
+/**
+ * Every failure becomes an ApiError thrown from the call, so a call that returns has the answer
+ * (or a 304). Aborted requests stay AbortErrors: TanStack Query and the pages ignore those.
+ */
+export const apiErrors: Middleware = {
+  async onResponse({ response }) {
+    const failure = await failureOf(response);
+    if (failure) throw failure;
+    return undefined;
+  },
+  onError({ error }) {
+    if (error instanceof DOMException && error.name === "AbortError") return error;
+    return new ApiError("network", 0, "The server could not be reached. Check your connection and try again.");
+  },
+};
+
+export interface ClientSetup {
+  /** Where the API's paths (`/api/...`) start: the app's own origin, so "" in the browser. */
+  baseUrl?: string;
+  fetch?: (request: Request) => Promise<Response>;
 }
 
-/** A page of a list from its JSON array and its Link / X-Continuation-Token / X-Per-Page headers. */
-export function toPage<T>(items: T[], response: Response, page: number, perPage: number): Page<T> {
-  const links = parseLinkHeader(response.headers.get("Link"));
-  const continuation = response.headers.get("X-Continuation-Token");
-  const served = Number(response.headers.get("X-Per-Page"));
-  return {
-    items: Array.isArray(items) ? items : [],
-    page,
-    perPage: Number.isFinite(served) && served > 0 ? served : perPage,
-    hasNext: "next" in links || !!continuation,
-    hasPrev: page > 1,
-    continuation,
-  };
+/** A client typed by the API's OpenAPI document: a path, query or body the API lacks fails `tsc`. */
+export function createApiClient({ baseUrl = "", fetch }: ClientSetup = {}) {
+  const client = createClient<paths>({
+    baseUrl,
+    // Looked up on each call, so that tests can stand in for the network.
+    fetch: fetch ?? ((request) => globalThis.fetch(request)),
+    credentials: "same-origin",
+    headers: { Accept: "application/json, application/problem+json" },
+    querySerializer: (query) => buildQuery(query as Query),
+  });
+  client.use(apiErrors);
+  return client;
+}
+
+export type ApiClient = ReturnType<typeof createApiClient>;
+
+/** The one client of the app: same origin, so Static Web Apps (or its CLI) proxies /api to the Functions app. */
+export const api = createApiClient();
+
+/** The body of an answer that has one; the client has already thrown for failures. */
+export function bodyOf<T>(answer: { data?: T; response: Response }): T {
+  if (answer.data === undefined) {
+    throw new ApiError("unexpected", answer.response.status, "The server sent an answer that could not be read.");
+  }
+  return answer.data;
 }

@@ -1,5 +1,5 @@
 import { ApiError } from "./errors";
-import { apiRequest } from "./http";
+import { api, bodyOf } from "./http";
 import { listPage } from "./paging";
 import type {
   CancelAccepted,
@@ -15,7 +15,7 @@ import type {
   RunAccepted,
 } from "./types";
 
-const jobPath = (jobId: string) => `/job/${encodeURIComponent(jobId)}`;
+const onJob = (jobId: string) => ({ path: { job_id: jobId } });
 
 export function listJobs(
   filters: JobListQuery,
@@ -23,12 +23,9 @@ export function listJobs(
   perPage = 20,
   signal?: AbortSignal,
 ): Promise<Page<JobSummary>> {
-  return listPage<JobSummary>(
-    "/job",
-    { status: filters.status, case_id: filters.case_id, user: filters.user, all: filters.all ? "true" : undefined },
-    page,
-    perPage,
-    signal,
+  const query = { status: filters.status, case_id: filters.case_id, user: filters.user, all: filters.all || undefined };
+  return listPage("job", query, page, perPage, (paging) =>
+    api.GET("/api/job", { params: { query: { ...query, ...paging } }, signal }),
   );
 }
 
@@ -38,43 +35,38 @@ export interface JobWithEtag {
 }
 
 export async function getJob(jobId: string, signal?: AbortSignal): Promise<JobWithEtag> {
-  const { data, response } = await apiRequest<JobDetails>(jobPath(jobId), { signal });
-  return { job: data, etag: response.headers.get("ETag") };
+  const answer = await api.GET("/api/job/{job_id}", { params: onJob(jobId), signal });
+  return { job: bodyOf(answer), etag: answer.response.headers.get("ETag") };
 }
 
 /** A new draft. The idempotency key makes a repeated click (or a retry after a lost answer) return the same job. */
 export async function createJob(job: NewJob, idempotencyKey?: string): Promise<JobCreated> {
-  const headers: Record<string, string> = idempotencyKey ? { "Idempotency-Key": idempotencyKey } : {};
-  const { data } = await apiRequest<JobCreated>("/job", { method: "POST", body: job, headers });
-  return data;
+  const header = idempotencyKey ? { "Idempotency-Key": idempotencyKey } : {};
+  return bodyOf(await api.POST("/api/job", { params: { header }, body: job }));
 }
 
 /** Set values of a draft; with the job's ETag a concurrent change answers 412. */
 export async function setJobFields(jobId: string, fields: FieldValues, etag?: string | null): Promise<FieldsUpdated> {
-  const headers: Record<string, string> = etag ? { "If-Match": etag } : {};
-  const { data } = await apiRequest<FieldsUpdated>(jobPath(jobId), { method: "PATCH", body: { fields }, headers });
-  return data;
+  const header = etag ? { "If-Match": etag } : {};
+  return bodyOf(await api.PATCH("/api/job/{job_id}", { params: { ...onJob(jobId), header }, body: { fields } }));
 }
 
 export async function runJob(jobId: string): Promise<RunAccepted> {
-  const { data } = await apiRequest<RunAccepted>(jobPath(jobId), { method: "POST" });
-  return data;
+  return bodyOf(await api.POST("/api/job/{job_id}", { params: onJob(jobId) }));
 }
 
 export async function cancelJob(jobId: string): Promise<CancelAccepted> {
-  const { data } = await apiRequest<CancelAccepted>(`${jobPath(jobId)}/cancel`, { method: "POST" });
-  return data;
+  return bodyOf(await api.POST("/api/job/{job_id}/cancel", { params: onJob(jobId) }));
 }
 
 export async function deleteJob(jobId: string): Promise<void> {
-  await apiRequest<null>(jobPath(jobId), { method: "DELETE" });
+  await api.DELETE("/api/job/{job_id}", { params: onJob(jobId) });
 }
 
 /** A new draft with the same case version and values → its id. */
 export async function relaunchJob(jobId: string): Promise<JobCreated> {
   try {
-    const { data } = await apiRequest<JobCreated>(`${jobPath(jobId)}/relaunch`, { method: "POST" });
-    return data;
+    return bodyOf(await api.POST("/api/job/{job_id}/relaunch", { params: onJob(jobId) }));
   } catch (error) {
     if (error instanceof ApiError && error.kind === "not-available") {
       throw new ApiError("not-available", error.status, "Relaunch is not available on this server yet.");
@@ -83,22 +75,19 @@ export async function relaunchJob(jobId: string): Promise<JobCreated> {
   }
 }
 
-export interface StatusPoll {
-  /** The ETag of the status the caller has: the API answers 304 (here: `info` null) while it is current. */
-  etag?: string | null;
-  signal?: AbortSignal;
-}
-
+/** A job's status and the ETag it came with, for the next conditional request. */
 export interface StatusAnswer {
-  info: JobStatusInfo | null;
+  info: JobStatusInfo;
   etag: string | null;
 }
 
-/** A job's status, asked conditionally: cheap for the API while nothing changed. */
-export async function getJobStatus(jobId: string, options: StatusPoll = {}): Promise<StatusAnswer> {
-  const { data, response } = await apiRequest<JobStatusInfo | null>(`${jobPath(jobId)}/status`, {
-    headers: options.etag ? { "If-None-Match": options.etag } : {},
-    signal: options.signal,
-  });
-  return { info: response.status === 304 ? null : data, etag: response.headers.get("ETag") ?? options.etag ?? null };
+/**
+ * A job's status, asked with `If-None-Match` when the caller has one: while nothing changed the API
+ * answers 304 without a body, and the caller's answer is the current one (returned as it is).
+ */
+export async function getJobStatus(jobId: string, known?: StatusAnswer, signal?: AbortSignal): Promise<StatusAnswer> {
+  const header = known?.etag ? { "If-None-Match": known.etag } : {};
+  const answer = await api.GET("/api/job/{job_id}/status", { params: { ...onJob(jobId), header }, signal });
+  if (answer.response.status === 304 && known) return known;
+  return { info: bodyOf(answer), etag: answer.response.headers.get("ETag") };
 }

@@ -1,18 +1,20 @@
 import { ApiError } from "./errors";
-import { apiRequest } from "./http";
+import { api, bodyOf } from "./http";
 import type { Output, OutputLink } from "./types";
 
-const outputsPath = (jobId: string) => `/job/${encodeURIComponent(jobId)}/output`;
-
 export async function listOutputs(jobId: string, signal?: AbortSignal): Promise<Output[]> {
-  const { data } = await apiRequest<Output[]>(outputsPath(jobId), { signal });
-  return Array.isArray(data) ? data : [];
+  const outputs = bodyOf(await api.GET("/api/job/{job_id}/output", { params: { path: { job_id: jobId } }, signal }));
+  return Array.isArray(outputs) ? outputs : [];
 }
 
 /** A read-only link (SAS, ~15 minutes) straight to the file in Blob storage. */
 export async function getOutputLink(jobId: string, outputId: string, signal?: AbortSignal): Promise<OutputLink> {
-  const { data } = await apiRequest<OutputLink>(`${outputsPath(jobId)}/${encodeURIComponent(outputId)}`, { signal });
-  return data;
+  return bodyOf(
+    await api.GET("/api/job/{job_id}/output/{output_id}", {
+      params: { path: { job_id: jobId, output_id: outputId } },
+      signal,
+    }),
+  );
 }
 
 /**

@@ -2,7 +2,7 @@
  * Every type the API speaks, named after its resources.
  *
  * They come from the API's OpenAPI document (src/api/openapi.json, written by `make api` from the
- * backend's models): `npm run gen:api` turns it into schema.d.ts on every build, so a change of the
+ * backend's models): `npm run gen:api` turns it into schema.ts on every build, so a change of the
  * contract shows up here as a type error, not in front of a user. Only what the browser adds
  * (pages, the Static Web Apps identity) is written by hand.
  */
@@ -26,6 +26,10 @@ export type CaseScript = Schemas["ScriptInfo"];
 // ---------------------------------------------------------------- jobs
 
 export type JobStatus = Schemas["JobStatus"];
+/** Handed to the system and not finished: submitted to cleanup. */
+export type ActiveJobStatus = Schemas["ActiveJobStatus"];
+/** Finished for good: done, failed, cancelled. */
+export type TerminalJobStatus = Schemas["TerminalJobStatus"];
 /** Values of a job's fields by field name. */
 export type FieldValues = Record<string, FieldValue>;
 export type JobSummary = Schemas["JobSummary"];

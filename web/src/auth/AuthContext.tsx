@@ -1,7 +1,8 @@
 import { createContext, useContext, type ReactNode } from "react";
-import { getSignedInUser, isAdmin } from "../api";
+import { useQuery } from "@tanstack/react-query";
+import { isAdmin } from "../api";
+import { signedInQuery } from "../api/queries";
 import type { ClientPrincipal } from "../api/types";
-import { useLoad } from "../lib/useLoad";
 
 export interface Auth {
   user: ClientPrincipal | null;
@@ -12,12 +13,12 @@ export interface Auth {
 
 const AuthContext = createContext<Auth>({ user: null, isAdmin: false, loading: true, error: null });
 
-/** Reads /.auth/me once for the whole app. */
+/** Reads /.auth/me once for the whole app (again when the API says the session or its roles changed). */
 export function AuthProvider({ children }: { children: ReactNode }) {
-  const { data, loading, error } = useLoad((signal) => getSignedInUser(signal), []);
+  const { data, isPending, error } = useQuery(signedInQuery());
   const user = data ?? null;
   return (
-    <AuthContext.Provider value={{ user, isAdmin: isAdmin(user), loading, error }}>{children}</AuthContext.Provider>
+    <AuthContext.Provider value={{ user, isAdmin: isAdmin(user), loading: isPending, error: data === undefined ? error : null }}>{children}</AuthContext.Provider>
   );
 }
 

@@ -1,5 +1,6 @@
+import { isActive } from "../api/jobStatuses";
 import type { JobStatus } from "../api/types";
-import { STATUS_LABEL, STATUS_MEANING, isActive } from "../lib/status";
+import { STATUS_LABEL, STATUS_MEANING } from "../lib/status";
 
 export function StatusChip({ status }: { status: JobStatus }) {
   return (

@@ -1,35 +1,39 @@
 import { useState } from "react";
 import { useNavigate } from "react-router";
-import { cancelJob, deleteJob, relaunchJob } from "../api";
+import { isActive, isFinished } from "../api/jobStatuses";
+import { useCancelJob, useDeleteJob, useRelaunchJob } from "../api/mutations";
 import type { JobDetails } from "../api/types";
 import { ConfirmDialog } from "../components/ConfirmDialog";
 import { ErrorMessage } from "../components/States";
-import { isActive, isFinished } from "../lib/status";
+
+type Action = "cancel" | "delete" | "relaunch";
 
 /** Cancel, Relaunch and Delete, each offered when the job's status allows it. */
-export function JobActions({ job, onChanged }: { job: JobDetails; onChanged: () => void }) {
+export function JobActions({ job }: { job: JobDetails }) {
   const navigate = useNavigate();
-  const [busy, setBusy] = useState<"cancel" | "delete" | "relaunch" | null>(null);
+  const cancel = useCancelJob();
+  const remove = useDeleteJob();
+  const relaunch = useRelaunchJob();
+  const [busy, setBusy] = useState<Action | null>(null);
   const [error, setError] = useState<unknown>(null);
-  const [failed, setFailed] = useState<"cancel" | "delete" | "relaunch" | null>(null);
+  const [failed, setFailed] = useState<Action | null>(null);
   const [confirm, setConfirm] = useState<"delete" | "cancel" | null>(null);
   const active = isActive(job.status);
   const finished = isFinished(job.status);
 
-  const act = async (what: "cancel" | "delete" | "relaunch") => {
+  const act = async (what: Action) => {
     setBusy(what);
     setError(null);
     setFailed(null);
     try {
       if (what === "cancel") {
-        await cancelJob(job.job_id);
+        await cancel.mutateAsync(job.job_id);
         setConfirm(null);
-        onChanged();
       } else if (what === "delete") {
-        await deleteJob(job.job_id);
+        await remove.mutateAsync(job.job_id);
         navigate("/jobs", { replace: true, state: { notice: `Deleted “${job.title}”.` } });
       } else {
-        const { job_id } = await relaunchJob(job.job_id);
+        const { job_id } = await relaunch.mutateAsync(job.job_id);
         navigate(`/jobs/${encodeURIComponent(job_id)}`, {
           state: { notice: "A new draft with the same values. Change them or run it." },
         });

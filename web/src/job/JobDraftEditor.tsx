@@ -1,10 +1,10 @@
-import { useState, type FormEvent } from "react";
-import { runJob, setJobFields } from "../api";
 import { ApiError } from "../api/errors";
+import { useSetJobFields } from "../api/mutations";
 import type { FieldSpec, JobDetails } from "../api/types";
 import { changedValues } from "./fieldValues";
 import { FormErrors } from "./FormErrors";
 import { JobFieldsForm } from "./JobFieldsForm";
+import { SaveOrRunButtons, useSaveOrRun } from "./SaveOrRun";
 import { useFieldDrafts } from "./useFieldDrafts";
 
 /** A draft's values, editable: Save sends what changed (If-Match), Run saves then starts it. */
@@ -14,37 +14,42 @@ export function JobDraftEditor({
   fields,
   initialError,
   onSaved,
+  onRunFailed,
 }: {
   job: JobDetails;
   etag: string | null;
   fields: FieldSpec[];
   initialError: unknown;
   onSaved: (notice: string) => void;
+  /** The values were saved but the job did not start: the page keeps the error for the reloaded draft. */
+  onRunFailed: (error: unknown) => void;
 }) {
   const form = useFieldDrafts(fields, job.fields, initialError);
-  const [busy, setBusy] = useState<"save" | "run" | null>(null);
-
-  const submit = async (event: FormEvent<HTMLFormElement>) => {
-    event.preventDefault();
-    const submitter = (event.nativeEvent as SubmitEvent).submitter as HTMLButtonElement | null;
-    const andRun = submitter?.value === "run";
-    setBusy(andRun ? "run" : "save");
-    form.setError(null);
-    try {
+  const setFields = useSetJobFields();
+  const { busy, submit } = useSaveOrRun({
+    jobId: job.job_id,
+    save: async () => {
+      form.setError(null);
       const changed = changedValues(fields, form.values, job.fields);
-      if (Object.keys(changed).length) await setJobFields(job.job_id, changed, etag);
-      if (andRun) await runJob(job.job_id);
+      const anyChanged = Object.keys(changed).length > 0;
+      if (anyChanged) await setFields.mutateAsync({ jobId: job.job_id, fields: changed, etag });
+      return { jobId: job.job_id, anyChanged };
+    },
+    onDone: ({ anyChanged }, action) => {
       form.reset();
-      onSaved(andRun ? "Job started." : Object.keys(changed).length ? "Values saved." : "Nothing had changed.");
-    } catch (error) {
+      onSaved(action === "run" ? "Job started." : anyChanged ? "Values saved." : "Nothing had changed.");
+    },
+    onSaveFailed: (error) => {
       form.setError(error);
       if (error instanceof ApiError && error.status === 412) {
         onSaved("Someone changed this job meanwhile: it was reloaded. Check the values and try again.");
       }
-    } finally {
-      setBusy(null);
-    }
-  };
+    },
+    onRunFailed: (error) => {
+      form.setError(error);
+      onRunFailed(error);
+    },
+  });
 
   return (
     <form className="panel form" noValidate onSubmit={submit} aria-labelledby="draft-heading">
@@ -62,12 +67,7 @@ export function JobDraftEditor({
       />
       <div className="form-actions">
         <span className="spacer" />
-        <button type="submit" value="save" className="button button-secondary" disabled={busy !== null || !form.dirty}>
-          {busy === "save" ? "Saving…" : "Save values"}
-        </button>
-        <button type="submit" value="run" className="button button-primary" disabled={busy !== null}>
-          {busy === "run" ? "Starting…" : "Run job"}
-        </button>
+        <SaveOrRunButtons busy={busy} saveLabel="Save values" runLabel="Run job" saveDisabled={!form.dirty} />
       </div>
     </form>
   );

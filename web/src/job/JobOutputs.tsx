@@ -1,9 +1,9 @@
 import { lazy, Suspense } from "react";
-import { listOutputs } from "../api";
+import { useQuery } from "@tanstack/react-query";
+import { isActive } from "../api/jobStatuses";
+import { outputsQuery } from "../api/queries";
 import type { JobDetails } from "../api/types";
 import { Empty, ErrorMessage, Loading } from "../components/States";
-import { isActive } from "../lib/status";
-import { useLoad } from "../lib/useLoad";
 import { OutputList } from "./OutputList";
 
 // The preview brings the chart and CSV libraries: loaded on first use, not with the app.
@@ -19,15 +19,12 @@ export function JobOutputs({
   selected: string | null;
   onSelect: (outputId: string | null) => void;
 }) {
-  const { data, error, loading, reload } = useLoad(
-    (signal) => listOutputs(job.job_id, signal),
-    [job.job_id, job.status, job.outputs.count],
-  );
+  const { data, error, isPending, refetch } = useQuery(outputsQuery(job.job_id, job.status, job.outputs.count));
   const chosen = data?.find((o) => o.output_id === selected) ?? null;
 
   let body;
-  if (loading && !data) body = <Loading what="Listing the results…" />;
-  else if (error) body = <ErrorMessage title="Could not list the results" error={error} onRetry={reload} />;
+  if (isPending) body = <Loading what="Listing the results…" />;
+  else if (error) body = <ErrorMessage title="Could not list the results" error={error} onRetry={() => void refetch()} />;
   else if (!data?.length)
     body = (
       <Empty

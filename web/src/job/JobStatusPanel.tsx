@@ -1,8 +1,9 @@
+import { isActive } from "../api/jobStatuses";
 import type { JobDetails } from "../api/types";
 import { DateText } from "../components/DateText";
 import { ProgressBar } from "../components/ProgressBar";
 import { StatusChip } from "../components/StatusChip";
-import { STATUS_MEANING, isActive } from "../lib/status";
+import { STATUS_MEANING } from "../lib/status";
 import { formatBytes, localizeTimes } from "../lib/format";
 
 /** Where the job stands: status, progress, simulator, scheduler job id, error, cancel request. */

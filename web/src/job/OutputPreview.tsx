@@ -1,9 +1,10 @@
 import { useEffect, useMemo, useRef, useState } from "react";
-import { downloadOutput, readOutputText } from "../api";
+import { useQuery } from "@tanstack/react-query";
+import { downloadOutput } from "../api";
+import { outputTextQuery } from "../api/queries";
 import type { Output } from "../api/types";
 import { ErrorMessage, Loading } from "../components/States";
 import { formatBytes } from "../lib/format";
-import { useLoad } from "../lib/useLoad";
 import { CsvPlot } from "./CsvPlot";
 import { CsvTable, PREVIEW_ROWS } from "./CsvTable";
 import { parseCsv } from "./csv";
@@ -13,10 +14,7 @@ const MAX_TEXT_CHARS = 200_000;
 
 /** One output read from Blob storage and shown by kind: CSV as plot and table, JSON formatted, text as text. */
 export function OutputPreview({ jobId, output, onClose }: { jobId: string; output: Output; onClose: () => void }) {
-  const { data: text, error, loading, reload } = useLoad(
-    (signal) => readOutputText(jobId, output.output_id, signal),
-    [jobId, output.output_id, output.md5],
-  );
+  const { data: text, error, isPending, refetch } = useQuery(outputTextQuery(jobId, output));
   const kind = previewKind(output);
   const heading = useRef<HTMLHeadingElement>(null);
   const [downloadError, setDownloadError] = useState<unknown>(null);
@@ -50,8 +48,8 @@ export function OutputPreview({ jobId, output, onClose }: { jobId: string; outpu
         </div>
       </div>
       <ErrorMessage title="Could not download the file" error={downloadError} />
-      {loading && text === undefined && <Loading what={`Reading ${output.name} from storage…`} />}
-      <ErrorMessage title="Could not show this file" error={error} onRetry={reload} />
+      {isPending && <Loading what={`Reading ${output.name} from storage…`} />}
+      <ErrorMessage title="Could not show this file" error={error} onRetry={() => void refetch()} />
       {text !== undefined && !error && <PreviewBody kind={kind} text={text} name={output.name} />}
     </section>
   );

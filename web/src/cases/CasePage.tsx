@@ -1,34 +1,38 @@
+import { useQuery } from "@tanstack/react-query";
 import { Link, useParams, useSearchParams } from "react-router";
-import { getCase } from "../api";
-import type { CaseDetails, FieldSpec } from "../api/types";
+import { caseQuery } from "../api/queries";
+import type { CaseDetails } from "../api/types";
+import { Breadcrumb } from "../components/Breadcrumb";
 import { DateText } from "../components/DateText";
 import { DescriptionText } from "../components/DescriptionText";
 import { ErrorMessage, Loading } from "../components/States";
 import { TagList } from "../components/TagList";
-import { formatValue, humanize } from "../lib/format";
-import { useLoad } from "../lib/useLoad";
+import { formatValue } from "../lib/format";
 import { usePageTitle } from "../lib/usePageTitle";
+import { CaseFieldTable } from "./CaseFieldTable";
+
+const CASES = [{ to: "/cases", label: "Cases" }];
 
 /** One case version: description, fields with units, defaults and limits, outputs, resources. */
 export function CasePage() {
   const { caseId = "" } = useParams();
   const [params] = useSearchParams();
   const version = Number(params.get("version")) || undefined;
-  const { data, error, loading, reload } = useLoad((signal) => getCase(caseId, version, signal), [caseId, version]);
+  const { data, error, isPending, refetch } = useQuery(caseQuery(caseId, version));
   usePageTitle(data?.title ?? "Case");
 
-  if (loading && !data) return <Loading what="Loading the case…" />;
-  if (error || !data) {
+  if (isPending) return <Loading what="Loading the case…" />;
+  if (!data) {
     return (
       <section className="page">
-        <Breadcrumb title={caseId} />
-        <ErrorMessage title="Could not load this case" error={error} onRetry={reload} />
+        <Breadcrumb trail={CASES} current={caseId} />
+        <ErrorMessage title="Could not load this case" error={error} onRetry={() => void refetch()} />
       </section>
     );
   }
   return (
     <section className="page">
-      <Breadcrumb title={data.title} />
+      <Breadcrumb trail={CASES} current={data.title} />
       <header className="page-header">
         <div>
           <h1>{data.title}</h1>
@@ -52,7 +56,7 @@ export function CasePage() {
           </section>
           <section className="panel" aria-labelledby="values">
             <h2 id="values">Values you can set</h2>
-            <FieldTable fields={data.fields} />
+            <CaseFieldTable fields={data.fields} />
           </section>
         </div>
         <aside className="stack">
@@ -117,16 +121,6 @@ export function CasePage() {
   );
 }
 
-function Breadcrumb({ title }: { title: string }) {
-  return (
-    <nav aria-label="Breadcrumb" className="breadcrumb">
-      <Link to="/cases">Cases</Link>
-      <span aria-hidden="true"> / </span>
-      <span aria-current="page">{title}</span>
-    </nav>
-  );
-}
-
 function VersionNote({ details }: { details: CaseDetails }) {
   if (details.version === details.latest_version) return null;
   return (
@@ -136,60 +130,6 @@ function VersionNote({ details }: { details: CaseDetails }) {
         <Link to={`/cases/${encodeURIComponent(details.id)}`}>version {details.latest_version}</Link>; new jobs use the
         latest.
       </div>
-    </div>
-  );
-}
-
-function limitsOf(field: FieldSpec): string {
-  if (field.type === "choice") return (field.choices ?? []).join(", ");
-  const parts: string[] = [];
-  if (field.min !== null || field.max !== null) {
-    parts.push(`${field.min !== null ? formatValue(field.min) : "…"} – ${field.max !== null ? formatValue(field.max) : "…"}`);
-  }
-  if (field.max_length !== null) parts.push(`≤ ${field.max_length} characters`);
-  if (field.pattern) parts.push(`matches ${field.pattern}`);
-  return parts.join("; ") || "—";
-}
-
-const TYPE_LABEL: Record<string, string> = {
-  number: "Number",
-  integer: "Whole number",
-  choice: "Choice",
-  boolean: "Yes / no",
-  string: "Text",
-};
-
-function FieldTable({ fields }: { fields: FieldSpec[] }) {
-  if (!fields.length) return <p className="muted">This case takes no values.</p>;
-  return (
-    <div className="table-wrap">
-      <table className="table table-stack">
-        <thead>
-          <tr>
-            <th scope="col">Value</th>
-            <th scope="col">Type</th>
-            <th scope="col">Unit</th>
-            <th scope="col">Default</th>
-            <th scope="col">Allowed</th>
-          </tr>
-        </thead>
-        <tbody>
-          {fields.map((f) => (
-            <tr key={f.name}>
-              <th scope="row" data-label="Value">
-                <span className="field-name">{f.label || humanize(f.name)}</span>
-                {!f.required && <span className="optional"> optional</span>}
-                <code className="field-id">{f.name}</code>
-                {f.help && <span className="hint">{f.help}</span>}
-              </th>
-              <td data-label="Type">{TYPE_LABEL[f.type] ?? f.type}</td>
-              <td data-label="Unit">{f.unit ?? "—"}</td>
-              <td data-label="Default">{formatValue(f.default)}</td>
-              <td data-label="Allowed">{limitsOf(f)}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
     </div>
   );
 }

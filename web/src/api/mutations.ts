@@ -1,0 +1,58 @@
+/**
+ * What the pages change, as TanStack mutations (their errors pass the client's MutationCache, which
+ * handles a lost session once for the app). Each refreshes the cached reads it makes stale.
+ */
+import { useMutation, useQueryClient } from "@tanstack/react-query";
+import { cancelJob, createJob, deleteJob, relaunchJob, runJob, setJobFields } from "./jobs";
+import { queryKeys } from "./queries";
+import type { FieldValues, NewJob } from "./types";
+
+/**
+ * A new draft. Lists are dropped rather than marked stale: the next visit reads them afresh
+ * instead of showing, for a moment, a list without the new job.
+ */
+export function useCreateJob() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: ({ job, idempotencyKey }: { job: NewJob; idempotencyKey: string }) => createJob(job, idempotencyKey),
+    onSuccess: () => client.removeQueries({ queryKey: queryKeys.jobLists }),
+  });
+}
+
+/** Values of a draft. Its details are refreshed by whoever saves, once the whole save (and run) is over. */
+export function useSetJobFields() {
+  return useMutation({
+    mutationFn: ({ jobId, fields, etag }: { jobId: string; fields: FieldValues; etag: string | null }) =>
+      setJobFields(jobId, fields, etag),
+  });
+}
+
+export function useRunJob() {
+  return useMutation({ mutationFn: (jobId: string) => runJob(jobId) });
+}
+
+export function useCancelJob() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (jobId: string) => cancelJob(jobId),
+    onSettled: (_answer, _error, jobId) => {
+      void client.invalidateQueries({ queryKey: queryKeys.job(jobId) });
+    },
+  });
+}
+
+export function useDeleteJob() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (jobId: string) => deleteJob(jobId),
+    onSuccess: () => client.removeQueries({ queryKey: queryKeys.jobLists }),
+  });
+}
+
+export function useRelaunchJob() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (jobId: string) => relaunchJob(jobId),
+    onSuccess: () => client.removeQueries({ queryKey: queryKeys.jobLists }),
+  });
+}
