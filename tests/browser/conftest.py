@@ -26,6 +26,17 @@ LAPTOP = {"width": 1366, "height": 768}
 PHONE = {"width": 390, "height": 844}
 ARTIFACTS = Path(os.environ.get("BROWSER_ARTIFACTS") or LOCAL_DIR / "test-artifacts" / "browser")
 ADMIN_ROLE = "simgate.admin"
+# A case whose run lasts as long as asked: a job to watch while it runs, and to cancel.
+SLOW_CASE = {
+    "id": "slow-mixer",
+    "title": "Slow mixer",
+    "summary": "Mixes for as long as you ask, then writes nothing",
+    "tags": ["test"],
+    "fields": [{"name": "seconds", "label": "Mixing time", "type": "integer", "unit": "s", "min": 1,
+                "max": 600, "default": 300}],
+    "scripts": {"run.sh": "#!/bin/sh\nsleep {{ seconds }}\n"},
+    "entry_point": "run.sh",
+}
 
 
 def chromium_path() -> str | None:

@@ -13,23 +13,13 @@ import re
 
 import pytest
 import requests
+from playwright.sync_api import expect
 
-from tests.browser.conftest import ADMIN_ROLE, email, sign_in
+from tests.browser.conftest import ADMIN_ROLE, SLOW_CASE, email, sign_in
 
 pytestmark = pytest.mark.browser
 
 DONE_TIMEOUT_MS = 120_000
-SLOW_CASE = {
-    "id": "slow-mixer",
-    "title": "Slow mixer",
-    "summary": "Mixes for as long as you ask, then writes nothing",
-    "tags": ["test"],
-    "fields": [{"name": "seconds", "label": "Mixing time", "type": "integer", "unit": "s", "min": 1,
-                "max": 600, "default": 300}],
-    "scripts": {"run.sh": "#!/bin/sh\nsleep {{ seconds }}\n"},
-    "entry_point": "run.sh",
-}
-
 
 def chip(page, label: str):
     return page.locator(".status-panel .status-line .chip", has_text=label)
@@ -57,7 +47,7 @@ def story(web_stack, new_page, screenshots):
 
     page.get_by_label("Search by title or tag").fill("smoothie")
     page.wait_for_url(re.compile(r"q=smoothie"))
-    assert page.get_by_role("heading", name="Heat conduction in a rod").count() == 0
+    expect(page.get_by_role("heading", name="Heat conduction in a rod")).to_have_count(0)
     page.get_by_role("link", name="Smoothie blender", exact=True).click()
     page.get_by_role("heading", name="Values you can set").wait_for()
     assert page.get_by_text("rpm").first.is_visible()
@@ -90,7 +80,7 @@ def story(web_stack, new_page, screenshots):
     chip(page, "Done").wait_for(timeout=DONE_TIMEOUT_MS)
     assert navigations == [], "the page reloaded while the job ran"
     page.get_by_role("heading", name="History").wait_for()
-    assert page.get_by_role("button", name="Preview results/homogeneity.csv").is_visible()
+    assert page.get_by_role("button", name="Preview & plot results/homogeneity.csv").is_visible()
     screenshots(page, "06-job-done")
     yield page, job_id
     assert page.problems == [], page.problems
@@ -115,7 +105,7 @@ def test_csv1_is_previewed_plotted_and_downloaded_straight_from_blob_storage(sto
 
     blob_requests = []
     page.on("request", lambda request: blob_requests.append(request.url))
-    page.get_by_role("button", name=f"Preview {csv1['name']}").click()
+    page.get_by_role("button", name=f"Preview & plot {csv1['name']}").click()
     plot = page.locator(".plot-figure .recharts-wrapper svg").first
     plot.wait_for()
     table = page.get_by_role("region", name=f"{csv1['name']}, table")

@@ -55,6 +55,7 @@ export function OutputList({
               const [folder, file] = splitName(output.name);
               const kind = previewKind(output);
               const previewable = kind !== "none" && output.size > 0 && output.size <= MAX_PREVIEW_BYTES;
+              const previewLabel = kind === "csv" ? "Preview & plot" : "Preview";
               const isSelected = selected === output.output_id;
               return (
                 <tr key={output.output_id} className={isSelected ? "row-selected" : undefined}>
@@ -77,10 +78,10 @@ export function OutputList({
                         type="button"
                         className="button button-small button-secondary"
                         aria-pressed={isSelected}
-                        aria-label={`Preview ${output.name}`}
+                        aria-label={`${previewLabel} ${output.name}`}
                         onClick={() => onPreview(output.output_id)}
                       >
-                        {kind === "csv" ? "Preview & plot" : "Preview"}
+                        {previewLabel}
                       </button>
                     )}
                     <button
