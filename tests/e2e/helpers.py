@@ -7,6 +7,7 @@ import time
 import requests
 
 ALICE = {"X-Simgate-User": "alice"}
+WALK_TO_DONE = ["draft", "submitted", "queued", "running", "cleanup", "done"]
 
 
 def assert_problem(response, status, slug=None):
@@ -31,3 +32,13 @@ def wait_for_status(local_host, job_id, *wanted, headers=ALICE, timeout=60):
         if status in wanted:
             return requests.get(f"{local_host.url}/api/job/{job_id}", headers=headers, timeout=60).json()
     raise AssertionError(f"job {job_id} is still {status}, not {' or '.join(wanted)}, after {timeout} s")
+
+
+def assert_walked_to_done(job):
+    """The job went every step of the way to done, moved by the API, the manager and its agent. The
+    agent starts reporting the moment its job is submitted, so its "running" may be recorded before
+    the manager records "queued"; the manager then records where the job runs and keeps its status."""
+    history = job["history"]
+    assert [h["status"] for h in history] in (WALK_TO_DONE, [s for s in WALK_TO_DONE if s != "queued"]), history
+    assert all(h["source"] == ("manager" if h["status"] == "queued" else "agent") for h in history[2:]), history
+    assert job["simulator"] and job["scheduler_job_id"]

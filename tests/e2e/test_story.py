@@ -13,7 +13,7 @@ import requests
 
 from devstack import PROJECT_ROOT
 from shared.adapters.case_folders import read_case_folder
-from tests.e2e.helpers import wait_for_status
+from tests.e2e.helpers import assert_walked_to_done, wait_for_status
 
 pytestmark = pytest.mark.e2e
 
@@ -64,7 +64,7 @@ def test_the_seed_story(local_host, smoothie_cases, azurite, scheduler):
 
     job = wait_for_status(local_host, job_id, "done", "failed", "cancelled", timeout=120)
     assert job["status"] == "done", job
-    assert [h["status"] for h in job["history"]] == ["draft", "submitted", "queued", "running", "cleanup", "done"]
+    assert_walked_to_done(job)
     assert job["simulator"] == SIMULATOR_OF[scheduler] and job["progress"] == 1.0
 
     outputs = {o["name"]: o for o in api(local_host, "GET", f"job/{job_id}/output").json()}
