@@ -6,6 +6,7 @@ import type { CaseHeader, Page } from "../api/types";
 import { PagedList } from "../components/PagedList";
 import { Empty } from "../components/States";
 import { matchesCase } from "../lib/caseSearch";
+import { withFilter } from "../lib/filterParams";
 import { usePageTitle } from "../lib/usePageTitle";
 import { CaseCards } from "./CaseCards";
 import { CaseSearchForm } from "./CaseSearchForm";
@@ -28,13 +29,7 @@ export function CasesPage() {
   }, [cases.data, tag]);
 
   const setParam = (name: "q" | "tag", value: string, options?: { replace: boolean }) =>
-    setParams((current) => {
-      const next = new URLSearchParams(current);
-      if (value) next.set(name, value);
-      else next.delete(name);
-      next.delete("page");
-      return next;
-    }, options);
+    setParams((current) => withFilter(current, name, value), options);
 
   const filtered = !!(q || tag);
   const shownOf = (data: Page<CaseHeader>) => data.items.filter((c) => matchesCase(c, q, tag));

@@ -1,6 +1,7 @@
 import { useSearchParams } from "react-router";
 import type { JobListQuery, JobStatus } from "../api/types";
 import { useAuth } from "../auth/AuthContext";
+import { withFilter } from "../lib/filterParams";
 
 /** The jobs list's filters, kept in the URL: `?status=&case_id=&page=`, and for admins `&user=` or `&all=true`. */
 export function useJobFilters() {
@@ -20,13 +21,7 @@ export function useJobFilters() {
 
   /** Set one filter (empty: remove it), back to the first page. */
   const update = (name: "status" | "case_id" | "user", value: string) =>
-    setParams((current) => {
-      const next = new URLSearchParams(current);
-      if (value) next.set(name, value);
-      else next.delete(name);
-      next.delete("page");
-      return next;
-    });
+    setParams((current) => withFilter(current, name, value));
 
   /** Everyone's jobs, or the admin's own; a user filter does not apply to everyone's. */
   const showAll = (checked: boolean) =>
