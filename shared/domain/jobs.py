@@ -238,11 +238,12 @@ class Job(BaseModel):
         return self.model_copy(update={"fields": {**self.fields, **values}, "updated": at})
 
     def relaunched(self, job_id: str, at: datetime, by: str) -> "Job":
-        """A new draft of the same case version with the same values, titled "<title> (n)"."""
-        return Job(job_id=job_id, owner=self.owner, title=relaunch_title(self.title), case_id=self.case_id,
+        """A new draft of the same case version with the same values, titled "<title> (n)", owned by
+        whoever relaunches it (an admin relaunching someone else's job gets a draft of their own)."""
+        origin = f"relaunched from job {self.job_id}" + (f" of {self.owner}" if by != self.owner else "")
+        return Job(job_id=job_id, owner=by, title=relaunch_title(self.title), case_id=self.case_id,
                    case_version=self.case_version, fields=dict(self.fields), created=at, updated=at,
-                   history=[Transition(status=JobStatus.DRAFT, at=at, source=f"api:{by}",
-                                       reason=f"relaunched from job {self.job_id}")])
+                   history=[Transition(status=JobStatus.DRAFT, at=at, source=f"api:{by}", reason=origin)])
 
 
 _NUMBERED = re.compile(r"^(.*) \((\d{1,6})\)$")

@@ -158,10 +158,11 @@ class Jobs:
         return stored
 
     def relaunch(self, caller: Principal, job_id: str) -> Stored[Job]:
-        """A new draft of the same case version with the same values, for the job's owner."""
+        """A new draft of the same case version with the same values, for the caller: an admin who
+        relaunches someone else's job gets a draft of their own, whose history names the original owner."""
         original = self.get(caller, job_id).item
         now = self._clock.now()
-        job = original.relaunched(new_job_id(original.owner, now), now, caller.user_id)
+        job = original.relaunched(new_job_id(caller.user_id, now), now, caller.user_id)
         stored = self._jobs.add(job)
         job_log(log, job.job_id).info("relaunched from job %s by %s", job_id, caller.user_id)
         return stored

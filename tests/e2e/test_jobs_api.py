@@ -248,8 +248,13 @@ def test_a_failed_job_is_relaunched_in_one_call_and_runs_to_done(local_host, cas
     assert wait_for_status(local_host, again_id, "done", "failed", timeout=120)["status"] == "done"
 
 
-def test_someone_elses_job_cannot_be_relaunched(local_host, case_id):
+def test_someone_elses_job_cannot_be_relaunched_but_an_admin_relaunches_it_as_their_own(local_host, case_id):
     job_id = create(local_host, case_id)
     assert_problem(api(local_host, "POST", f"job/{job_id}/relaunch", headers=BOB), 404, "not-found")
     assert_problem(api(local_host, "POST", "job/not-a-job/relaunch"), 404, "not-found")
-    assert api(local_host, "POST", f"job/{job_id}/relaunch", headers=ADMIN).status_code == 201
+    relaunched = api(local_host, "POST", f"job/{job_id}/relaunch", headers=ADMIN)
+    assert relaunched.status_code == 201
+    admins = api(local_host, "GET", f"job/{relaunched.json()['job_id']}", headers=ADMIN).json()
+    assert admins["owner"] == ADMIN["X-Simgate-User"] and admins["history"][0]["reason"].endswith(" of alice")
+    assert_problem(api(local_host, "GET", f"job/{admins['job_id']}"), 404, "not-found")  # not alice's draft
+    assert admins["job_id"] in [j["job_id"] for j in api(local_host, "GET", "job", headers=ADMIN).json()]

@@ -241,4 +241,9 @@ def test_relaunch_makes_a_new_draft_of_the_same_case_version_and_values(world):
     assert world.app.jobs.relaunch(ALICE, again.job_id).item.title == "Test 1 (3)"
     with pytest.raises(NotFound):
         world.app.jobs.relaunch(BOB, job.job_id)
-    assert world.app.jobs.relaunch(ADMIN, job.job_id).item.owner == "alice"
+    by_admin = world.app.jobs.relaunch(ADMIN, job.job_id).item
+    assert by_admin.owner == ADMIN.user_id and by_admin.history[0].source == f"api:{ADMIN.user_id}"
+    assert by_admin.history[0].reason == f"relaunched from job {job.job_id} of alice"
+    assert world.app.jobs.get(ADMIN, by_admin.job_id).item.fields == job.fields | {"steps": 3, "speed": 12.0}
+    with pytest.raises(NotFound):  # the admin's draft is the admin's: its original owner does not see it
+        world.app.jobs.get(ALICE, by_admin.job_id)
