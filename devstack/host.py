@@ -8,6 +8,15 @@ It reads the app's registered functions (no routing table of its own) and
   again after a back-off on failure, its delivery count passed in, and moved to the dead-letter
   queue after the maximum deliveries (where a ``<queue>/$deadletterqueue`` trigger receives it);
 - runs timer-triggered functions on their NCRONTAB schedule.
+
+It stands in for the platform's front end too. App Service Authentication strips client-sent
+``X-MS-CLIENT-PRINCIPAL*`` headers and sets them only for callers it authenticated, among them the
+linked static site. Here, requests on the public port (where the CLI, agents and curl come) lose
+those headers unless development mode is on; a second loopback port, reserved for the local Static
+Web Apps CLI's ``/api`` proxy, keeps them (the CLI sets the signed-in user's principal). So the
+stacks that run this host set ``WEBSITE_AUTH_ENABLED`` as App Service does (``PLATFORM_ENVIRONMENT``).
+A connection on which nothing arrives for ``read_timeout`` seconds is dropped; a request whose body
+stalls that long is answered 408.
 """
 
 from __future__ import annotations
@@ -31,13 +40,19 @@ import azure.functions as func
 from devstack.queue_pump import LOCK_SECONDS, QueuePump
 from devstack.routes import compile_route
 from devstack.timers import TimerRunner
+from shared.api.models import Problem
 from shared.errors import BadRequest, MethodNotAllowed, NotFound, PayloadTooLarge, SimgateError
-from shared.http import problem_response
+from shared.http import PROBLEM_JSON, PROBLEM_TYPE_BASE, problem_response
 
 log = logging.getLogger("devstack.host")
 
 _SETTING_REFERENCE = re.compile(r"%([^%]+)%")
 MAX_REQUEST_BYTES = 100 * 1024 * 1024  # the Functions host's default request size limit
+READ_TIMEOUT_SECONDS = 30.0  # Kestrel's (the Functions host's) request headers timeout
+CLIENT_PRINCIPAL_HEADERS = "x-ms-client-principal"  # the prefix of -ID, -NAME, -IDP too
+# What App Service puts in the environment of an app whose authentication is on: this host strips
+# client principals as that feature does.
+PLATFORM_ENVIRONMENT = {"WEBSITE_AUTH_ENABLED": "True"}
 
 
 def resolve_setting_references(value: str) -> str:
@@ -112,9 +127,18 @@ class LocalFunctionsHost:
         redelivery_backoff: float = 2.0,
         lock_seconds: int = LOCK_SECONDS,
         cors_origins: list[str] | None = None,
+        proxy_port: int | None = None,
+        dev_mode: bool = False,
+        read_timeout: float = READ_TIMEOUT_SECONDS,
     ) -> None:
+        """``proxy_port``: the port for the Static Web Apps CLI's proxy, whose requests keep their client
+        principal (0: any free port; None: no such port). ``dev_mode`` (the app's AUTH_DEV_MODE): the
+        public port keeps them too, as it trusts a plain user header anyway."""
         self._bind = bind
         self._port = port
+        self._proxy_port = proxy_port
+        self._dev_mode = dev_mode
+        self.read_timeout = read_timeout
         self._cors = cors_origins or []
         extensions = host_json.get("extensions", {})
         prefix = extensions.get("http", {}).get("routePrefix", "api")
@@ -150,7 +174,7 @@ class LocalFunctionsHost:
             else:
                 log.warning("function %s has a %s trigger, which the local host does not run", invocable.name, kind)
         self._server: ThreadingHTTPServer | None = None
-        self._server_thread: threading.Thread | None = None
+        self._proxy_server: ThreadingHTTPServer | None = None
 
     def _add_route(self, invocable: Invocable, binding: dict[str, Any]) -> None:
         template = binding.get("route") or invocable.name
@@ -170,13 +194,17 @@ class LocalFunctionsHost:
     def url(self) -> str:
         return f"http://{self._bind}:{self.port}"
 
+    @property
+    def proxy_url(self) -> str | None:
+        """Where the Static Web Apps CLI sends ``/api`` requests (their client principal is kept)."""
+        if self._proxy_server is None:
+            return None
+        return f"http://{self._bind}:{self._proxy_server.server_address[1]}"
+
     def start(self) -> "LocalFunctionsHost":
-        handler = type("Handler", (_RequestHandler,), {"host": self})
-        server_class = type("Server", (ThreadingHTTPServer,), {"request_queue_size": self.backlog})
-        self._server = server_class((self._bind, self._port), handler)
-        self._server.daemon_threads = True
-        self._server_thread = threading.Thread(target=self._server.serve_forever, name="http", daemon=True)
-        self._server_thread.start()
+        self._server = self._serve(self._port, keeps_client_principals=self._dev_mode, name="http")
+        if self._proxy_port is not None:
+            self._proxy_server = self._serve(self._proxy_port, keeps_client_principals=True, name="http-proxy")
         for pump in self.pumps:
             pump.start()
         for timer in self.timers:
@@ -188,10 +216,20 @@ class LocalFunctionsHost:
             timer.stop()
         for pump in self.pumps:
             pump.stop()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        for server in (self._server, self._proxy_server):
+            if server is not None:
+                server.shutdown()
+                server.server_close()
+        self._server = self._proxy_server = None
+
+    def _serve(self, port: int, *, keeps_client_principals: bool, name: str) -> ThreadingHTTPServer:
+        handler = type("Handler", (_RequestHandler,), {"host": self, "timeout": self.read_timeout,
+                                                       "keeps_client_principals": keeps_client_principals})
+        server_class = type("Server", (ThreadingHTTPServer,), {"request_queue_size": self.backlog})
+        server = server_class((self._bind, port), handler)
+        server.daemon_threads = True
+        threading.Thread(target=server.serve_forever, name=name, daemon=True).start()
+        return server
 
     def __enter__(self) -> "LocalFunctionsHost":
         return self.start()
@@ -247,6 +285,8 @@ class LocalFunctionsHost:
 
 class _RequestHandler(BaseHTTPRequestHandler):
     host: LocalFunctionsHost
+    keeps_client_principals: bool = False
+    timeout: float  # seconds a read may wait (StreamRequestHandler sets it on the socket)
     protocol_version = "HTTP/1.1"
     server_version = "simgate-local-host"
     # headers and body go out in two writes: without TCP_NODELAY a kept-alive connection waits for
@@ -293,6 +333,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
             body = self._read_body()
         except ValueError:
             return self._problem(BadRequest("the request body's chunked encoding is broken"), split.path)
+        except TimeoutError:
+            return self._request_timeout(split.path)
         if body is None:
             return self._problem(PayloadTooLarge(f"the request body is larger than {MAX_REQUEST_BYTES} bytes"),
                                  split.path)
@@ -306,7 +348,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
         request = func.HttpRequest(
             method=method,
             url=f"http://{self.headers.get('Host') or self.host.url.split('//')[1]}{self.path}",
-            headers=dict(self.headers.items()),
+            headers=self._forwarded_headers(),
             params=dict(parse_qsl(split.query, keep_blank_values=True)),
             route_params=params,
             body=body,
@@ -319,6 +361,22 @@ class _RequestHandler(BaseHTTPRequestHandler):
         status, headers, payload = _wire(response)
         headers.update(self.host.cors_headers(self.headers.get("Origin")))
         self._send(status, headers, b"" if method == "HEAD" else payload, content_length=len(payload))
+
+    def _forwarded_headers(self) -> dict[str, str]:
+        """The request's headers as the platform passes them on: without client-sent principals, except
+        from the static site's proxy (or in development mode)."""
+        return {name: value for name, value in self.headers.items()
+                if self.keeps_client_principals or not name.lower().startswith(CLIENT_PRINCIPAL_HEADERS)}
+
+    def _request_timeout(self, instance: str) -> None:
+        log.info("%s - gave up on a request body that stalled for %s s", self.address_string(), self.timeout)
+        self.close_connection = True
+        problem = Problem(type=PROBLEM_TYPE_BASE + "request-timeout", title="Request timeout",
+                          status=HTTPStatus.REQUEST_TIMEOUT,
+                          detail=f"the request's body stopped arriving for {self.timeout:g} seconds",
+                          instance=instance)
+        self._send(HTTPStatus.REQUEST_TIMEOUT, {"Content-Type": PROBLEM_JSON, "Cache-Control": "no-store",
+                                                "Connection": "close"}, problem.model_dump_json().encode())
 
     def _problem(self, error, instance: str) -> None:
         response = problem_response(error, instance)

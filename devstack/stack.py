@@ -4,6 +4,10 @@ demo cases, and the local Functions host serving function_app.app.
 
 `make up` runs it on the fixed ports of local.settings.json; the benchmarks and the browser tests run
 their own on free ports in a folder of their own. Everything it started stops with ``stop``.
+
+The local host plays the platform, App Service Authentication included: the app's environment gets
+what App Service sets for an app whose authentication is on (``WEBSITE_AUTH_ENABLED``), and the web
+app's proxy reaches the host on a port of its own, where the signed-in user's principal is kept.
 """
 
 from __future__ import annotations
@@ -98,6 +102,7 @@ class LocalStack:
     # --- lifecycle ---
 
     def start(self) -> "LocalStack":
+        from devstack.host import PLATFORM_ENVIRONMENT
         from devstack.provision import provision
         from shared.adapters.storage import StorageClients
         from shared.config import Settings
@@ -116,7 +121,7 @@ class LocalStack:
             listed = local_simulators(configured, self.keys, ports.sshd,
                                       slurm_partition=cluster.partition if cluster else None, **self.simulator_options)
             environment = {**self.values, **self.azurite.settings(), "SIMULATORS": json.dumps(listed),
-                           "AGENT_CALLBACK_URL": f"http://127.0.0.1:{ports.host}/api"}
+                           "AGENT_CALLBACK_URL": f"http://127.0.0.1:{ports.host}/api", **PLATFORM_ENVIRONMENT}
             self._export(environment)
             self.settings = Settings.from_environ(self.environ)
             clients = StorageClients(self.settings)
@@ -124,7 +129,7 @@ class LocalStack:
             self._publish_cases()
             self._start_host(ports.host, clients)
             if self.web:
-                self._start_web(ports.web, ports.host)
+                self._start_web(ports.web)
         except BaseException:
             self.stop()
             raise
@@ -175,12 +180,12 @@ class LocalStack:
         """Where browsers read outputs from Blob storage (previews, plots): the web app's origins."""
         return [f"http://localhost:{port}", f"http://127.0.0.1:{port}"] if self.web else []
 
-    def _start_web(self, port: int, host_port: int) -> None:
+    def _start_web(self, port: int) -> None:
         from devstack.web import build, start_front, start_web
 
         build(self.root / "logs" / "web-build.log")
         swa_port = free_port()
-        self.processes.append(start_web(swa_port, f"http://127.0.0.1:{host_port}", self.root / "logs" / "swa.log"))
+        self.processes.append(start_web(swa_port, self.host.proxy_url, self.root / "logs" / "swa.log"))
         self.front = start_front(port, swa_port)
         self.web_url = f"http://localhost:{port}"
 
@@ -214,4 +219,5 @@ class LocalStack:
         self.host = LocalFunctionsHost(function_app.build(), host_json=host_json, port=port,
                                        queue_service=clients.queue_service,
                                        max_delivery_count=self.settings.jobs_queue_max_delivery_count,
-                                       cors_origins=self.cors_origins).start()
+                                       cors_origins=self.cors_origins, proxy_port=0 if self.web else None,
+                                       dev_mode=self.settings.auth_dev_mode).start()

@@ -1,7 +1,9 @@
 """The web app locally: built from web/ when its sources changed, served by the Static Web Apps CLI,
 which also keeps who is signed in (/.auth/me, /.auth/logout) and proxies /api to the local Functions
 host with the signed-in user in X-MS-CLIENT-PRINCIPAL, as Azure Static Web Apps does with a linked
-backend. People reach it through devstack.front, which serves a sign-in page that works offline."""
+backend. It proxies to the host's port reserved for it, the one port where the host keeps that header
+(``LocalFunctionsHost.proxy_url``). People reach it through devstack.front, which serves a sign-in page
+that works offline."""
 
 from __future__ import annotations
 
@@ -57,7 +59,8 @@ def build(log_path: Path) -> None:
 
 
 def start_web(port: int, api_url: str, log_path: Path) -> ManagedProcess:
-    """The SWA CLI on 127.0.0.1:``port`` serving web/dist, ``/api`` going to ``api_url``."""
+    """The SWA CLI on 127.0.0.1:``port`` serving web/dist, ``/api`` going to ``api_url`` (the local host's
+    proxy port)."""
     argv = [str(swa_executable()), "start", str(DIST), "--swa-config-location", str(DIST),
             "--api-devserver-url", api_url, "--host", "127.0.0.1", "--port", str(port),
             "--devserver-timeout", "60"]

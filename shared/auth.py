@@ -1,8 +1,10 @@
 """Who is calling: the user signed in through App Service Authentication (Easy Auth) or through the
 Static Web App that fronts the API.
 
-Both forward the identity in ``X-MS-CLIENT-PRINCIPAL`` (base64 JSON) and strip that header from
-incoming requests, so it cannot be forged from outside. App Service sends
+Both forward the identity in ``X-MS-CLIENT-PRINCIPAL`` (base64 JSON). App Service Authentication
+strips such headers from what callers send, but only while it is on, and the app is reachable
+without it; so the header is trusted only where the platform says authentication is on
+(``WEBSITE_AUTH_ENABLED``, ``Settings.platform_auth``) and ignored everywhere else. App Service sends
 ``{auth_typ, name_typ, role_typ, claims: [{typ, val}]}`` (plus ``X-MS-CLIENT-PRINCIPAL-ID``/``-NAME``);
 Static Web Apps (and its CLI's sign-in emulator) send ``{identityProvider, userId, userDetails,
 userRoles}``.
@@ -58,22 +60,28 @@ class Principal:
 
 @dataclass(frozen=True)
 class Authenticator:
-    """Turns a request's headers into a Principal, with the app's admin role and dev mode applied."""
+    """Turns a request's headers into a Principal, with the app's admin role, dev mode and platform
+    authentication applied."""
 
     admin_role: str
     dev_mode: bool = False
+    platform_auth: bool = False  # App Service Authentication is on: principal headers are the platform's
 
     def caller(self, headers: Mapping[str, str]) -> Principal:
-        principal = authenticate(headers, dev_mode=self.dev_mode)
+        principal = authenticate(headers, dev_mode=self.dev_mode, platform_auth=self.platform_auth)
         return replace(principal, is_admin=self.admin_role in principal.roles)
 
 
-def authenticate(headers: Mapping[str, str], *, dev_mode: bool) -> Principal:
-    """The caller's identity, or Unauthorized. ``headers`` must be case-insensitive."""
-    if headers.get(PRINCIPAL_HEADER):
+def authenticate(headers: Mapping[str, str], *, dev_mode: bool, platform_auth: bool) -> Principal:
+    """The caller's identity, or Unauthorized. ``headers`` must be case-insensitive. The principal
+    headers count only with ``platform_auth``: without it, anyone could have sent them."""
+    if platform_auth and headers.get(PRINCIPAL_HEADER):
         return _from_easy_auth(headers)
     if dev_mode and headers.get(DEV_USER_HEADER):
         return _from_dev_headers(headers)
+    if headers.get(PRINCIPAL_HEADER):
+        raise Unauthorized("sign in first: a client principal is trusted only from App Service Authentication, "
+                           "which is off for this app")
     raise Unauthorized("sign in first: no authenticated user on this request")
 
 

@@ -3,7 +3,7 @@
 Names follow Azure's identity-based connection convention where one exists
 (``<Connection>__tableServiceUri``, ``__credential``, ``__clientId``), so the same names work with
 managed identity in Azure and with Azurite locally. Every name read here is listed in
-``local.settings.sample.json``.
+``local.settings.sample.json``, except those the platform itself sets (``SET_BY_PLATFORM``).
 """
 
 from __future__ import annotations
@@ -28,6 +28,9 @@ LOCAL_ONLY = {"local_only": True}
 # with the platform's settings.
 BINDING = {"binding": True}
 SERVICE_BUS = "ServiceBusConnection"
+# Marks settings that App Service sets itself, never a person, infra or local.settings.json (the local
+# host sets them as the platform would).
+SET_BY_PLATFORM = {"set_by_platform": True}
 
 
 class StorageCredential(str, Enum):
@@ -131,6 +134,11 @@ class Settings(BaseModel):
 
     auth_dev_mode: bool = Field(default=False, validation_alias="AUTH_DEV_MODE", json_schema_extra=LOCAL_ONLY)
     admin_role: str = Field(default="simgate.admin", min_length=1, validation_alias="ADMIN_ROLE")
+    # Whether App Service Authentication runs in front of the app: only then are client principal
+    # headers the platform's (it strips those callers send). "True" in any case means on, as
+    # Microsoft.Identity.Web reads it; anything else, or unset, means off.
+    platform_auth: bool = Field(default=False, validation_alias="WEBSITE_AUTH_ENABLED",
+                                json_schema_extra=SET_BY_PLATFORM)
 
     simulators: list[SimulatorSpec] = Field(default_factory=list, validation_alias="SIMULATORS")
     # The API's base URL as simulators reach it ("https://<app>.azurewebsites.net/api"): agents post
@@ -177,6 +185,11 @@ class Settings(BaseModel):
         if parts.scheme != "https" and not (parts.scheme == "http" and loopback):
             raise ValueError("must be an https:// URL (plain http only for a loopback address)")
         return value.rstrip("/")
+
+    @field_validator("platform_auth", mode="before")
+    @classmethod
+    def _true_only_when_true(cls, value: object) -> object:
+        return value.strip().lower() == "true" if isinstance(value, str) else value
 
     @field_validator("reconcile_schedule")
     @classmethod
@@ -228,8 +241,10 @@ def _lookup(environ: Mapping[str, str], name: str) -> str | None:
     return next((v for k, v in environ.items() if k.lower() == name.lower()), None)
 
 
-def setting_names(*, local_only: bool | None = None, binding: bool | None = None) -> set[str]:
-    """The app setting names this module reads, filtered on the local-only and binding marks."""
+def setting_names(*, local_only: bool | None = None, binding: bool | None = None,
+                  set_by_platform: bool | None = None) -> set[str]:
+    """The app setting names this module reads, filtered on the local-only, binding and set-by-platform
+    marks."""
     names = set()
     for field in Settings.model_fields.values():
         if not field.validation_alias:
@@ -238,6 +253,8 @@ def setting_names(*, local_only: bool | None = None, binding: bool | None = None
         if local_only is not None and local_only != bool(marks.get("local_only")):
             continue
         if binding is not None and binding != bool(marks.get("binding")):
+            continue
+        if set_by_platform is not None and set_by_platform != bool(marks.get("set_by_platform")):
             continue
         names.add(_alias_of(field))
     return names

@@ -72,7 +72,8 @@ def build(settings: Settings, adapters: Adapters) -> App:
                          ca_bundle=str(settings.storage_ca_bundle.resolve()) if settings.storage_ca_bundle else None)
     return App(
         settings=settings,
-        auth=Authenticator(admin_role=settings.admin_role, dev_mode=settings.auth_dev_mode),
+        auth=Authenticator(admin_role=settings.admin_role, dev_mode=settings.auth_dev_mode,
+                           platform_auth=settings.platform_auth),
         cases=Catalogue(adapters.cases, adapters.clock),
         jobs=jobs,
         outputs=Outputs(jobs, adapters.outputs),

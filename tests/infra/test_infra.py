@@ -129,6 +129,33 @@ def test_the_app_runs_python_on_flex_consumption_with_sign_in():
     assert auth["identityProviders"]["azureActiveDirectory"]["enabled"] is True
 
 
+def test_the_function_app_keeps_app_service_authentication_on():
+    """The app trusts X-MS-CLIENT-PRINCIPAL* only while App Service Authentication runs in front of it
+    (WEBSITE_AUTH_ENABLED): it is what strips those headers from callers and sets them for validated
+    tokens and the linked site. Off, every signed-in user would be a 401; anonymous callers must still
+    get through (the agents' webhook with its job token, health), or the agents would be locked out."""
+    auth = parsed("modules/function.bicep")["resources"]["auth"]
+    assert auth["type"] == "Microsoft.Web/sites/config" and auth["config"]["name"] == "authsettingsV2"
+    properties = auth["config"]["properties"]
+    assert properties["platform"]["enabled"] is True
+    assert properties["globalValidation"]["requireAuthentication"] is False
+    assert properties["globalValidation"]["unauthenticatedClientAction"] == "AllowAnonymous"
+
+
+SETTING_KEY = r"(?im)^\s*'?{name}'?\s*:|\bname\s*:\s*'{name}'"
+
+
+def test_nobody_sets_platform_authentication_or_dev_mode_by_hand():
+    """WEBSITE_AUTH_ENABLED is the platform's to set (a hand-set value would claim authentication that may
+    be off); development mode is never on in Azure."""
+    site_settings = set(parsed("modules/web.bicep")["resources"]["appSettings"]["config"]["properties"])
+    every_setting = {name.lower() for name in app_settings() | platform_settings() | site_settings}
+    text = all_text()
+    for name in setting_names(set_by_platform=True) | {"AUTH_DEV_MODE"}:
+        assert name.lower() not in every_setting, name
+        assert not re.search(SETTING_KEY.format(name=re.escape(name)), text), f"{name} is set in infra"
+
+
 def app_settings() -> set[str]:
     return set(parsed("main.bicep")["modules"]["api"]["config"]["params"]["appSettings"])
 
@@ -144,7 +171,7 @@ def literal_setting(name: str):
 
 
 def test_bicep_sets_exactly_the_settings_the_code_reads():
-    expected = setting_names(local_only=False, binding=False)
+    expected = setting_names(local_only=False, binding=False, set_by_platform=False)
     assert app_settings() == expected, {
         "read by the code but not set": expected - app_settings(),
         "set but not read by the code": app_settings() - expected,
@@ -155,7 +182,7 @@ def test_bicep_sets_exactly_the_settings_the_code_reads():
 
 def test_the_local_sample_lists_the_same_settings():
     sample = json.loads((PROJECT_ROOT / "local.settings.sample.json").read_text())["Values"]
-    assert set(sample) - {"FUNCTIONS_WORKER_RUNTIME", "AzureWebJobsStorage"} == setting_names()
+    assert set(sample) - {"FUNCTIONS_WORKER_RUNTIME", "AzureWebJobsStorage"} == setting_names(set_by_platform=False)
 
 
 def checkov_executable() -> Path:

@@ -1,18 +1,30 @@
-"""The local host against real Azurite: HTTP routing and concurrency, queue peek-lock semantics, timers."""
+"""The local host against real Azurite: HTTP routing and concurrency, queue peek-lock semantics, timers;
+and, on loopback alone, what it does as the platform's front end: client principals kept only from the
+static site's proxy port, and connections whose request stalls dropped."""
 
 from __future__ import annotations
 
+import base64
 import json
+import socket
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
 
+import azure.functions as func
 import pytest
 import requests
 
-from devstack.host import LocalFunctionsHost
+from devstack.host import PLATFORM_ENVIRONMENT, LocalFunctionsHost
+from functions import jobs, meta
 from shared.adapters.job_queue import local_dead_letter_queue
+from shared.domain.cases import parse_definition
+from shared.domain.jobs import Job, JobStatus, Transition, new_job_id
+from shared.wiring import installed
 from tests.apps import sample_app
+from tests.factories import case_document
+from tests.fakes import fake_app
 
 pytestmark = pytest.mark.integration
 
@@ -149,3 +161,116 @@ def _wait(condition, timeout: float = 15.0) -> bool:
             return True
         time.sleep(0.1)
     return False
+
+
+# --- the platform's front end: whose principal gets through, and how long a request may stall ---
+
+NOW = datetime(2026, 5, 1, tzinfo=timezone.utc)
+PRINCIPAL_HEADERS = ("X-MS-CLIENT-PRINCIPAL", "X-MS-CLIENT-PRINCIPAL-ID", "X-MS-CLIENT-PRINCIPAL-NAME",
+                     "X-MS-CLIENT-PRINCIPAL-IDP")
+# Static Web Apps' shape, with the admin role: what the site's proxy passes for a signed-in admin, and
+# what an attacker would send to the public port.
+ADMIN_PRINCIPAL = {
+    "X-MS-CLIENT-PRINCIPAL": base64.b64encode(json.dumps({
+        "identityProvider": "aad", "userId": "c0ffee", "userDetails": "carol@example.org",
+        "userRoles": ["anonymous", "authenticated", "simgate.admin"]}).encode()).decode(),
+    "X-MS-CLIENT-PRINCIPAL-ID": "c0ffee", "X-MS-CLIENT-PRINCIPAL-NAME": "carol@example.org",
+    "X-MS-CLIENT-PRINCIPAL-IDP": "aad",
+}
+echo = func.Blueprint()
+
+
+@echo.route(route="echo/headers", methods=["GET", "POST"], auth_level=func.AuthLevel.ANONYMOUS)
+def echo_headers(req: func.HttpRequest) -> func.HttpResponse:
+    return func.HttpResponse(json.dumps(sorted(name.lower() for name in req.headers)), mimetype="application/json")
+
+
+def http_app() -> func.FunctionApp:
+    """The job endpoints and the catch-all, beside a route that answers the headers it got: HTTP only,
+    so no queue is needed."""
+    app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
+    for blueprint in (jobs.bp, meta.bp, echo):
+        app.register_functions(blueprint)
+    return app
+
+
+@pytest.fixture
+def world():
+    """The app on fakes, configured as the local stack configures it (dev mode off here), with two
+    users' jobs."""
+    world = fake_app(AUTH_DEV_MODE="false", **PLATFORM_ENVIRONMENT)
+    world.cases.publish(parse_definition(case_document("mixer")), "carol", NOW)
+    for owner in ("alice@example.org", "bob@example.org"):
+        world.jobs.add(Job(job_id=new_job_id(owner, NOW), owner=owner, title="Test", case_id="mixer",
+                           case_version=1, fields={}, status=JobStatus.DRAFT, created=NOW, updated=NOW,
+                           history=[Transition(status=JobStatus.DRAFT, at=NOW, source="user")]))
+    with installed(world.app):
+        yield world
+
+
+def test_a_principal_sent_to_the_public_port_is_dropped_and_one_from_the_proxy_port_honoured(world):
+    with LocalFunctionsHost(http_app(), host_json=HOST_JSON, port=0, proxy_port=0) as host:
+        assert host.proxy_url and host.proxy_url != host.url
+        public = requests.get(f"{host.url}/api/job", params={"all": "true"}, headers=ADMIN_PRINCIPAL, timeout=10)
+        proxied = requests.get(f"{host.proxy_url}/api/job", params={"all": "true"}, headers=ADMIN_PRINCIPAL,
+                               timeout=10)
+        seen_public = requests.get(f"{host.url}/api/echo/headers", headers=ADMIN_PRINCIPAL, timeout=10).json()
+        seen_proxied = requests.get(f"{host.proxy_url}/api/echo/headers", headers=ADMIN_PRINCIPAL, timeout=10).json()
+    assert public.status_code == 401 and public.json()["type"] == "urn:simgate:problem:unauthorized"
+    assert proxied.status_code == 200
+    assert {job["owner"] for job in proxied.json()} == {"alice@example.org", "bob@example.org"}
+    assert not any(name.startswith("x-ms-client-principal") for name in seen_public)
+    assert {name.lower() for name in PRINCIPAL_HEADERS} <= set(seen_proxied)
+
+
+def test_in_development_mode_the_public_port_keeps_principals_and_the_dev_header_works(world):
+    with LocalFunctionsHost(http_app(), host_json=HOST_JSON, port=0, dev_mode=True) as host:
+        assert host.proxy_url is None  # no static site, no port for it
+        seen = requests.get(f"{host.url}/api/echo/headers", headers=ADMIN_PRINCIPAL, timeout=10).json()
+    assert {name.lower() for name in PRINCIPAL_HEADERS} <= set(seen)
+
+
+def test_a_host_outside_development_mode_passes_other_headers_on(world):
+    with LocalFunctionsHost(http_app(), host_json=HOST_JSON, port=0) as host:
+        seen = requests.get(f"{host.url}/api/echo/headers", headers={"X-Simgate-User": "alice", "X-Other": "1",
+                                                                     **ADMIN_PRINCIPAL}, timeout=10).json()
+    assert {"x-simgate-user", "x-other"} <= set(seen)
+    assert not any(name.startswith("x-ms-client-principal") for name in seen)
+
+
+READ_TIMEOUT = 0.5
+
+
+def received_until_closed(sock: socket.socket) -> bytes:
+    received = b""
+    while chunk := sock.recv(65536):
+        received += chunk
+    return received
+
+
+def test_a_request_whose_body_never_arrives_is_answered_408_once_the_read_timeout_passes():
+    with LocalFunctionsHost(http_app(), host_json=HOST_JSON, port=0, read_timeout=READ_TIMEOUT) as host:
+        with socket.create_connection(("127.0.0.1", host.port), timeout=10) as sock:
+            started = time.monotonic()
+            sock.sendall(b"POST /api/echo/headers HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/plain\r\n"
+                         b"Content-Length: 1000\r\n\r\n" + b"x" * 10)
+            answer = received_until_closed(sock)  # the host answers, then closes the connection
+            waited = time.monotonic() - started
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 408 ")
+    assert b"application/problem+json" in head and b"connection: close" in head.lower()
+    problem = json.loads(body)
+    assert problem["type"] == "urn:simgate:problem:request-timeout" and problem["status"] == 408
+    assert READ_TIMEOUT <= waited < 5
+
+
+def test_a_connection_that_sends_nothing_is_closed_once_the_read_timeout_passes():
+    with LocalFunctionsHost(http_app(), host_json=HOST_JSON, port=0, read_timeout=READ_TIMEOUT) as host:
+        with socket.create_connection(("127.0.0.1", host.port), timeout=10) as sock:
+            started = time.monotonic()
+            sock.sendall(b"GET /api/echo/headers HTTP/1.1\r\nHost: local")  # headers that never end
+            assert received_until_closed(sock) == b""
+            waited = time.monotonic() - started
+        # and the host still serves others
+        assert requests.get(f"{host.url}/api/echo/headers", timeout=10).status_code == 200
+    assert READ_TIMEOUT <= waited < 5

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from shared.config import Settings, StorageCredential
+from shared.config import Settings, StorageCredential, setting_names
 from shared.errors import ConfigurationError
 
 BASE = {
@@ -39,6 +39,18 @@ def test_names_match_case_insensitively_and_empty_means_unset():
 
 def test_dev_mode_is_off_unless_turned_on():
     assert Settings.from_environ(BASE).auth_dev_mode is False
+
+
+@pytest.mark.parametrize(("value", "on"), [("True", True), ("true", True), (" TRUE ", True), ("False", False),
+                                           ("1", False), ("yes", False), ("", False), ("anything", False)])
+def test_platform_authentication_is_on_only_when_the_platform_says_true(value, on):
+    assert Settings.from_environ({**BASE, "WEBSITE_AUTH_ENABLED": value}).platform_auth is on
+    assert Settings.from_environ({**BASE, "website_auth_enabled": value}).platform_auth is on
+
+
+def test_platform_authentication_is_off_unless_set():
+    assert Settings.from_environ(BASE).platform_auth is False
+    assert setting_names(set_by_platform=True) == {"WEBSITE_AUTH_ENABLED"}
 
 
 def test_simulators_parse_from_json_with_a_pinned_host_key():
