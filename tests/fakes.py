@@ -14,7 +14,7 @@ from shared.domain.cases import CaseDefinition, CaseHeader, PublishedCase
 from shared.domain.jobs import Job, agent_token_hash
 from shared.domain.messages import JobMessage
 from shared.domain.reconcile import Observation
-from shared.errors import InvalidContinuation, NotFound, StaleWrite
+from shared.errors import InvalidContinuation, NotFound, StaleWrite, TransientError
 from shared.services.ports import (
     CancelOutcome,
     CaseRepository,
@@ -28,8 +28,8 @@ from shared.services.ports import (
     OutputStore,
     Page,
     Publication,
-    SealedFile,
     SimulatorGateway,
+    StagedFile,
     Stored,
     Submission,
 )
@@ -185,33 +185,72 @@ class RecordingJobQueue(JobQueue):
 
 
 class InMemoryOutputStore(OutputStore):
-    def __init__(self) -> None:
-        self.blobs: dict[str, bytes] = {}
-        self.snapshots: dict[tuple[str, str], bytes] = {}
-
-    def delete_outputs(self, job_id: str) -> int:
-        doomed = [name for name in self.blobs if name.startswith(f"{job_id}/")]
-        for name in doomed:
-            del self.blobs[name]
-        return len(doomed)
+    """One container's blobs by name, laid out as the Blob adapter lays them out: uploads under
+    ``staging/<job id>/``, sealed outputs under ``<job id>/``. ``upload`` writes as a grant does."""
 
     NOW = NOW
 
-    def upload_links(self, job_id, names, ttl):
-        return {name: Link(f"memory://{job_id}/{name}?sp=cw", self.NOW + ttl) for name in names}
+    def __init__(self) -> None:
+        self.blobs: dict[str, bytes] = {}
+        self.snapshots: dict[tuple[str, str], bytes] = {}  # (blob, snapshot) of outputs sealed by snapshot
+        self.failing: set[str] = set()  # jobs whose staging area storage refuses to empty
 
-    def seal(self, job_id, names):
-        sealed = {}
+    def upload(self, job_id: str, name: str, content: bytes) -> None:
+        """What an agent (or anyone holding the grant) writes with an upload link."""
+        self.blobs[f"staging/{job_id}/{name}"] = content
+
+    def sealed(self, job_id: str) -> dict[str, bytes]:
+        return {key.removeprefix(f"{job_id}/"): value for key, value in self.blobs.items()
+                if key.startswith(f"{job_id}/")}
+
+    def staging(self, job_id: str) -> dict[str, bytes]:
+        return {key.removeprefix(f"staging/{job_id}/"): value for key, value in self.blobs.items()
+                if key.startswith(f"staging/{job_id}/")}
+
+    def upload_links(self, job_id, names, ttl):
+        return {name: Link(f"memory://staging/{job_id}/{name}?sp=cw", self.NOW + ttl) for name in names}
+
+    def staged(self, job_id, names):
+        found = {}
         for name in names:
-            content = self.blobs.get(f"{job_id}/{name}")
+            content = self.blobs.get(f"staging/{job_id}/{name}")
             if content is not None:
-                snapshot = f"snap-{len(self.snapshots)}"
-                self.snapshots[(f"{job_id}/{name}", snapshot)] = content
-                sealed[name] = SealedFile(len(content), hashlib.md5(content).hexdigest(), snapshot)
-        return sealed
+                found[name] = StagedFile(len(content), hashlib.md5(content).hexdigest(), self._version(content))
+        return found
+
+    def seal(self, job_id, files):
+        for name, file in files.items():
+            content = self.blobs.get(f"staging/{job_id}/{name}")
+            if content is None or self._version(content) != file.version:
+                raise StaleWrite(f"{name} of job {job_id} changed while it was sealed")
+            self.blobs[f"{job_id}/{name}"] = content
+
+    def discard_staging(self, job_id):
+        return self._remove(f"staging/{job_id}/", job_id)
+
+    def staged_jobs(self, limit):
+        return sorted({key.split("/")[1] for key in self.blobs if key.startswith("staging/")})[:limit]
+
+    def delete_outputs(self, job_id):
+        return self._remove(f"staging/{job_id}/", job_id) + self._remove(f"{job_id}/", job_id)
 
     def download_link(self, job_id, name, snapshot, filename, content_type, ttl):
-        return Link(f"memory://{job_id}/{name}?snapshot={snapshot}&sp=r&rscd={filename}", self.NOW + ttl)
+        query = f"snapshot={snapshot}&" if snapshot else ""
+        return Link(f"memory://{job_id}/{name}?{query}sp=r&rscd={filename}", self.NOW + ttl)
+
+    def _remove(self, prefix: str, job_id: str) -> int:
+        if job_id in self.failing:
+            raise TransientError(f"storage refused to delete the blobs of job {job_id}")
+        doomed = [name for name in self.blobs if name.startswith(prefix)]
+        for name in doomed:
+            del self.blobs[name]
+        for key in [k for k in self.snapshots if k[0].startswith(prefix)]:
+            del self.snapshots[key]
+        return len(doomed)
+
+    @staticmethod
+    def _version(content: bytes) -> str:
+        return hashlib.sha256(content).hexdigest()
 
 
 class FakeSimulatorGateway(SimulatorGateway):

@@ -54,7 +54,8 @@ class Output(BaseModel):
     size: int
     content_type: str
     md5: str | None = None
-    snapshot: str | None = None  # the sealed copy downloads read; never shown (see PUBLIC_FIELDS)
+    # Outputs sealed by snapshot (before staging) are read from that snapshot; never shown (see PUBLIC_FIELDS).
+    snapshot: str | None = None
 
     PUBLIC_FIELDS: ClassVar[frozenset[str]] = frozenset({"output_id", "name", "size", "content_type", "md5"})
 
@@ -63,9 +64,8 @@ class Output(BaseModel):
         return PurePosixPath(self.name).name
 
 
-def outputs_from(files: list[ReportedFile], snapshots: dict[str, str | None] | None = None) -> list[Output]:
-    """Outputs with ids like the seed's ("csv1", "csv2", "json1", "log1"), numbered by kind in name order,
-    each with the snapshot it was sealed in."""
+def outputs_from(files: list[ReportedFile]) -> list[Output]:
+    """Outputs with ids like the seed's ("csv1", "csv2", "json1", "log1"), numbered by kind in name order."""
     seen: Counter[str] = Counter()
     outputs = []
     for file in sorted(files, key=lambda f: f.name):
@@ -73,6 +73,5 @@ def outputs_from(files: list[ReportedFile], snapshots: dict[str, str | None] | N
         kind = suffix if re.fullmatch(r"[a-z0-9]{1,8}", suffix) else "file"
         seen[kind] += 1
         outputs.append(Output(output_id=f"{kind}{seen[kind]}", name=file.name, size=file.size,
-                              content_type=content_type_of(file.name), md5=file.md5,
-                              snapshot=(snapshots or {}).get(file.name)))
+                              content_type=content_type_of(file.name), md5=file.md5))
     return outputs

@@ -2,7 +2,8 @@
 
 The agent proves itself with its job's token (only the hash is stored; compared in constant time);
 the token is valid for that job only and only until the job is terminal. Reports go through the
-status machine: a repeated or late one is a no-op answered with the current status.
+status machine: a repeated or late one is a no-op answered with the current status. The upload grant
+reaches the job's staging area only; done seals what is staged into the outputs and empties it.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from shared.domain.reports import AgentReport
 from shared.errors import AgentTokenInvalid, AgentTokenMissing
 from shared.logs import job_log
 from shared.services.changes import JobChanges
-from shared.services.outputs import sealed_outputs
+from shared.services.outputs import release_after_seal, sealed_outputs
 from shared.services.ports import Clock, JobRepository, Link, OutputStore, Stored
 
 log = logging.getLogger("simgate.agent_reports")
@@ -66,6 +67,8 @@ class AgentReports:
             return job.move(report.status, at=now, source=SOURCE, reason=report.reason(), **changes)
 
         stored = self._changes.apply(job_id, change, known=agent)
+        if recorded is not None:
+            release_after_seal(self._outputs, job_id, stored.item if stored is not None else None)
         if stored is None:
             raise AgentTokenInvalid("the token is not valid for this job (or the job has finished)")
         job = stored.item

@@ -1,19 +1,31 @@
-"""A job's outputs: what its owner sees and downloads, and the seal at done: storage's copy of each
-output is frozen (a snapshot) and checked against what the agent says it uploaded before a job may
-be done; downloads read the frozen copy."""
+"""A job's outputs: what its owner sees and downloads, the seal at done, and what becomes of uploads
+once a job has ended.
+
+Agents upload into the job's staging area, the only place an upload grant reaches. At done each
+staged upload is checked against what the agent says it uploaded, and exactly the version checked is
+copied into the job's sealed outputs, which no grant can write; downloads read those. Once a job has
+ended (or is gone), nothing its grants wrote stays: the staging area is emptied at done, and the
+reconciler's sweep empties it for every job that has ended or no longer exists, so what an old grant
+writes lasts until the next sweep at most.
+"""
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 from shared.auth import Principal
-from shared.domain.jobs import Job
+from shared.domain.jobs import Job, JobStatus
 from shared.domain.outputs import Output, ReportedFile, outputs_from
-from shared.errors import NotFound, ValidationFailed
+from shared.errors import NotFound, SimgateError, StaleWrite, ValidationFailed
+from shared.logs import job_log
 from shared.services.jobs import Jobs
-from shared.services.ports import Link, OutputStore
+from shared.services.ports import JobRepository, Link, OutputStore
+
+log = logging.getLogger("simgate.outputs")
 
 DOWNLOAD_TTL = timedelta(minutes=15)
+SEAL_ATTEMPTS = 3  # a staged upload that changes between its check and its copy is checked again
 
 
 class Outputs:
@@ -39,11 +51,21 @@ def recorded_outputs(job: Job) -> list[Output]:
 
 
 def sealed_outputs(store: OutputStore, job_id: str, files: list[ReportedFile]) -> list[Output]:
-    """The manifest as outputs, sealed, if storage really holds every file with its size (and MD5)."""
-    stored = store.seal(job_id, [f.name for f in files])
+    """The manifest as outputs, sealed: every file must be staged with its size (and MD5), and exactly
+    the staged versions checked are copied into the job's outputs."""
+    for _ in range(SEAL_ATTEMPTS - 1):
+        try:
+            return _seal(store, job_id, files)
+        except StaleWrite:  # rewritten between its check and its copy: check it again
+            continue
+    return _seal(store, job_id, files)
+
+
+def _seal(store: OutputStore, job_id: str, files: list[ReportedFile]) -> list[Output]:
+    staged = store.staged(job_id, [f.name for f in files])
     problems = []
     for index, file in enumerate(files):
-        found = stored.get(file.name)
+        found = staged.get(file.name)
         if found is None:
             problems.append({"field": f"files[{index}]", "message": f"{file.name} was never uploaded"})
         elif found.size != file.size:
@@ -53,4 +75,47 @@ def sealed_outputs(store: OutputStore, job_id: str, files: list[ReportedFile]) -
             problems.append({"field": f"files[{index}]", "message": f"{file.name} has another MD5 in storage"})
     if problems:
         raise ValidationFailed("the outputs do not match what storage holds; the job is not done", errors=problems)
-    return outputs_from(files, {name: found.snapshot for name, found in stored.items()})
+    store.seal(job_id, {file.name: staged[file.name] for file in files})
+    return outputs_from(files)
+
+
+def release_uploads(store: OutputStore, job_id: str, job: Job | None) -> int:
+    """Remove what the job's grants wrote, once none of it may be used any more: a done job keeps its
+    sealed outputs and loses its staging area; a job that ended otherwise, or no longer exists, loses
+    both (a seal that lost the race with the job's end leaves no copy behind). A job that has not
+    ended keeps everything: its agent may be uploading. How many blobs were removed."""
+    if job is not None and not job.status.terminal:
+        return 0
+    if job is not None and job.status == JobStatus.DONE:
+        return store.discard_staging(job_id)
+    return store.delete_outputs(job_id)
+
+
+def release_after_seal(store: OutputStore, job_id: str, job: Job | None) -> None:
+    """``release_uploads`` right after a seal, as a courtesy: what it cannot remove now, the
+    reconciler's sweep removes."""
+    try:
+        release_uploads(store, job_id, job)
+    except SimgateError as exc:
+        job_log(log, job_id).warning("staged uploads left for the reconciler's sweep: %s", exc.detail)
+
+
+def sweep_staging(store: OutputStore, jobs: JobRepository, limit: int) -> list[str]:
+    """One pass over the staging area (one listing, then a point read per job found there): removes
+    the uploads of every job that has ended or no longer exists and leaves those of the others.
+    The ids of the jobs whose uploads were removed."""
+    swept = []
+    for job_id in store.staged_jobs(limit):
+        stored = jobs.find(job_id)
+        job = stored.item if stored is not None else None
+        if job is not None and not job.status.terminal:
+            continue
+        try:
+            removed = release_uploads(store, job_id, job)
+        except SimgateError as exc:  # a lease or a copy a grant keeps renewing: the next sweep tries again
+            job_log(log, job_id).warning("staged uploads not removed this time: %s", exc.detail)
+            continue
+        swept.append(job_id)
+        job_log(log, job_id).info("removed %d uploads of a job that %s", removed,
+                                  f"is {job.status.value}" if job is not None else "no longer exists")
+    return swept

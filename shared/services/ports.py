@@ -175,35 +175,52 @@ class Link:
 
 
 @dataclass(frozen=True)
-class SealedFile:
-    """An output as storage holds it at done, kept in a snapshot that no later write can change."""
+class StagedFile:
+    """An upload as storage holds it in the job's staging area, before it is sealed."""
 
     size: int
     md5: str | None  # hex, when storage knows it
-    snapshot: str | None  # the snapshot that downloads read
+    version: str  # storage's version of it (its ETag): sealing copies this version or nothing
 
 
 class OutputStore(abc.ABC):
-    """Where a job's outputs live (a blob prefix per job). Links are short-lived SAS URLs, made
-    with a user delegation key (never an account key), https only."""
-
-    @abc.abstractmethod
-    def delete_outputs(self, job_id: str) -> int:
-        """Delete every output of the job; how many were deleted."""
+    """Where a job's outputs live. Agents upload into the job's staging area, the only place an
+    upload grant reaches; at done the verified uploads are copied into the job's sealed outputs,
+    which no grant can write, and downloads read those. Links are short-lived SAS URLs, made with a
+    user delegation key (never an account key), https only."""
 
     @abc.abstractmethod
     def upload_links(self, job_id: str, names: list[str], ttl: timedelta) -> dict[str, Link]:
-        """For each name, a link that can create and write that one blob of the job (no read, list or delete)."""
+        """For each name, a link that can create and write that one blob of the job's staging area (no
+        read, list or delete)."""
 
     @abc.abstractmethod
-    def seal(self, job_id: str, names: list[str]) -> dict[str, SealedFile]:
-        """Freeze what storage holds under each name (a snapshot) and describe the frozen copy; a
-        name without a blob is absent from the answer."""
+    def staged(self, job_id: str, names: list[str]) -> dict[str, StagedFile]:
+        """What the staging area holds under each name; a name without an upload is absent."""
+
+    @abc.abstractmethod
+    def seal(self, job_id: str, files: dict[str, StagedFile]) -> None:
+        """Copy exactly these versions of the staged uploads into the job's sealed outputs, each under
+        its name; StaleWrite if one changed since it was read (nothing is copied for it then)."""
+
+    @abc.abstractmethod
+    def discard_staging(self, job_id: str) -> int:
+        """Remove everything in the job's staging area, whatever a grant did there (snapshots,
+        leases, blocks never committed); how many uploads were removed."""
+
+    @abc.abstractmethod
+    def staged_jobs(self, limit: int) -> list[str]:
+        """The ids of the jobs that have anything in the staging area (one listing), at most ``limit``."""
+
+    @abc.abstractmethod
+    def delete_outputs(self, job_id: str) -> int:
+        """Delete every output of the job, sealed and staged; how many were deleted."""
 
     @abc.abstractmethod
     def download_link(self, job_id: str, name: str, snapshot: str | None, filename: str, content_type: str,
                       ttl: timedelta) -> Link:
-        """A read-only link to one sealed output (its snapshot), served as an attachment called ``filename``."""
+        """A read-only link to one sealed output, served as an attachment called ``filename``
+        (``snapshot``: the snapshot that outputs sealed by snapshot were recorded with)."""
 
 
 # --- simulators ---

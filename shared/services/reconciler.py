@@ -9,6 +9,8 @@ uploads in the background and reports done. Jobs still ``submitted`` get their s
 (unless they are waiting for an unreachable simulator and their next attempt is still due), and
 active jobs with a cancel request their cancel message: the manager handles both idempotently, and
 Service Bus drops a resend whose original it already has (duplicate detection on the message id).
+Each cycle also sweeps the staging area the upload grants write to: the uploads of jobs that have
+ended or no longer exist are removed, so an old grant's writes last one cycle at most.
 
 It never overrides fresher news: a job that changed after it was listed is left to the next cycle,
 and a simulator that cannot be reached is skipped (its jobs are not failed for it).
@@ -29,11 +31,11 @@ from shared.domain.jobs import Job, JobStatus, decide
 from shared.domain.messages import JobMessage
 from shared.domain.outputs import ReportedFile
 from shared.domain.reconcile import RECONCILED, Verdict, verdict
-from shared.errors import SimulatorError, ValidationFailed
+from shared.errors import SimgateError, SimulatorError, ValidationFailed
 from shared.logs import job_log
 from shared.services.agent_reports import UPLOAD_GRANT_TTL
 from shared.services.changes import JobChanges
-from shared.services.outputs import sealed_outputs
+from shared.services.outputs import release_after_seal, sealed_outputs, sweep_staging
 from shared.services.ports import Clock, JobQueue, JobRepository, Link, OutputStore, SimulatorGateway
 
 log = logging.getLogger("simgate.reconciler")
@@ -50,6 +52,7 @@ class Cycle:
     moved: Counter = field(default_factory=Counter)  # target status -> jobs moved there
     resent: Counter = field(default_factory=Counter)  # start / cancel -> messages sent again
     handed_over: int = 0  # jobs whose agents got a fresh upload grant
+    swept: int = 0  # jobs whose staged uploads were removed (ended or gone)
     unreachable: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
@@ -58,6 +61,8 @@ class Cycle:
         parts += [f"{count} {action} messages resent" for action, count in sorted(self.resent.items())]
         if self.handed_over:
             parts.append(f"{self.handed_over} upload grants handed over")
+        if self.swept:
+            parts.append(f"staged uploads of {self.swept} ended or deleted jobs removed")
         if self.unreachable:
             parts.append(f"not reached: {', '.join(self.unreachable)}")
         return "; ".join(parts)
@@ -78,11 +83,19 @@ class Reconciler:
         self.max_jobs = max_jobs
 
     def run(self) -> Cycle:
+        cycle = Cycle()
+        try:
+            self._repair(cycle)
+        finally:  # whatever became of the repairs, old grants' writes are removed
+            self._sweep(cycle)
+        return cycle
+
+    def _repair(self, cycle: Cycle) -> None:
         now = self.clock.now()
         stale = self.jobs.list_stale([JobStatus.SUBMITTED, *RECONCILED], now - self.stale_after, self.max_jobs)
         if len(stale) >= self.max_jobs:
             log.warning("more than %d stale jobs: the rest wait for the next cycle", self.max_jobs)
-        cycle = Cycle(examined=len(stale))
+        cycle.examined = len(stale)
         by_simulator: dict[str, list[Job]] = defaultdict(list)
         for job in stale:
             if job.cancel_requested:
@@ -115,7 +128,12 @@ class Reconciler:
                             grants[job.job_id] = grant
             if grants:
                 self._hand_over(self._spec(name), grants, cycle)
-        return cycle
+
+    def _sweep(self, cycle: Cycle) -> None:
+        try:
+            cycle.swept = len(sweep_staging(self.outputs, self.jobs, self.max_jobs))
+        except SimgateError as exc:  # storage down: the next cycle sweeps
+            log.warning("staging area not swept this cycle: %s", exc.detail)
 
     def _settle(self, listed: Job, found: Verdict, cycle: Cycle) -> dict[str, Link] | None:
         """Move the job as ``found`` says; the upload grant to hand its agent, if it needs one."""
@@ -137,6 +155,8 @@ class Reconciler:
             return job.move(found.status, at=at, source=SOURCE, reason=found.reason, **changes)
 
         stored = self.changes.apply(listed.job_id, change)
+        if "outputs" in changes:
+            release_after_seal(self.outputs, listed.job_id, stored.item if stored is not None else None)
         if stored is None:
             return None
         if stored.item.status == found.status != listed.status:

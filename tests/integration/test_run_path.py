@@ -59,9 +59,18 @@ def jobs(storage, own_table):
     return TableJobRepository(storage, own_table)
 
 
+@pytest.fixture(scope="module")
+def outputs_container(storage):
+    """Its own: a reconciler sweeps the staging area of jobs its table does not have (another app's)."""
+    name = "p" + uuid.uuid4().hex[:16]
+    storage.blob_service.create_container(name)
+    yield name
+    storage.blob_service.delete_container(name)
+
+
 @pytest.fixture
-def outputs(storage, settings):
-    return BlobOutputStore(storage, settings.outputs_container)
+def outputs(storage, outputs_container):
+    return BlobOutputStore(storage, outputs_container)
 
 
 def markers(workdir: Path) -> list[Path]:

@@ -71,15 +71,34 @@ def test_each_simulator_is_asked_once_about_all_its_stale_jobs(world):
 
 def test_a_lost_done_is_recorded_with_outputs_checked_against_storage(world):
     job = world.job(JobStatus.CLEANUP)
-    world.outputs.blobs[f"{job.job_id}/results/a.csv"] = b"1,2\n"
+    world.outputs.upload(job.job_id, "results/a.csv", b"1,2\n")
     world.observe(job, state="uploaded", alive=False,
                   manifest=[{"name": "results/a.csv", "size": 4, "md5": hashlib.md5(b"1,2\n").hexdigest()}])
     cycle = world.reconciler.run()
     done = world.stored(job)
     assert done.status == JobStatus.DONE and done.progress == 1.0
     assert [o["output_id"] for o in done.outputs] == ["csv1"]
+    assert world.outputs.sealed(job.job_id) == {"results/a.csv": b"1,2\n"}  # sealed from staging,
+    assert world.outputs.staging(job.job_id) == {}  # which is emptied
     assert done.history[-1].source == "reconciler" and "lost" in done.history[-1].reason
     assert cycle.moved == {"done": 1} and str(cycle).startswith("1 stale jobs examined; 1 moved to done")
+
+
+def test_a_seal_that_loses_the_race_with_the_jobs_end_leaves_no_copy_behind(world):
+    job = world.job(JobStatus.CLEANUP)
+    world.outputs.upload(job.job_id, "results/a.csv", b"1,2\n")
+    world.observe(job, state="uploaded", alive=False, manifest=[{"name": "results/a.csv", "size": 4}])
+    original = world.outputs.seal
+
+    def cancelled_meanwhile(job_id, files):
+        original(job_id, files)
+        stored = world.jobs.get(job.job_id)
+        world.jobs.update(stored.item.move(JobStatus.CANCELLED, at=NOW, source="manager"), stored.etag)
+
+    world.outputs.seal = cancelled_meanwhile
+    world.reconciler.run()
+    assert world.stored(job).status == JobStatus.CANCELLED
+    assert world.outputs.sealed(job.job_id) == {} and world.outputs.staging(job.job_id) == {}
 
 
 def test_a_manifest_that_storage_does_not_hold_fails_the_job_instead(world):
@@ -213,3 +232,56 @@ def test_a_second_cycle_changes_nothing_more(world):
     assert repaired.status == JobStatus.RUNNING and repaired.updated == NOW
     world.reconciler.run()  # updated is now fresh: not stale any more
     assert world.stored(job) == repaired
+
+
+# --- the sweep: what old upload grants wrote is removed once their job has ended or is gone ---
+
+
+def test_the_sweep_removes_the_uploads_of_ended_and_deleted_jobs_and_leaves_the_others(world):
+    outputs = world.outputs
+    done = world.job(JobStatus.DONE, updated=NOW, seq=1)
+    failed = world.job(JobStatus.FAILED, updated=NOW, seq=2)
+    cancelled = world.job(JobStatus.CANCELLED, updated=NOW, seq=3)
+    uploading = world.job(JobStatus.CLEANUP, updated=NOW, seq=4)  # fresh: its agent is uploading
+    running = world.job(JobStatus.RUNNING, updated=NOW, seq=5)
+    deleted = new_job_id("alice", STALE - timedelta(seconds=6))  # a job that no longer exists
+    outputs.blobs[f"{done.job_id}/results/a.csv"] = b"sealed"
+    outputs.blobs[f"{failed.job_id}/results/a.csv"] = b"copied by a seal that lost the race with the end"
+    for job_id in (done.job_id, failed.job_id, cancelled.job_id, uploading.job_id, running.job_id, deleted):
+        outputs.upload(job_id, "results/a.csv", b"written with a stale grant")
+    cycle = world.reconciler.run()
+    assert outputs.staging(done.job_id) == {} and outputs.sealed(done.job_id) == {"results/a.csv": b"sealed"}
+    for job_id in (failed.job_id, cancelled.job_id, deleted):
+        assert outputs.staging(job_id) == {} and outputs.sealed(job_id) == {}
+    for job in (uploading, running):
+        assert outputs.staging(job.job_id) == {"results/a.csv": b"written with a stale grant"}
+    assert cycle.swept == 4 and "staged uploads of 4 ended or deleted jobs removed" in str(cycle)
+    assert world.reconciler.run().swept == 0  # nothing left to remove
+
+
+def test_a_job_whose_uploads_cannot_be_removed_now_is_swept_in_a_later_cycle(world):
+    stuck, other = world.job(JobStatus.DONE, updated=NOW), world.job(JobStatus.FAILED, updated=NOW, seq=1)
+    for job in (stuck, other):
+        world.outputs.upload(job.job_id, "out.csv", b"x")
+    world.outputs.failing.add(stuck.job_id)  # e.g. a lease the grant keeps taking until it expires
+    assert world.reconciler.run().swept == 1 and world.outputs.staging(stuck.job_id) == {"out.csv": b"x"}
+    world.outputs.failing.clear()
+    assert world.reconciler.run().swept == 1 and world.outputs.staging(stuck.job_id) == {}
+
+
+def test_the_sweep_runs_even_when_the_repairs_fail(world):
+    job = world.job(JobStatus.FAILED, updated=NOW)
+    world.outputs.upload(job.job_id, "out.csv", b"x")
+    world.job(JobStatus.RUNNING)
+    world.gateway.fail("observe:hpc", RuntimeError("a bug"))
+    with pytest.raises(RuntimeError):
+        world.reconciler.run()
+    assert world.outputs.staging(job.job_id) == {}
+
+
+def test_handed_over_grants_point_into_the_staging_area(world):
+    job = world.job(JobStatus.RUNNING)
+    world.observe(job, state="undelivered", alive=False, files=[{"name": "out.csv", "size": 3}])
+    world.reconciler.run()
+    ((_, grants),) = world.gateway.handed_over
+    assert grants[job.job_id]["out.csv"].url.startswith(f"memory://staging/{job.job_id}/out.csv?")

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from shared.api.requests import StatusReport
 from shared.auth import Principal
 from shared.domain.jobs import Job, JobStatus, Transition, agent_token_hash, new_job_id
-from shared.errors import Unauthorized, ValidationFailed
+from shared.errors import StaleWrite, Unauthorized, ValidationFailed
 from tests.fakes import fake_app
 
 NOW = datetime(2026, 5, 1, tzinfo=timezone.utc)
@@ -48,8 +48,9 @@ def test_the_seed_spellings_walk_a_job_to_done_with_its_outputs(world):
     cleaned, grant = report(world, job.job_id, status="clean up", files=files)
     assert cleaned.status == JobStatus.CLEANUP and set(grant) == {"results/homogeneity.csv", "logs/stdout.log"}
     assert all(link.expires_at <= NOW + timedelta(hours=1) for link in grant.values())
-    outputs.blobs[f"{job.job_id}/results/homogeneity.csv"] = b"1,2\n"
-    outputs.blobs[f"{job.job_id}/logs/stdout.log"] = b"ok"
+    assert all(link.url.startswith(f"memory://staging/{job.job_id}/") for link in grant.values())
+    outputs.upload(job.job_id, "results/homogeneity.csv", b"1,2\n")
+    outputs.upload(job.job_id, "logs/stdout.log", b"ok")
     manifest = [{**files[0], "md5": hashlib.md5(b"1,2\n").hexdigest()}, {**files[1], "md5": hashlib.md5(b"ok").hexdigest()}]
     done, _ = report(world, job.job_id, status="done", files=manifest)
     assert done.status == JobStatus.DONE and done.progress == 1.0
@@ -58,9 +59,11 @@ def test_the_seed_spellings_walk_a_job_to_done_with_its_outputs(world):
         ("log1", "logs/stdout.log", "text/plain"), ("csv1", "results/homogeneity.csv", "text/csv")]
     link = world.app.outputs.download(ALICE, job.job_id, "csv1")
     assert "rscd=homogeneity.csv" in link.url and link.expires_at == outputs.NOW + timedelta(minutes=15)
-    outputs.blobs[f"{job.job_id}/results/homogeneity.csv"] = b"evil"  # an old upload link writes after done
-    sealed = link.url.split("snapshot=")[1].split("&")[0]
-    assert outputs.snapshots[(f"{job.job_id}/results/homogeneity.csv", sealed)] == b"1,2\n"
+    assert link.url.startswith(f"memory://{job.job_id}/results/homogeneity.csv?")  # the sealed copy
+    assert outputs.sealed(job.job_id) == {"results/homogeneity.csv": b"1,2\n", "logs/stdout.log": b"ok"}
+    assert outputs.staging(job.job_id) == {}  # emptied at done
+    outputs.upload(job.job_id, "results/homogeneity.csv", b"evil")  # an old upload link writes after done
+    assert outputs.sealed(job.job_id)["results/homogeneity.csv"] == b"1,2\n"
 
 
 @pytest.mark.parametrize("token", [None, "wrong-token"])
@@ -112,14 +115,65 @@ def test_a_done_that_claims_an_output_never_uploaded_is_422_and_not_done(world):
     jobs, outputs = world.jobs, world.outputs
     job = queued_job(jobs)
     report(world, job.job_id, status="cleanup", files=[{"name": "a.csv", "size": 3}, {"name": "b.csv", "size": 3}])
-    outputs.blobs[f"{job.job_id}/a.csv"] = b"abc"
-    outputs.blobs[f"{job.job_id}/b.csv"] = b"ab"
+    outputs.upload(job.job_id, "a.csv", b"abc")
+    outputs.upload(job.job_id, "b.csv", b"ab")
     with pytest.raises(ValidationFailed) as caught:
         report(world, job.job_id, status="done", files=[{"name": "a.csv", "size": 3}, {"name": "b.csv", "size": 3},
                                                         {"name": "c.csv", "size": 1}])
     messages = [e["message"] for e in caught.value.errors]
     assert messages == ["b.csv is 2 bytes in storage, not 3", "c.csv was never uploaded"]
     assert jobs.get(job.job_id).item.status == JobStatus.CLEANUP
+    assert outputs.sealed(job.job_id) == {}  # nothing unverified is copied into the outputs
+    assert set(outputs.staging(job.job_id)) == {"a.csv", "b.csv"}  # kept: the agent may upload again
+
+
+def test_an_upload_that_changes_while_it_is_sealed_is_checked_again(world):
+    outputs = world.outputs
+    job = queued_job(world.jobs)
+    report(world, job.job_id, status="cleanup", files=[{"name": "a.csv", "size": 3}])
+    outputs.upload(job.job_id, "a.csv", b"abc")
+    original, calls = outputs.seal, []
+
+    def rewritten_between_check_and_copy(job_id, files):
+        calls.append(1)
+        if len(calls) == 1:
+            outputs.upload(job_id, "a.csv", b"xyz")
+        original(job_id, files)
+
+    outputs.seal = rewritten_between_check_and_copy
+    with pytest.raises(ValidationFailed) as caught:
+        report(world, job.job_id, status="done", files=[{"name": "a.csv", "size": 3,
+                                                         "md5": hashlib.md5(b"abc").hexdigest()}])
+    assert caught.value.errors[0]["message"] == "a.csv has another MD5 in storage" and len(calls) == 1
+    assert outputs.sealed(job.job_id) == {}
+
+
+def test_an_upload_rewritten_at_every_attempt_leaves_the_job_in_cleanup_to_try_again(world):
+    outputs = world.outputs
+    job = queued_job(world.jobs)
+    report(world, job.job_id, status="cleanup", files=[{"name": "a.csv", "size": 3}])
+    outputs.upload(job.job_id, "a.csv", b"abc")
+    original = outputs.seal
+
+    def rewritten_each_time(job_id, files):
+        outputs.upload(job_id, "a.csv", b"abc" if outputs.staging(job_id)["a.csv"] == b"xyz" else b"xyz")
+        original(job_id, files)
+
+    outputs.seal = rewritten_each_time
+    with pytest.raises(StaleWrite):  # a 503: the agent reports done again
+        report(world, job.job_id, status="done", files=[{"name": "a.csv", "size": 3}])
+    assert world.jobs.get(job.job_id).item.status == JobStatus.CLEANUP and outputs.sealed(job.job_id) == {}
+
+
+def test_a_done_seals_even_when_its_staging_area_cannot_be_emptied_now(world):
+    outputs = world.outputs
+    job = queued_job(world.jobs)
+    report(world, job.job_id, status="cleanup", files=[{"name": "a.csv", "size": 3}])
+    outputs.upload(job.job_id, "a.csv", b"abc")
+    outputs.failing.add(job.job_id)
+    done, _ = report(world, job.job_id, status="done", files=[{"name": "a.csv", "size": 3}])
+    assert done.status == JobStatus.DONE and outputs.sealed(job.job_id) == {"a.csv": b"abc"}
+    assert outputs.staging(job.job_id) == {"a.csv": b"abc"}  # left for the reconciler's sweep
 
 
 @pytest.mark.parametrize("name", ["../other-job/x.csv", "/etc/passwd", "a/../../b", "~/x", "a\\b", "a//b", ""])
