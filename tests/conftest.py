@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,6 +69,15 @@ def storage(settings):
     clients = StorageClients(settings)
     provision(settings, clients)
     return clients
+
+
+def own_container(storage, prefix: str) -> Iterator[str]:
+    """A blob container of one test module's own, removed afterwards: a reconciler of another app in the
+    same session sweeps the staging area of jobs its table does not know, so outputs are not shared."""
+    name = prefix + uuid.uuid4().hex[:16]
+    storage.blob_service.create_container(name)
+    yield name
+    storage.blob_service.delete_container(name)
 
 
 @dataclass(frozen=True)

@@ -15,17 +15,15 @@ import requests
 
 from shared.adapters.output_store import BlobOutputStore
 from shared.errors import StaleWrite
+from tests.conftest import own_container
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
 def container(storage):
-    """A container of this module's own: another app's reconciler sweeps the shared one's staging area."""
-    name = "outputs-" + uuid.uuid4().hex[:12]
-    storage.blob_service.create_container(name)
-    yield storage.container(name)
-    storage.blob_service.delete_container(name)
+    for name in own_container(storage, "outputs-"):
+        yield storage.container(name)
 
 
 @pytest.fixture

@@ -28,6 +28,7 @@ from shared.domain.cases import parse_definition
 from shared.domain.jobs import JobStatus
 from shared.services.changes import JobChanges
 from shared.services.reconciler import Reconciler
+from tests.conftest import own_container
 from tests.integration.harness import HOLD_CASE, WAIT, Harness, StatusEndpoint, now, simulator_spec
 
 pytestmark = pytest.mark.integration
@@ -60,11 +61,7 @@ def queue(storage):
 
 @pytest.fixture(scope="module")
 def outputs_container(storage):
-    """Its own: a reconciler sweeps the staging area of jobs its table does not have (another app's)."""
-    name = "r" + uuid.uuid4().hex[:16]
-    storage.blob_service.create_container(name)
-    yield name
-    storage.blob_service.delete_container(name)
+    yield from own_container(storage, "r")
 
 
 @pytest.fixture

@@ -27,6 +27,7 @@ from shared.domain.jobs import JobStatus
 from shared.services.changes import JobChanges
 from shared.services.manager import WaitPolicy
 from shared.services.reconciler import Reconciler
+from tests.conftest import own_container
 from tests.integration.harness import (
     HOLD_CASE,
     WAIT,
@@ -61,11 +62,7 @@ def jobs(storage, own_table):
 
 @pytest.fixture(scope="module")
 def outputs_container(storage):
-    """Its own: a reconciler sweeps the staging area of jobs its table does not have (another app's)."""
-    name = "p" + uuid.uuid4().hex[:16]
-    storage.blob_service.create_container(name)
-    yield name
-    storage.blob_service.delete_container(name)
+    yield from own_container(storage, "p")
 
 
 @pytest.fixture

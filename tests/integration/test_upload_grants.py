@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import uuid
 from datetime import timedelta
 
 import pytest
@@ -25,6 +24,7 @@ from shared.services.changes import JobChanges
 from shared.services.jobs import Jobs
 from shared.services.outputs import Outputs
 from shared.services.reconciler import Reconciler
+from tests.conftest import own_container
 from tests.fakes import FakeSimulatorGateway, InMemoryCaseRepository, RecordingJobQueue
 
 pytestmark = pytest.mark.integration
@@ -36,11 +36,8 @@ FILES = {"results/table.csv": b"label,speed\nmango,42.0\n", "logs/stdout.log": b
 
 @pytest.fixture(scope="module")
 def container(storage):
-    """A container of this module's own: another app's reconciler sweeps the shared one's staging area."""
-    name = "grants-" + uuid.uuid4().hex[:12]
-    storage.blob_service.create_container(name)
-    yield storage.container(name)
-    storage.blob_service.delete_container(name)
+    for name in own_container(storage, "grants-"):
+        yield storage.container(name)
 
 
 class App:
