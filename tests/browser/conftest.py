@@ -7,6 +7,8 @@ Screenshots of each page, at laptop and phone width, go to ``BROWSER_ARTIFACTS``
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import shutil
 from collections.abc import Iterator
@@ -14,6 +16,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+import requests
 
 from commands.load_cases import DEFAULT_DIRECTORY
 from commands.local_settings import SAMPLE_SETTINGS, read_local_settings
@@ -47,7 +50,8 @@ def chromium_path() -> str | None:
 def web_stack(tmp_path_factory) -> Iterator[LocalStack]:
     if not (WEB_DIR / "node_modules" / ".bin" / "swa").exists():
         unavailable("the web app's packages are not installed (npm ci --ignore-scripts in web/)")
-    values = read_local_settings(SAMPLE_SETTINGS)["Values"]
+    # As in Azure: no development header; users only as the site signs them in and passes them on.
+    values = {**read_local_settings(SAMPLE_SETTINGS)["Values"], "AUTH_DEV_MODE": "false"}
     root = tmp_path_factory.mktemp("web-stack")
     with LocalStack(root=root, values=values, slurm=False, persist=False, web=True, cases=DEFAULT_DIRECTORY) as stack:
         yield stack
@@ -96,6 +100,21 @@ def _outside(url: str) -> bool:
 def email(user: str) -> str:
     """The sign-in name the API knows ``user`` by."""
     return f"{user}@example.com"
+
+
+def site_principal(user: str, roles: tuple[str, ...] = ()) -> str:
+    """``X-MS-CLIENT-PRINCIPAL`` as the site passes a signed-in user on to the API."""
+    principal = {"identityProvider": "aad", "userId": email(user), "userDetails": email(user),
+                 "userRoles": ["anonymous", "authenticated", *roles]}
+    return base64.b64encode(json.dumps(principal).encode()).decode()
+
+
+def api(stack, method: str, path: str, user: str, *, roles: tuple[str, ...] = (), **kwargs) -> requests.Response:
+    """The API as a signed-in user of the site, the way the site reaches it (the local host's port for
+    the Static Web Apps proxy, which alone keeps the principal): what the browser shows of it is
+    tested through the page."""
+    headers = {"X-MS-CLIENT-PRINCIPAL": site_principal(user, roles), **kwargs.pop("headers", {})}
+    return requests.request(method, f"{stack.host.proxy_url}/api/{path}", headers=headers, timeout=60, **kwargs)
 
 
 def sign_in(page, user: str, *, roles: tuple[str, ...] = (), then: str = "/cases") -> None:

@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from devstack.web import WEB_DIR
-from tests.browser.conftest import ADMIN_ROLE, LAPTOP, PHONE, SLOW_CASE, email, sign_in
+from tests.browser.conftest import ADMIN_ROLE, LAPTOP, PHONE, SLOW_CASE, api, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -20,42 +20,40 @@ BLOCKING_IMPACTS = ("serious", "critical")
 USER = "ada"
 DONE_TIMEOUT_S = 120
 
-def api(stack, method: str, path: str, **kwargs) -> requests.Response:
-    answer = requests.request(method, f"{stack.host.url}/api/{path}", timeout=60,
-                              headers={"X-Simgate-User": email(USER), **kwargs.pop("headers", {})}, **kwargs)
+
+def as_user(stack, method: str, path: str, **kwargs) -> requests.Response:
+    answer = api(stack, method, path, USER, **kwargs)
     answer.raise_for_status()
     return answer
 
 
 def new_job(stack, case_id: str, title: str, *, run: bool) -> str:
-    job_id = api(stack, "POST", "job", json={"case_id": case_id, "job_title": title}).json()["job_id"]
+    job_id = as_user(stack, "POST", "job", json={"case_id": case_id, "job_title": title}).json()["job_id"]
     if run:
-        api(stack, "POST", f"job/{job_id}")
+        as_user(stack, "POST", f"job/{job_id}")
     return job_id
 
 
 def wait_for_status(stack, job_id: str, wanted: str) -> None:
     deadline = time.monotonic() + DONE_TIMEOUT_S
-    status = api(stack, "GET", f"job/{job_id}/status").json()["status"]
+    status = as_user(stack, "GET", f"job/{job_id}/status").json()["status"]
     while status != wanted:
         assert status not in ("done", "failed", "cancelled"), f"job {job_id} ended {status}, not {wanted}"
         assert time.monotonic() < deadline, f"job {job_id} is still {status}, not {wanted}"
-        status = api(stack, "GET", f"job/{job_id}/status", params={"wait": 10, "since": status}).json()["status"]
+        status = as_user(stack, "GET", f"job/{job_id}/status", params={"wait": 10, "since": status}).json()["status"]
 
 
 @pytest.fixture(scope="module")
 def jobs(web_stack):
     """Ada's jobs: a finished smoothie job with outputs, a draft, and a job that runs for minutes."""
-    requests.put(f"{web_stack.host.url}/api/case/{SLOW_CASE['id']}", json=SLOW_CASE, timeout=30,
-                 headers={"X-Simgate-User": "carol", "X-Simgate-Roles": ADMIN_ROLE}).raise_for_status()
+    api(web_stack, "PUT", f"case/{SLOW_CASE['id']}", "carol", roles=(ADMIN_ROLE,), json=SLOW_CASE).raise_for_status()
     done = new_job(web_stack, "smoothie", "Audited smoothie", run=True)
     running = new_job(web_stack, SLOW_CASE["id"], "Audited wait", run=True)
     draft = new_job(web_stack, "heat-rod", "Audited draft", run=False)
     wait_for_status(web_stack, done, "done")
     wait_for_status(web_stack, running, "running")
     yield {"done": done, "running": running, "draft": draft}
-    requests.post(f"{web_stack.host.url}/api/job/{running}/cancel", headers={"X-Simgate-User": email(USER)},
-                  timeout=30)
+    api(web_stack, "POST", f"job/{running}/cancel", USER)
 
 
 def audited(page):

@@ -12,10 +12,9 @@ import json
 import re
 
 import pytest
-import requests
 from playwright.sync_api import expect
 
-from tests.browser.conftest import ADMIN_ROLE, SLOW_CASE, email, sign_in
+from tests.browser.conftest import ADMIN_ROLE, SLOW_CASE, api, email, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -23,13 +22,6 @@ DONE_TIMEOUT_MS = 120_000
 
 def chip(page, label: str):
     return page.locator(".status-panel .status-line .chip", has_text=label)
-
-
-def api(stack, method: str, path: str, user: str, **kwargs) -> requests.Response:
-    """The API as the same user (known by the sign-in name the emulator passed on), with the
-    development header: what the browser shows of it is tested through the page."""
-    return requests.request(method, f"{stack.host.url}/api/{path}", headers={"X-Simgate-User": email(user)},
-                            timeout=30, **kwargs)
 
 
 @pytest.fixture(scope="module")
@@ -172,8 +164,7 @@ def test_an_admin_sees_everyones_jobs(story, new_page, screenshots):
 
 def test_a_running_job_is_cancelled_and_a_done_one_relaunched(story, web_stack, screenshots):
     page, job_id = story
-    published = requests.put(f"{web_stack.host.url}/api/case/{SLOW_CASE['id']}", json=SLOW_CASE, timeout=30,
-                             headers={"X-Simgate-User": "carol", "X-Simgate-Roles": ADMIN_ROLE})
+    published = api(web_stack, "PUT", f"case/{SLOW_CASE['id']}", "carol", roles=(ADMIN_ROLE,), json=SLOW_CASE)
     assert published.status_code in (200, 201), published.text
 
     page.goto(f"/jobs/{job_id}")
