@@ -143,6 +143,9 @@ module dataStorage 'modules/storage.bicep' = {
     location: location
     tags: tags
     containers: [scriptsContainer, outputsContainer]
+    // Upload grants write only under staging/ (shared/adapters/output_store.py), which the reconciler
+    // empties each cycle once a job has ended; storage itself deletes anything left there after 2 days.
+    expiringPrefixes: ['${outputsContainer}/staging/']
     tables: [casesTable, jobsTable]
     // Browsers download outputs straight from Blob storage with read-only SAS links, and the web
     // app fetches them for previews and plots: its own origin and any custom domain's.

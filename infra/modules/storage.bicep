@@ -10,6 +10,9 @@ param corsOrigins array
 param accountRoles array
 @description('Container-scope roles: [{container, principalId, principalType, role}]')
 param containerRoles array
+@description('Blob name prefixes ("<container>/<prefix>/") whose blobs storage deletes on its own once unchanged for expiryDays: a backstop for what the app sweeps itself')
+param expiringPrefixes array = []
+param expiryDays int = 2
 
 var roleIds = {
   StorageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
@@ -54,6 +57,31 @@ resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01'
           allowedHeaders: ['*']
           exposedHeaders: ['Content-Length', 'Content-Type', 'Content-Disposition', 'Content-MD5', 'ETag']
           maxAgeInSeconds: 3600
+        }
+      ]
+    }
+  }
+}
+
+// Lifecycle management deletes what a sweep of the app's (the reconciler's, each cycle) should have
+// removed, if the sweep ever stops: it runs about once a day, so it is a backstop, not the mechanism.
+resource expiry 'Microsoft.Storage/storageAccounts/managementPolicies@2023-05-01' = if (!empty(expiringPrefixes)) {
+  parent: account
+  name: 'default'
+  properties: {
+    policy: {
+      rules: [
+        {
+          name: 'expire-swept-prefixes'
+          enabled: true
+          type: 'Lifecycle'
+          definition: {
+            filters: { blobTypes: ['blockBlob'], prefixMatch: expiringPrefixes }
+            actions: {
+              baseBlob: { delete: { daysAfterModificationGreaterThan: expiryDays } }
+              snapshot: { delete: { daysAfterCreationGreaterThan: expiryDays } }
+            }
+          }
         }
       ]
     }

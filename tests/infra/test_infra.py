@@ -78,6 +78,17 @@ def test_storage_accounts_accept_no_shared_keys_and_no_public_blobs():
     assert properties["supportsHttpsTrafficOnly"] is True
 
 
+def test_storage_deletes_upload_staging_on_its_own_if_the_reconcilers_sweep_stops():
+    from shared.adapters.output_store import STAGING
+
+    expiry = parsed("modules/storage.bicep")["resources"]["expiry"]["config"]["config"]  # under its condition
+    (rule,) = expiry["properties"]["policy"]["rules"]
+    assert rule["enabled"] is True and rule["definition"]["filters"]["prefixMatch"] == "expiringPrefixes"
+    assert rule["definition"]["actions"]["baseBlob"]["delete"]["daysAfterModificationGreaterThan"] == "expiryDays"
+    main = (INFRA / "main.bicep").read_text()
+    assert f"expiringPrefixes: ['${{outputsContainer}}/{STAGING}/']" in main
+
+
 def test_no_secret_or_connection_string_in_any_setting():
     found = SECRET_PATTERNS.findall(all_text())
     assert not found, f"secrets or keys in infra: {found}"
