@@ -40,9 +40,8 @@ import azure.functions as func
 from devstack.queue_pump import LOCK_SECONDS, QueuePump
 from devstack.routes import compile_route
 from devstack.timers import TimerRunner
-from shared.api.models import Problem
-from shared.errors import BadRequest, MethodNotAllowed, NotFound, PayloadTooLarge, SimgateError
-from shared.http import PROBLEM_JSON, PROBLEM_TYPE_BASE, problem_response
+from shared.errors import BadRequest, MethodNotAllowed, NotFound, PayloadTooLarge, RequestTimeout, SimgateError
+from shared.http import problem_response
 
 log = logging.getLogger("devstack.host")
 
@@ -371,12 +370,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def _request_timeout(self, instance: str) -> None:
         log.info("%s - gave up on a request body that stalled for %s s", self.address_string(), self.timeout)
         self.close_connection = True
-        problem = Problem(type=PROBLEM_TYPE_BASE + "request-timeout", title="Request timeout",
-                          status=HTTPStatus.REQUEST_TIMEOUT,
-                          detail=f"the request's body stopped arriving for {self.timeout:g} seconds",
-                          instance=instance)
-        self._send(HTTPStatus.REQUEST_TIMEOUT, {"Content-Type": PROBLEM_JSON, "Cache-Control": "no-store",
-                                                "Connection": "close"}, problem.model_dump_json().encode())
+        self._problem(RequestTimeout(f"the request's body stopped arriving for {self.timeout:g} seconds"), instance)
 
     def _problem(self, error, instance: str) -> None:
         response = problem_response(error, instance)

@@ -91,6 +91,12 @@ class PayloadTooLarge(SimgateError):
     title = "Payload too large"
 
 
+class RequestTimeout(SimgateError):
+    """The request's body stopped arriving: the connection is given up."""
+
+    title = "Request timeout"
+
+
 class UnsupportedMediaType(SimgateError):
     title = "Unsupported media type"
 
