@@ -111,11 +111,16 @@ def run_job(req: func.HttpRequest, user: Principal) -> func.HttpResponse:
              answers={200: JobStatusInfo, 304: None}, errors=(404,), answer_headers=JOB_HEADERS,
              request_headers=IF_NONE_MATCH,
              description="Poll it with If-None-Match (304 while nothing changed), or long-poll with ?wait=N (at most "
-                         "25 s): it answers as soon as the status differs from ?since.")
+                         "25 s): it answers as soon as the status differs from ?since, or without ?since as soon as "
+                         "anything shown changes (status, progress, detail) from what If-None-Match names or, "
+                         "without it, from what it is now.")
 def get_status(req: func.HttpRequest, user: Principal) -> func.HttpResponse:
-    """{status, updated_at, detail, progress}; ?wait=N (≤ 25 s) answers as soon as the status changes."""
+    """{status, updated_at, detail, progress}; ?wait=N (≤ 25 s) answers as soon as it changes."""
     query = read_query(req, StatusQuery)
-    stored = app().jobs.wait_for_status(user, route(req, "job_id"), wait=query.wait, since=query.since)
+    known = req.headers.get("If-None-Match")
+    stored = app().jobs.wait_for_status(user, route(req, "job_id"), wait=query.wait, since=query.since, known=known)
+    if stored is None:
+        return func.HttpResponse(status_code=304, headers=_job_headers(known))
     return json_or_not_modified(req, JobStatusInfo.of(stored.item), _job_headers(stored.etag))
 
 

@@ -72,6 +72,9 @@ class SimulatorSpec(BaseModel):
     slurm_partition: str | None = None
     slurm_account: str | None = None
     max_parallel_jobs: int = Field(default=4, ge=1)
+    # False for a site whose compute nodes cannot reach simgate: its agents keep their live channel in
+    # the job's directory, and the app pulls it over SSH for jobs someone follows.
+    nodes_call_out: bool = True
 
     @field_validator("host_key")
     @classmethod
@@ -161,6 +164,9 @@ class Settings(BaseModel):
     reconcile_schedule: str = Field(default="0 */5 * * * *", validation_alias="RECONCILE_SCHEDULE")
     reconcile_stale_after_seconds: int = Field(default=600, ge=1, le=7 * 86400,
                                                validation_alias="RECONCILE_STALE_AFTER_SECONDS")
+    # A conditional answer (If-None-Match) may come from this instance's memory of the job for this long;
+    # changes made through this instance show at once, those made through another within this time.
+    follow_fresh_seconds: float = Field(default=10, ge=0, le=60, validation_alias="FOLLOW_FRESH_SECONDS")
     # Set by the platform in Azure: where the worker exports its logs (see shared/telemetry.py).
     insights_connection_string: str | None = Field(
         default=None, validation_alias="APPLICATIONINSIGHTS_CONNECTION_STRING", json_schema_extra=BINDING

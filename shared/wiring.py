@@ -24,11 +24,21 @@ from shared.errors import ConfigurationError
 from shared.services.agent_reports import AgentReports
 from shared.services.catalogue import Catalogue
 from shared.services.changes import JobChanges
+from shared.services.followers import Answers, SignallingJobRepository, Signals
 from shared.services.health import Health, Probe
 from shared.services.jobs import Jobs
+from shared.services.live import LiveRuns
 from shared.services.manager import AgentOptions, Manager, WaitPolicy
 from shared.services.outputs import Outputs
-from shared.services.ports import CaseRepository, Clock, JobQueue, JobRepository, OutputStore, SimulatorGateway
+from shared.services.ports import (
+    CaseRepository,
+    Clock,
+    JobQueue,
+    JobRepository,
+    LiveStore,
+    OutputStore,
+    SimulatorGateway,
+)
 from shared.services.reconciler import Reconciler
 
 
@@ -39,6 +49,7 @@ class Adapters:
     cases: CaseRepository
     jobs: JobRepository
     outputs: OutputStore
+    live: LiveStore
     queue: JobQueue
     simulators: SimulatorGateway
     clock: Clock
@@ -56,6 +67,7 @@ class App:
     jobs: Jobs
     outputs: Outputs
     agent_reports: AgentReports
+    live: LiveRuns
     manager: Manager
     reconciler: Reconciler
     health: Health
@@ -66,8 +78,12 @@ class App:
 
 
 def build(settings: Settings, adapters: Adapters) -> App:
-    changes = JobChanges(adapters.jobs, adapters.clock)
-    jobs = Jobs(adapters.cases, adapters.jobs, adapters.outputs, adapters.queue, changes, adapters.clock)
+    signals = Signals(adapters.clock)
+    answers = Answers(signals, adapters.clock, settings.follow_fresh_seconds)
+    job_store = SignallingJobRepository(adapters.jobs, signals)  # every write wakes this instance's followers
+    changes = JobChanges(job_store, adapters.clock)
+    jobs = Jobs(adapters.cases, job_store, adapters.outputs, adapters.queue, changes, adapters.clock,
+                signals=signals, answers=answers, live=adapters.live)
     agent = AgentOptions(callback_base_url=settings.agent_callback_url, retry_seconds=settings.agent_retry_seconds,
                          ca_bundle=str(settings.storage_ca_bundle.resolve()) if settings.storage_ca_bundle else None)
     return App(
@@ -76,13 +92,14 @@ def build(settings: Settings, adapters: Adapters) -> App:
                            platform_auth=settings.platform_auth),
         cases=Catalogue(adapters.cases, adapters.clock),
         jobs=jobs,
-        outputs=Outputs(jobs, adapters.outputs),
-        agent_reports=AgentReports(adapters.jobs, adapters.outputs, changes, adapters.clock),
-        manager=Manager(adapters.cases, adapters.jobs, adapters.simulators, settings.simulators, agent, changes,
+        outputs=Outputs(jobs, adapters.outputs, adapters.live),
+        agent_reports=AgentReports(job_store, adapters.outputs, changes, adapters.clock, live=adapters.live),
+        live=LiveRuns(jobs, adapters.live, changes, signals, answers, adapters.clock),
+        manager=Manager(adapters.cases, job_store, adapters.simulators, settings.simulators, agent, changes,
                         adapters.clock, adapters.queue, max_deliveries=settings.jobs_queue_max_delivery_count,
                         waiting=WaitPolicy(horizon=timedelta(hours=settings.simulator_wait_hours),
                                            max_delay=timedelta(seconds=settings.simulator_retry_max_seconds))),
-        reconciler=Reconciler(adapters.jobs, adapters.simulators, settings.simulators, adapters.outputs,
+        reconciler=Reconciler(job_store, adapters.simulators, settings.simulators, adapters.outputs,
                               adapters.queue, changes, adapters.clock,
                               stale_after=timedelta(seconds=settings.reconcile_stale_after_seconds)),
         health=Health(adapters.probes),
@@ -96,6 +113,7 @@ def azure_adapters(settings: Settings) -> Adapters:
     from shared.adapters import storage as storage_adapter
     from shared.adapters.case_store import TableCaseRepository
     from shared.adapters.job_store import TableJobRepository
+    from shared.adapters.live_store import BlobLiveStore
     from shared.adapters.output_store import BlobOutputStore
     from shared.adapters.simulators import SshSimulatorGateway
     from shared.adapters.ssh import SshPool, SshSession
@@ -123,6 +141,7 @@ def azure_adapters(settings: Settings) -> Adapters:
         cases=TableCaseRepository(clients, settings.cases_table, settings.scripts_container, tokens=tokens),
         jobs=TableJobRepository(clients, settings.jobs_table, tokens=tokens),
         outputs=BlobOutputStore(clients, settings.outputs_container),
+        live=BlobLiveStore(clients, settings.outputs_container),
         queue=queue,
         simulators=SshSimulatorGateway(pool),
         clock=SystemClock(),

@@ -9,6 +9,7 @@ import json
 from datetime import datetime, timedelta, timezone
 
 from shared.config import Settings
+from shared.domain import live
 from shared.domain.bundle import JobBundle
 from shared.domain.cases import CaseDefinition, CaseHeader, PublishedCase
 from shared.domain.jobs import Job, agent_token_hash
@@ -25,6 +26,7 @@ from shared.services.ports import (
     JobQueue,
     JobRepository,
     Link,
+    LiveStore,
     OutputStore,
     Page,
     Publication,
@@ -71,6 +73,11 @@ class FakeClock(Clock):
     def advance(self, seconds: float) -> None:
         self.elapsed += seconds
         self.current += timedelta(seconds=seconds)
+
+    def wait_for(self, condition, predicate, seconds: float) -> bool:
+        if not predicate():
+            self.sleep(seconds)
+        return predicate()
 
 
 class InMemoryCaseRepository(CaseRepository):
@@ -317,6 +324,77 @@ class FakeSimulatorGateway(SimulatorGateway):
         return Handover(started=list(grants), missing=[])
 
 
+class InMemoryLiveStore(LiveStore):
+    """Streams as byte strings per chunk, and live files as (bytes, taken at)."""
+
+    def __init__(self, clock: FakeClock | None = None) -> None:
+        self.chunks: dict[tuple[str, str, int], bytes] = {}
+        self.files: dict[tuple[str, str], tuple[bytes, datetime]] = {}
+        self.clock = clock or FakeClock()
+        self.links_given: list[tuple[str, str]] = []
+
+    def append(self, job_id, stream, offset, data):
+        while data:
+            index, position = live.chunk_of(offset)
+            piece = data[:live.CHUNK_BYTES - position]
+            key = (job_id, stream, index)
+            if position == 0 and key not in self.chunks:
+                self.chunks[key] = b""
+                for old in [k for k in self.chunks if k[:2] == key[:2] and k[2] < index - live.WINDOW_CHUNKS]:
+                    del self.chunks[old]
+            held = self.chunks.get(key)
+            if held is None or len(held) < position:
+                return self.listing(job_id).extent(stream).end
+            piece = piece[len(held) - position:] if len(held) > position else piece
+            skipped = len(held) - position
+            self.chunks[key] = held + piece
+            offset += skipped + len(piece)
+            data = data[skipped + len(piece):]
+        return offset
+
+    def listing(self, job_id):
+        extents, chunks = {}, {}
+        for stream in live.STREAMS:
+            held = sorted(index for (job, name, index) in self.chunks if job == job_id and name == stream)
+            if held:
+                end = live.chunk_start(held[-1]) + len(self.chunks[(job_id, stream, held[-1])])
+                extents[stream] = live.StreamExtent(live.chunk_start(held[0]), end)
+                chunks[stream] = tuple(held)
+        files = tuple(live.LiveFile(name=name, size=len(data), taken_at=at)
+                      for (job, name), (data, at) in sorted(self.files.items()) if job == job_id)
+        return live.LiveListing(streams=extents, files=files, chunks=chunks)
+
+    def read(self, job_id, stream, offset, max_bytes):
+        index, position = live.chunk_of(offset)
+        return self.chunks.get((job_id, stream, index), b"")[position:position + max_bytes]
+
+    def take(self, job_id, name, data: bytes) -> None:
+        """What an agent's upload through a live file link does."""
+        self.files[(job_id, name)] = (data, self.clock.now())
+
+    def file_links(self, job_id, names, ttl):
+        self.links_given += [(job_id, name) for name in names]
+        return {name: Link(f"https://storage.example.org/live/{job_id}/{name}?sig=w", self.clock.now() + ttl)
+                for name in names}
+
+    def file_link(self, job_id, name, filename, content_type, ttl):
+        if (job_id, name) not in self.files:
+            raise NotFound(f"no live file {name}")
+        return Link(f"https://storage.example.org/live/{job_id}/{name}?sig=r", self.clock.now() + ttl)
+
+    def discard_files(self, job_id):
+        gone = [key for key in self.files if key[0] == job_id]
+        for key in gone:
+            del self.files[key]
+        return len(gone)
+
+    def delete(self, job_id):
+        gone = [key for key in self.chunks if key[0] == job_id]
+        for key in gone:
+            del self.chunks[key]
+        return len(gone) + self.discard_files(job_id)
+
+
 TEST_SETTINGS = {
     "SimgateStorage__tableServiceUri": "https://storage.example.org/tables",
     "SimgateStorage__blobServiceUri": "https://storage.example.org/blobs",
@@ -332,6 +410,7 @@ class FakeWorld:
     cases: InMemoryCaseRepository
     jobs: InMemoryJobRepository
     outputs: InMemoryOutputStore
+    live: InMemoryLiveStore
     queue: RecordingJobQueue
     simulators: FakeSimulatorGateway
     clock: FakeClock
@@ -342,7 +421,9 @@ def fake_app(simulators: list | None = None, **settings: str) -> FakeWorld:
     environ = {**TEST_SETTINGS, **settings}
     if simulators is not None:
         environ["SIMULATORS"] = json.dumps([json.loads(s.model_dump_json()) for s in simulators])
+    clock = FakeClock()
     world = dict(cases=InMemoryCaseRepository(), jobs=InMemoryJobRepository(), outputs=InMemoryOutputStore(),
-                 queue=RecordingJobQueue(), simulators=FakeSimulatorGateway(), clock=FakeClock())
+                 live=InMemoryLiveStore(clock), queue=RecordingJobQueue(), simulators=FakeSimulatorGateway(),
+                 clock=clock)
     app = build(Settings.from_environ(environ), Adapters(**world))
     return FakeWorld(app=app, **world)

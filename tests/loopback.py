@@ -1,9 +1,11 @@
-"""A small HTTP server on a free loopback port, for tests that stand in for simgate's endpoints."""
+"""Loopback stand-ins for tests: a small HTTP server for simgate's endpoints, a TCP gate for outages."""
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import json
+import socket
 import threading
 
 
@@ -34,3 +36,66 @@ class JsonHandler(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
+
+
+class TcpGate:
+    """A TCP forwarder on a free loopback port to ``target_port`` that can be shut (connections refused
+    and the open ones cut) and opened again on the same port: a network outage between two parts."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self._connections: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._listener = self._listen(0)
+        self.port = self._listener.getsockname()[1]
+
+    def _listen(self, port: int) -> socket.socket:
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", port))
+        listener.listen(64)
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+        return listener
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return  # shut
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                self._connections += [client, upstream]
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for end in (source, sink):
+                with contextlib.suppress(OSError):
+                    end.shutdown(socket.SHUT_RDWR)
+
+    def shut(self) -> None:
+        self._listener.close()
+        with self._lock:
+            connections, self._connections = self._connections, []
+        for connection in connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+            connection.close()
+
+    def open(self) -> None:
+        self._listener = self._listen(self.port)
+
+    def close(self) -> None:
+        self.shut()

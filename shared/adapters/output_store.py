@@ -14,49 +14,25 @@ through their snapshot.
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from urllib.parse import urlencode
 
 from azure.core import MatchConditions
 from azure.core.exceptions import HttpResponseError, ResourceModifiedError, ResourceNotFoundError
-from azure.storage.blob import (
-    BlobClient,
-    BlobLeaseClient,
-    BlobSasPermissions,
-    StorageErrorCode,
-    UserDelegationKey,
-    generate_blob_sas,
-)
+from azure.storage.blob import BlobClient, BlobSasPermissions, StorageErrorCode
 
-from shared.adapters.storage import StorageClients, storage_errors
+from shared.adapters.blob_container import BlobContainer
+from shared.adapters.storage import storage_errors
 from shared.errors import NotFound, StaleWrite, TransientError
 from shared.services.ports import Link, OutputStore, StagedFile
 
-CLOCK_SKEW = timedelta(minutes=5)  # links start this far in the past: clocks differ
-KEY_LIFETIME = timedelta(hours=12)
-KEY_RENEW_BEFORE = timedelta(hours=2)  # renewed well before any link made from it could outlive it
 STAGING = "staging"
+LIVE = "live"  # the live channel's area (shared/adapters/live_store.py)
 COPY_WAIT_SECONDS = 60  # a copy inside one account usually completes at once; a pending one is waited for
-REMOVE_ATTEMPTS = 4
 
 
-class BlobOutputStore(OutputStore):
-    def __init__(self, clients: StorageClients, container: str,
-                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
-        self._clients = clients
-        self._container_name = container
-        self._clock = clock
-        self._key: UserDelegationKey | None = None
-        self._key_expires: datetime | None = None
-        self._key_lock = threading.Lock()
-
-    @property
-    def _container(self):
-        return self._clients.container(self._container_name)
-
+class BlobOutputStore(BlobContainer, OutputStore):
     def upload_links(self, job_id: str, names: list[str], ttl: timedelta) -> dict[str, Link]:
         permission = BlobSasPermissions(create=True, write=True)
         return {name: self._link(f"{_staging(job_id)}{name}", permission, ttl) for name in names}
@@ -133,63 +109,10 @@ class BlobOutputStore(OutputStore):
                 raise TransientError(f"{what} is still being copied")
             time.sleep(1)
 
-    def _remove_all(self, prefix: str, what: str) -> int:
-        with storage_errors(f"deleting {what}"):
-            names = {blob.name for blob in self._container.list_blobs(
-                name_starts_with=prefix, include=["snapshots", "uncommittedblobs"])}
-            for name in sorted(names):
-                self._remove(self._container.get_blob_client(name))
-        return len(names)
-
-    def _remove(self, blob: BlobClient) -> None:
-        """Delete a blob with its snapshots, whatever a grant did to it: a grant may create and write its
-        blob, and that also lets it snapshot or lease it, copy into it, or leave blocks uncommitted."""
-        for _ in range(REMOVE_ATTEMPTS):
-            try:
-                blob.delete_blob(delete_snapshots="include")
-                return
-            except ResourceNotFoundError:
-                # Gone already, or a blob of uncommitted blocks only, which cannot be deleted as such:
-                # committing an empty block list discards the blocks and leaves an empty blob to delete.
-                try:
-                    blob.commit_block_list([])
-                except HttpResponseError as exc:
-                    if exc.error_code != StorageErrorCode.LEASE_ID_MISSING:
-                        raise
-                    BlobLeaseClient(blob).break_lease(lease_break_period=0)
-            except HttpResponseError as exc:
-                if exc.error_code == StorageErrorCode.LEASE_ID_MISSING:
-                    BlobLeaseClient(blob).break_lease(lease_break_period=0)
-                elif exc.error_code == StorageErrorCode.PENDING_COPY_OPERATION:
-                    blob.abort_copy(blob.get_blob_properties().copy.id)
-                else:
-                    raise
-        raise TransientError(f"{blob.blob_name} is leased or written to again as soon as it is freed")
-
-    def _link(self, blob_name: str, permission: BlobSasPermissions, ttl: timedelta, **headers: str) -> Link:
-        now = self._clock()
-        expiry = now + ttl
-        sas = generate_blob_sas(
-            self._clients.account_name, self._container_name, blob_name,
-            user_delegation_key=self._delegation_key(now), permission=permission,
-            start=now - CLOCK_SKEW, expiry=expiry, protocol="https", **headers)
-        url = self._container.get_blob_client(blob_name).url
-        return Link(url=f"{url}?{sas}", expires_at=expiry)
-
-    def _delegation_key(self, now: datetime) -> UserDelegationKey:
-        """One key for many links, fetched again only when it nears its end."""
-        with self._key_lock:
-            if self._key is None or self._key_expires - now < KEY_RENEW_BEFORE:
-                with storage_errors("getting a user delegation key"):
-                    self._key = self._clients.blob_service.get_user_delegation_key(now - CLOCK_SKEW,
-                                                                                   now + KEY_LIFETIME)
-                self._key_expires = now + KEY_LIFETIME
-            return self._key
-
 
 def _outputs(job_id: str) -> str:
     """The prefix of a job's sealed outputs."""
-    if not job_id or "/" in job_id or job_id == STAGING:  # never a prefix wider than one job's
+    if not job_id or "/" in job_id or job_id in (STAGING, LIVE):  # never a prefix wider than one job's
         raise NotFound(f"there is no job {job_id!r}")
     return f"{job_id}/"
 

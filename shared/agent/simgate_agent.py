@@ -95,7 +95,6 @@ BOOTSTRAP = ("import sys,os,marshal,binascii;i=sys.stdin.buffer;n=int(i.readline
 LOCK_WAIT_SECONDS = 60
 SLOT_POLL_SECONDS = 1.0
 KILL_GRACE_SECONDS = 10
-PROGRESS_POLL_SECONDS = 2.0
 STDERR_TAIL = 2000
 HTTP_TIMEOUT = 60
 RETRY_SECONDS = 300  # how long one request is retried; job.json's "retry_seconds" overrides it
@@ -104,6 +103,23 @@ SINGLE_PUT_LIMIT = 4 * 1024 * 1024
 BLOCK_SIZE = 8 * 1024 * 1024
 LOG_FILES = {"logs/stdout.log": "stdout.log", "logs/stderr.log": "stderr.log"}
 AGENT_FILE = "simgate_agent.py"
+
+# --- the live channel: what a running job sends besides its status reports ---
+# Byte streams, each addressed by byte offset from the start of its file in the job's directory: the
+# entry script's stdout and stderr, and the series file it may append rows of named numbers to.
+LIVE_STREAMS = {"stdout": "stdout.log", "stderr": "stderr.log", "series": "series.csv"}
+LOG_STREAMS = ("stdout", "stderr")
+LIVE_INTERVAL_SECONDS = 1.0  # at most one request a second per running job ...
+HEARTBEAT_SECONDS = 60.0  # ... nothing while nothing changes, but a heartbeat once a minute
+LIVE_FILE_SECONDS = 5.0  # a changed live file is uploaded at most this often
+LIVE_CHUNK_BYTES = 1024 * 1024  # storage keeps each stream in chunks of this size ...
+LIVE_WINDOW_BYTES = 8 * LIVE_CHUNK_BYTES  # ... and only the last ones: the live window
+LIVE_DELTA_BYTES = 256 * 1024  # at most this much of each stream in one request
+LIVE_MAX_FILES = 20  # live files a job may have
+LIVE_REQUEST_TIMEOUT = 10  # a live request that takes longer is tried again at the next tick
+LIVE_BACKOFF_MAX_SECONDS = 30.0  # while simgate cannot be reached, the channel tries this seldom at least
+LIVE_FLUSH_SECONDS = 60.0  # before its final report the agent sends what is left for this long at most
+PULL_FILE = "live.json"  # where the agent keeps its channel when the site's nodes cannot call out
 
 
 class State:
@@ -170,6 +186,9 @@ class JobDescription(NamedTuple):
     retry_seconds: float = RETRY_SECONDS  # how long one webhook or upload is retried
     ca_bundle: str | None = None  # a CA to trust besides the system's (local stacks)
     slots_directory: str | None = None  # direct: where the slots are; <workdir>/.slots if None
+    live_outputs: tuple[str, ...] = ()  # glob patterns in run/ uploaded while the job runs
+    live_url: str | None = None  # where the live channel posts; None: no live channel
+    pull: bool = False  # the compute node cannot call out: the channel stays in the job's directory
 
     @classmethod
     def from_dict(cls, document) -> JobDescription:
@@ -201,6 +220,9 @@ class JobDescription(NamedTuple):
             retry_seconds=_read(document, "retry_seconds", _number, RETRY_SECONDS),
             ca_bundle=_read(document, "ca_bundle", _string, None),
             slots_directory=_read(document, "slots_directory", _string, None),
+            live_outputs=_read(document, "live_outputs", _strings, ()),
+            live_url=_read(document, "live_url", _string, None),
+            pull=_read(document, "pull", _boolean, False),
         )
         if description.scheduler not in SCHEDULERS:
             raise Refused(f"unknown scheduler {description.scheduler!r}")
@@ -209,7 +231,7 @@ class JobDescription(NamedTuple):
     def to_dict(self) -> dict:
         """As job.json holds it."""
         return {**self._asdict(), "entry_command": list(self.entry_command), "outputs": list(self.outputs),
-                "resources": self.resources._asdict()}
+                "live_outputs": list(self.live_outputs), "resources": self.resources._asdict()}
 
 
 _REQUIRED = object()
@@ -253,6 +275,13 @@ def _command(value) -> tuple:
     if not _strings(value):
         raise ValueError(value)
     return tuple(value)
+
+
+def _boolean(value) -> bool:
+    """true or false"""
+    if not isinstance(value, bool):
+        raise TypeError(value)
+    return value
 
 
 def _integer(value) -> int:
@@ -683,6 +712,10 @@ SCHEDULERS = {"direct": Direct(), "slurm": Slurm()}
 class Rejected(Exception):
     """simgate or storage refused a request (4xx): retrying it cannot help."""
 
+    def __init__(self, message: str, status: int = 0) -> None:
+        super().__init__(message)
+        self.status = status
+
 
 def _ssl_context(job: JobDescription):
     import ssl
@@ -690,23 +723,25 @@ def _ssl_context(job: JobDescription):
     return ssl.create_default_context(cafile=job.ca_bundle or None)
 
 
-def _request(job: JobDescription, method: str, url: str, body: bytes = b"", headers=None):
+def _request(job: JobDescription, method: str, url: str, body: bytes = b"", headers=None, retry_seconds=None,
+             timeout: float = HTTP_TIMEOUT):
     """Send with retries and exponential back-off on network errors, 5xx and 429, for up to the job's
-    retry time; Rejected on 4xx. What still fails is left in state.json for the reconciler."""
+    retry time (or ``retry_seconds``; 0: one attempt); Rejected on 4xx. What still fails is left in
+    state.json for the reconciler."""
     import urllib.error
     import urllib.request
 
-    deadline = time.monotonic() + float(job.retry_seconds or RETRY_SECONDS)
+    deadline = time.monotonic() + float(job.retry_seconds or RETRY_SECONDS if retry_seconds is None else retry_seconds)
     delay = 1.0
     while True:
         request = urllib.request.Request(url, data=body, method=method, headers=headers or {})
         try:
-            with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT, context=_ssl_context(job)) as response:
+            with urllib.request.urlopen(request, timeout=timeout, context=_ssl_context(job)) as response:
                 return response.read()
         except urllib.error.HTTPError as exc:
             detail = exc.read()[:2000].decode(errors="replace")
             if exc.code < 500 and exc.code != 429:
-                raise Rejected(f"{method} answered {exc.code}: {detail}") from None
+                raise Rejected(f"{method} answered {exc.code}: {detail}", exc.code) from None
             error = f"{method} answered {exc.code}: {detail}"
         except (urllib.error.URLError, OSError) as exc:
             error = f"{method} failed: {exc}"
@@ -741,8 +776,9 @@ class Reporter:
         return answer
 
 
-def upload(job: JobDescription, url: str, path: str, content_type: str) -> str:
-    """Put one file into its blob (in blocks when large); its MD5 as hex."""
+def upload(job: JobDescription, url: str, path: str, content_type: str, **sending) -> str:
+    """Put one file into its blob (in blocks when large); its MD5 as hex. ``sending``: ``_request``'s
+    retry_seconds and timeout."""
     import base64
 
     md5 = hashlib.md5()
@@ -754,7 +790,7 @@ def upload(job: JobDescription, url: str, path: str, content_type: str) -> str:
             md5.update(data)
             digest = base64.b64encode(md5.digest()).decode()
             _request(job, "PUT", url, data, {**common, "x-ms-blob-type": "BlockBlob", "Content-MD5": digest,
-                                             "x-ms-blob-content-md5": digest})
+                                             "x-ms-blob-content-md5": digest}, **sending)
             return md5.hexdigest()
         blocks = []
         while True:
@@ -765,13 +801,13 @@ def upload(job: JobDescription, url: str, path: str, content_type: str) -> str:
             block_id = base64.b64encode(f"{len(blocks):08d}".encode()).decode()
             _request(job, "PUT", _with_query(url, comp="block", blockid=block_id), data,
                      {"x-ms-version": common["x-ms-version"],
-                      "Content-MD5": base64.b64encode(hashlib.md5(data).digest()).decode()})
+                      "Content-MD5": base64.b64encode(hashlib.md5(data).digest()).decode()}, **sending)
             blocks.append(block_id)
     listing = "<?xml version=\"1.0\" encoding=\"utf-8\"?><BlockList>" + "".join(
         f"<Latest>{b}</Latest>" for b in blocks) + "</BlockList>"
     _request(job, "PUT", _with_query(url, comp="blocklist"), listing.encode(),
              {**common, "x-ms-blob-content-md5": base64.b64encode(md5.digest()).decode(),
-              "Content-Type": "application/xml"})
+              "Content-Type": "application/xml"}, **sending)
     return md5.hexdigest()
 
 
@@ -779,6 +815,206 @@ def _with_query(url: str, **params: str) -> str:
     import urllib.parse
 
     return f"{url}&{urllib.parse.urlencode(params)}" if "?" in url else f"{url}?{urllib.parse.urlencode(params)}"
+
+
+# --- the live channel -----------------------------------------------------------------------------
+
+
+def skip_ahead(acked: int, size: int) -> int:
+    """Where a sender more than a window behind resumes: the first chunk start from which the rest fits
+    in the window (never before ``acked``). The bytes skipped reach simgate only in the final log."""
+    if size - acked <= LIVE_WINDOW_BYTES:
+        return acked
+    return max(acked, -(-(size - LIVE_WINDOW_BYTES) // LIVE_CHUNK_BYTES) * LIVE_CHUNK_BYTES)
+
+
+def read_progress(directory: JobDirectory):
+    """(fraction, message) from the progress file ("0.42 optional message"), or None."""
+    try:
+        with open(directory.file("progress"), encoding="utf-8") as handle:
+            text = handle.read(600).strip()
+        fraction, _, message = text.partition(" ")
+        value = min(1.0, max(0.0, float(fraction)))
+    except (OSError, ValueError):
+        return None
+    return value, " ".join("".join(c if c.isprintable() else " " for c in message).split())[:500]
+
+
+def stream_delta(directory: JobDirectory, acked: dict) -> dict:
+    """{stream: {offset, data (base64)}}: what each stream has past the offset simgate has it up to, at
+    most LIVE_DELTA_BYTES of each."""
+    import base64
+
+    delta = {}
+    for stream, name in LIVE_STREAMS.items():
+        try:
+            size = os.path.getsize(directory.file(name))
+        except OSError:
+            continue
+        start = skip_ahead(int(acked.get(stream, 0)), size)
+        if size <= start:
+            continue
+        with open(directory.file(name), "rb") as handle:
+            handle.seek(start)
+            data = handle.read(min(LIVE_DELTA_BYTES, size - start))
+        delta[stream] = {"offset": start, "data": base64.b64encode(data).decode()}
+    return delta
+
+
+def behind(directory: JobDirectory, acked: dict) -> bool:
+    """Whether any stream has bytes simgate does not have yet."""
+    for stream, name in LIVE_STREAMS.items():
+        try:
+            size = os.path.getsize(directory.file(name))
+        except OSError:
+            continue
+        if size > skip_ahead(int(acked.get(stream, 0)), size):
+            return True
+    return False
+
+
+def live_files(job: JobDescription, directory: JobDirectory) -> dict:
+    """name -> (path, (mtime_ns, size)) of the files matching the case's live patterns in run/."""
+    from pathlib import Path
+
+    run_dir = Path(directory.file("run"))
+    found = {}
+    for pattern in job.live_outputs:
+        for path in sorted(run_dir.glob(pattern)):
+            if len(found) >= LIVE_MAX_FILES:
+                return found
+            if path.is_file() and not path.is_symlink():
+                stat = path.stat()
+                found[path.relative_to(run_dir).as_posix()] = (str(path), (stat.st_mtime_ns, stat.st_size))
+    return found
+
+
+class LiveFiles:
+    """Which live files changed since they were last taken, and taking them through their links."""
+
+    def __init__(self, job: JobDescription, directory: JobDirectory, taken=None) -> None:
+        self.job = job
+        self.directory = directory
+        self.taken = dict(taken or {})  # name -> [mtime_ns, size, when taken (epoch seconds)]
+
+    def due(self, final: bool = False) -> dict:
+        """name -> path of the files changed since last taken, and not taken for LIVE_FILE_SECONDS."""
+        due = {}
+        for name, (path, version) in live_files(self.job, self.directory).items():
+            last = self.taken.get(name)
+            if last and list(version) == last[:2]:
+                continue
+            if last and not final and time.time() - last[2] < LIVE_FILE_SECONDS:
+                continue
+            due[name] = path
+        return due
+
+    def take(self, files: dict, links: dict) -> list:
+        """Upload each file that has a link (one attempt each); the names that still want one."""
+        wanting = []
+        for name, path in files.items():
+            if name not in links:
+                wanting.append(name)
+                continue
+            try:
+                stat = os.stat(path)
+                upload(self.job, links[name], path, content_type(name), retry_seconds=0, timeout=LIVE_REQUEST_TIMEOUT)
+            except Rejected:  # the link expired: ask for another
+                links.pop(name, None)
+                wanting.append(name)
+                continue
+            except (Temporary, OSError):
+                continue  # storage unreachable, or the file went away: the next tick tries again
+            self.taken[name] = [stat.st_mtime_ns, stat.st_size, time.time()]
+        return wanting
+
+
+class LiveChannel:
+    """What a running job sends besides its status reports (POST to the job's live URL): progress, the
+    streams' new bytes and changed live files, coalesced into at most one request every
+    LIVE_INTERVAL_SECONDS, nothing while nothing changed except a heartbeat every HEARTBEAT_SECONDS.
+
+    Bytes are sent from where simgate's last answer says it has each stream, so a lost answer or an
+    outage loses nothing: the files are the buffer. While simgate cannot be reached the channel tries
+    again less and less often (up to LIVE_BACKOFF_MAX_SECONDS apart); a sender more than a window
+    behind skips ahead (the bytes skipped reach simgate in the final log). The terminal status report
+    stays the Reporter's, exactly once."""
+
+    def __init__(self, job: JobDescription, directory: JobDirectory, clock=time.monotonic) -> None:
+        self.job = job
+        self.directory = directory
+        self.clock = clock
+        self.acked: dict = {}
+        self.progress = None  # (fraction, message) as simgate has it
+        self.files = LiveFiles(job, directory)
+        self.links: dict = {}
+        self.links_until = 0.0
+        self.last_sent = float("-inf")
+        self.next_attempt = 0.0
+        self.failures = 0
+        self.closed = not job.live_url or job.pull  # pull: the app reads the job's directory instead
+        self.requests = 0
+
+    def tick(self, final: bool = False) -> bool:
+        """Send what changed, if it is time to; whether bytes are still waiting to be sent."""
+        now = self.clock()
+        if self.closed:
+            return False
+        if now < self.next_attempt or (now - self.last_sent < LIVE_INTERVAL_SECONDS and not final):
+            return True
+        if now > self.links_until:
+            self.links = {}
+        body: dict = {}
+        progress = read_progress(self.directory)
+        if progress is not None and progress != self.progress:
+            body["progress"], body["message"] = progress
+        streams = stream_delta(self.directory, self.acked)
+        if streams:
+            body["streams"] = streams
+        wanting = self.files.take(self.files.due(final), self.links)
+        if wanting:
+            body["links"] = wanting
+        if not body and now - self.last_sent < HEARTBEAT_SECONDS:
+            return False
+        answer = self._send(body, now)
+        if answer is None:
+            return not self.closed
+        self.acked.update({k: v for k, v in (answer.get("streams") or {}).items() if isinstance(v, int)})
+        if progress is not None and "progress" in body:
+            self.progress = progress
+        if answer.get("links"):
+            self.links.update(answer["links"])
+            self.links_until = now + 45 * 60  # links last an hour: renewed well before
+            self.files.take({name: path for name, path in self.files.due(True).items() if name in answer["links"]},
+                            self.links)
+        return behind(self.directory, self.acked)
+
+    def flush(self, deadline_seconds: float = LIVE_FLUSH_SECONDS) -> None:
+        """Before the final report: send what is left (live files too, whatever their pace)."""
+        deadline = self.clock() + deadline_seconds
+        while not self.closed and self.clock() < deadline:
+            if not self.tick(final=True) and not self.files.due(True):
+                return
+            if self.clock() < self.next_attempt:
+                time.sleep(max(0.0, min(self.next_attempt, deadline) - self.clock()))
+
+    def _send(self, body: dict, at: float):
+        headers = {"Authorization": f"Bearer {self.job.token}", "Content-Type": "application/json"}
+        self.last_sent = at
+        self.requests += 1
+        try:
+            answer = json.loads(_request(self.job, "POST", self.job.live_url, json.dumps(body).encode(), headers,
+                                         retry_seconds=0, timeout=LIVE_REQUEST_TIMEOUT) or b"{}")
+        except (Rejected, Temporary) as exc:
+            if isinstance(exc, Rejected) and exc.status in (401, 404):
+                self.closed = True  # the job has finished (its token died with it) or is gone
+            self.failures += 1
+            self.next_attempt = at + min(2.0 ** self.failures, LIVE_BACKOFF_MAX_SECONDS)
+            self.directory.set_state(live_error={"error": str(exc)[:500], "at": now()})
+            return None
+        self.failures = 0
+        self.next_attempt = 0.0
+        return answer if isinstance(answer, dict) else {}
 
 
 def output_files(job: JobDescription, directory: JobDirectory) -> dict:
@@ -935,15 +1171,18 @@ class _Run:
             report("running", detail=f"running on {job.simulator or 'the simulator'}")
         with open(directory.file("stdout.log"), "ab") as out, open(directory.file("stderr.log"), "ab") as err:
             env = {**os.environ, "SIMGATE_JOB_ID": job.job_id, "SIMGATE_JOB_DIR": directory.path,
-                   "SIMGATE_PROGRESS_FILE": directory.file("progress")}
+                   "SIMGATE_PROGRESS_FILE": directory.file("progress"),
+                   "SIMGATE_SERIES_FILE": directory.file(LIVE_STREAMS["series"])}
             try:
                 self.child = subprocess.Popen(list(job.entry_command), cwd=directory.file("run"),
                                               stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=env)
             except OSError as exc:
                 return self.fail(report, f"cannot start the entry script: {exc}")
-            exit_code = self._wait(job, report)
+            channel = LiveChannel(job, directory)
+            exit_code = self._wait(job, channel)
         if slot is not None:
             slot.close()
+        channel.flush()  # the log tail ends complete before the final report
         # The scheduler may signal the script before the agent: the cancel mark says what happened.
         if self.stopping or directory.cancel_requested:
             return directory.set_state(status=State.CANCELLED, exit_code=exit_code, ended_at=now())
@@ -978,17 +1217,16 @@ class _Run:
             return self.fail(report, f"simgate refused the outputs: {exc}")
         return deliver_outputs(job, directory, report, (answer.get("upload") or {}).get("files") or {})
 
-    def _wait(self, job: JobDescription, report: Reporter):
+    def _wait(self, job: JobDescription, channel: LiveChannel):
         minutes = job.resources.wall_time_minutes
         limit = float(minutes) * 60 if minutes and job.scheduler == "direct" else None
         deadline = time.monotonic() + limit if limit else None
-        last_progress = None
         while True:
             try:
-                return self.child.wait(timeout=PROGRESS_POLL_SECONDS)
+                return self.child.wait(timeout=LIVE_INTERVAL_SECONDS)
             except subprocess.TimeoutExpired:
                 pass
-            last_progress = self._forward_progress(report, last_progress)
+            channel.tick()
             if deadline is not None and time.monotonic() > deadline:
                 self.child.terminate()
                 try:
@@ -997,19 +1235,6 @@ class _Run:
                     self.child.kill()
                     self.child.wait()
                 return "timeout"
-
-    def _forward_progress(self, report: Reporter, last):
-        try:
-            with open(self.directory.file("progress"), encoding="utf-8") as handle:
-                text = handle.read(500).strip()
-            fraction, _, message = text.partition(" ")
-            value = min(1.0, max(0.0, float(fraction)))
-        except (OSError, ValueError):
-            return last
-        if (value, message) != last:
-            with contextlib.suppress(Rejected, Temporary):
-                report("running", progress=value, detail=message.strip()[:500])
-        return value, message
 
 
 def run(directory: JobDirectory) -> dict:

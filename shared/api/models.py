@@ -7,6 +7,7 @@ here; what the API reads is in ``shared.api.requests``."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -15,8 +16,9 @@ from shared.domain import jobs as domain_jobs
 from shared.domain.cases import PublishedCase
 from shared.domain.fields import FieldSpec, FieldType, FieldValue
 from shared.domain.jobs import Job, JobStatus
+from shared.domain.live import STREAMS
 from shared.domain.outputs import Output
-from shared.services import health
+from shared.services import health, live
 from shared.services.ports import Link, Publication
 
 
@@ -118,6 +120,7 @@ class CaseOutput(Answer):
 
     pattern: str
     description: str = ""
+    live: bool = False
 
 
 class CaseResources(Answer):
@@ -300,10 +303,85 @@ class OutputInfo(Answer):
     size: int
     content_type: str
     md5: str | None
+    state: Literal["final", "partial"] = Field(
+        default="final", description="final: sealed at done; partial: a live file as last taken while the job ran")
+    taken_at: datetime | None = Field(default=None, description="partial: when this copy was taken")
 
     @classmethod
     def of(cls, output: Output) -> "OutputInfo":
+        if output.taken_at is not None:
+            return cls.partial(output)
         return cls(**output.model_dump(include=Output.PUBLIC_FIELDS))
+
+    @classmethod
+    def partial(cls, output: Output) -> "OutputInfo":
+        return cls(**output.model_dump(include=Output.PUBLIC_FIELDS), state="partial", taken_at=output.taken_at)
+
+
+# --- live runs ---
+
+
+class LiveAnswer(Answer):
+    """The live channel's answer to the agent: where each stream stands in storage now, and links."""
+
+    status: JobStatus
+    cancel_requested: bool
+    streams: dict[str, int] = Field(description="stream -> the offset storage has it up to: send from there")
+    links: dict[str, str] = Field(default_factory=dict, description="live file -> a link that creates and writes it")
+    links_expire_at: datetime | None = None
+
+    @classmethod
+    def of(cls, ack: live.LiveAck) -> "LiveAnswer":
+        return cls(status=ack.job.status, cancel_requested=ack.job.cancel_requested is not None,
+                   streams=dict(ack.streams), links={name: link.url for name, link in ack.links.items()},
+                   links_expire_at=min((link.expires_at for link in ack.links.values()), default=None))
+
+
+class LogTail(Answer):
+    """A piece of a log: the text of bytes [offset, next_offset)."""
+
+    stream: str
+    offset: int = Field(description="where this text starts (later than asked when the window no longer had it)")
+    next_offset: int = Field(description="ask from here for what follows")
+    text: str = Field(description="at most 64 KiB of the log as UTF-8 (bytes that are not UTF-8 are replaced)")
+    complete: bool = Field(description="the job has finished and nothing more will come")
+    truncated_before: int = Field(description="storage keeps the log from this offset on (0: all of it)")
+
+    @classmethod
+    def of(cls, tail) -> "LogTail":
+        return cls(stream=tail.stream, offset=tail.offset, next_offset=tail.next_offset, text=tail.text,
+                   complete=tail.complete, truncated_before=tail.truncated_before)
+
+
+class StreamInfo(Answer):
+    size: int = Field(description="bytes written so far")
+    truncated_before: int = Field(description="storage keeps the stream from this offset on")
+
+
+class LiveView(Answer):
+    """One look at a running job: its status and progress, a piece of one log and of the series, and
+    its live files. What a page following the job asks every few seconds."""
+
+    job_id: str
+    status: JobStatus
+    updated_at: datetime
+    detail: str
+    progress: float | None
+    streams: dict[str, StreamInfo] = Field(description="stdout, stderr, series -> how much there is")
+    log: LogTail
+    series: LogTail = Field(description="CSV text: a header row naming the columns, then one row per point")
+    files: list[OutputInfo] = Field(description="live outputs as last taken (state partial)")
+
+    @classmethod
+    def of(cls, look: live.LiveLook) -> "LiveView":
+        job = look.job
+        return cls(job_id=job.job_id, status=job.status, updated_at=job.updated, detail=job.detail,
+                   progress=job.progress,
+                   streams={name: StreamInfo(size=look.listing.extent(name).end,
+                                             truncated_before=look.listing.extent(name).start)
+                            for name in STREAMS},
+                   log=LogTail.of(look.log), series=LogTail.of(look.series),
+                   files=[OutputInfo.partial(output) for output in look.files])
 
 
 class OutputLink(Answer):

@@ -7,12 +7,14 @@ the other way round.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import base64
+import binascii
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, field_validator
 
 from shared.auth import app_roles
-from shared.domain import outputs
+from shared.domain import live, outputs
 from shared.domain.cases import CaseDefinition
 from shared.domain.jobs import JobStatus, parse_status
 from shared.domain.outputs import MAX_FILES
@@ -98,7 +100,8 @@ FieldValues = Annotated[dict[str, Any], BeforeValidator(_as_values), WithJsonSch
 
 class NewJob(Request):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_extra={"examples": [
-        {"case_id": "heat-rod", "job_title": "Copper rod, ends at 100 and 0 °C", "fields": {"material": "copper"}}]})
+        {"case_id": "heat-rod", "job_title": "Copper rod, ends at 100 and 0 °C",
+         "fields": {"material": "copper", "run_seconds": 0}}]})
 
     case_id: str = Field(min_length=1, max_length=64)
     job_title: Line = Field(min_length=1, max_length=200)
@@ -165,6 +168,62 @@ class StatusReport(Request):
         return AgentReport(status=self.status, detail=self.detail, progress=self.progress, exit_code=self.exit_code,
                            stderr_tail=self.stderr_tail,
                            files=tuple(self.files))
+
+
+# --- live runs ---
+
+
+class LogQuery(Query):
+    stream: Literal["stdout", "stderr"] = Field(default="stdout", description="which log")
+    offset: int = Field(default=0, ge=0, description="the byte offset to read from (the last answer's next_offset)")
+    wait: float = Field(default=0, ge=0, le=MAX_WAIT_SECONDS,
+                        description="when nothing exists past offset yet, wait at most this many seconds for it")
+
+
+class LiveQuery(Query):
+    log: Literal["stdout", "stderr"] = Field(default="stdout", description="which log to include")
+    log_offset: int = Field(default=0, ge=0, description="the log's byte offset to read from")
+    series_offset: int = Field(default=0, ge=0, description="the series' byte offset to read from")
+
+
+def _base64(value: Any) -> bytes:
+    if not isinstance(value, str):
+        raise ValueError("must be base64 text")
+    try:
+        return base64.b64decode(value, validate=True)
+    except binascii.Error:
+        raise ValueError("must be base64 text") from None
+
+
+Base64Bytes = Annotated[bytes, BeforeValidator(_base64), WithJsonSchema(
+    {"type": "string", "contentEncoding": "base64", "description": "the bytes, base64-encoded"})]
+
+
+class StreamBytes(Request):
+    offset: int = Field(ge=0, description="where in the stream these bytes start")
+    data: Base64Bytes = Field(max_length=live.DELTA_BYTES)
+
+
+class LiveReport(Request):
+    """What changed in a running job since its agent last sent; an empty one is a heartbeat."""
+
+    progress: float | None = Field(default=None, ge=0, le=1)
+    message: Line | None = Field(default=None, max_length=500)
+    streams: dict[Literal["stdout", "stderr", "series"], StreamBytes] = Field(default_factory=dict)
+    links: list[str] = Field(default_factory=list, max_length=live.MAX_LIVE_FILES,
+                             description="live files to get upload links for")
+
+    @field_validator("links")
+    @classmethod
+    def _names(cls, names: list[str]) -> list[str]:
+        for name in names:
+            outputs.check_output_name(name)
+        return names
+
+    def to_delta(self) -> live.LiveDelta:
+        return live.LiveDelta(progress=self.progress, message=self.message,
+                              streams={name: live.StreamDelta(s.offset, s.data) for name, s in self.streams.items()},
+                              links=tuple(dict.fromkeys(self.links)))
 
 
 # --- sign-in (the web app's roles source) ---

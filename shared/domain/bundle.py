@@ -27,6 +27,7 @@ class Placement:
     max_parallel_jobs: int
     slurm_partition: str | None = None
     slurm_account: str | None = None
+    nodes_call_out: bool = True
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,9 @@ def build_bundle(case: PublishedCase, job: Job, placement: Placement, scripts: d
         ),
         max_parallel_jobs=placement.max_parallel_jobs,
         status_url=f"{callback_base_url.rstrip('/')}/job/{job.job_id}/status" if callback_base_url else None,
+        live_outputs=tuple(output.pattern for output in definition.outputs if output.live),
+        live_url=f"{callback_base_url.rstrip('/')}/job/{job.job_id}/live" if callback_base_url else None,
+        pull=not placement.nodes_call_out,
         retry_seconds=retry_seconds or RETRY_SECONDS,
         ca_bundle=ca_bundle,  # local stacks only: the emulator's certificate, for the agent's uploads
     )

@@ -49,6 +49,8 @@ class OutputSpec(BaseModel):
 
     pattern: str = Field(min_length=1, max_length=200)
     description: Line = Field(default="", max_length=500)
+    live: bool = Field(default=False, description="uploaded while the job runs, whenever it changed (partial "
+                                                  "until the job is done)")
 
     @field_validator("pattern")
     @classmethod

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from datetime import datetime
 from pathlib import PurePosixPath
 from typing import ClassVar
 
@@ -56,6 +57,7 @@ class Output(BaseModel):
     md5: str | None = None
     # Outputs sealed by snapshot (before staging) are read from that snapshot; never shown (see PUBLIC_FIELDS).
     snapshot: str | None = None
+    taken_at: datetime | None = None  # a live file as last taken while the job ran: not sealed
 
     PUBLIC_FIELDS: ClassVar[frozenset[str]] = frozenset({"output_id", "name", "size", "content_type", "md5"})
 
@@ -66,12 +68,21 @@ class Output(BaseModel):
 
 def outputs_from(files: list[ReportedFile]) -> list[Output]:
     """Outputs with ids like the seed's ("csv1", "csv2", "json1", "log1"), numbered by kind in name order."""
+    return [Output(output_id=output_id, name=file.name, size=file.size, content_type=content_type_of(file.name),
+                   md5=file.md5) for output_id, file in _numbered(files)]
+
+
+def partial_outputs(files) -> list[Output]:
+    """Live files as outputs, numbered like sealed ones with a "live-" prefix ("live-csv1")."""
+    return [Output(output_id=f"live-{output_id}", name=file.name, size=file.size,
+                   content_type=content_type_of(file.name), md5=file.md5, taken_at=file.taken_at)
+            for output_id, file in _numbered(files)]
+
+
+def _numbered(files):
     seen: Counter[str] = Counter()
-    outputs = []
     for file in sorted(files, key=lambda f: f.name):
         suffix = PurePosixPath(file.name).suffix.lstrip(".").lower()
         kind = suffix if re.fullmatch(r"[a-z0-9]{1,8}", suffix) else "file"
         seen[kind] += 1
-        outputs.append(Output(output_id=f"{kind}{seen[kind]}", name=file.name, size=file.size,
-                              content_type=content_type_of(file.name), md5=file.md5))
-    return outputs
+        yield f"{kind}{seen[kind]}", file

@@ -16,8 +16,8 @@ from shared.domain.reports import AgentReport
 from shared.errors import AgentTokenInvalid, AgentTokenMissing
 from shared.logs import job_log
 from shared.services.changes import JobChanges
-from shared.services.outputs import release_after_seal, sealed_outputs
-from shared.services.ports import Clock, JobRepository, Link, OutputStore, Stored
+from shared.services.outputs import discard_live_files, release_after_seal, sealed_outputs
+from shared.services.ports import Clock, JobRepository, Link, LiveStore, OutputStore, Stored
 
 log = logging.getLogger("simgate.agent_reports")
 
@@ -26,11 +26,13 @@ SOURCE = "agent"
 
 
 class AgentReports:
-    def __init__(self, jobs: JobRepository, outputs: OutputStore, changes: JobChanges, clock: Clock) -> None:
+    def __init__(self, jobs: JobRepository, outputs: OutputStore, changes: JobChanges, clock: Clock, *,
+                 live: LiveStore) -> None:
         self._jobs = jobs
         self._outputs = outputs
         self._changes = changes
         self._clock = clock
+        self._live = live
 
     def authenticate(self, job_id: str, authorization: str | None) -> Stored[Job]:
         """The job whose token this is; refused for no token, a wrong one, another job's, or a
@@ -69,6 +71,8 @@ class AgentReports:
         stored = self._changes.apply(job_id, change, known=agent)
         if recorded is not None:
             release_after_seal(self._outputs, job_id, stored.item if stored is not None else None)
+            if stored is not None and stored.item.status == JobStatus.DONE:
+                discard_live_files(self._live, job_id)
         if stored is None:
             raise AgentTokenInvalid("the token is not valid for this job (or the job has finished)")
         job = stored.item

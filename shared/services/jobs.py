@@ -26,6 +26,7 @@ from shared.errors import (
 )
 from shared.logs import job_log
 from shared.services.changes import UPDATE_ATTEMPTS, Change, JobChanges
+from shared.services.followers import RECHECK_SECONDS, Answers, Signals
 from shared.services.paging import fetch_page
 from shared.services.ports import (
     CaseRepository,
@@ -34,6 +35,7 @@ from shared.services.ports import (
     IdempotencyRecord,
     JobQueue,
     JobRepository,
+    LiveStore,
     OutputStore,
     Page,
     PageRequest,
@@ -42,15 +44,21 @@ from shared.services.ports import (
 
 log = logging.getLogger("simgate.jobs")
 
+STATUS = "status"
+
+
 class Jobs:
     def __init__(self, cases: CaseRepository, jobs: JobRepository, outputs: OutputStore, queue: JobQueue,
-                 changes: JobChanges, clock: Clock) -> None:
+                 changes: JobChanges, clock: Clock, *, signals: Signals, answers: Answers, live: LiveStore) -> None:
         self._cases = cases
         self._jobs = jobs
         self._outputs = outputs
         self._queue = queue
         self._changes = changes
         self._clock = clock
+        self._signals = signals
+        self._answers = answers
+        self._live = live
 
     # --- reading ---
 
@@ -73,16 +81,24 @@ class Jobs:
             owner, per_page, token, skip=skip, status=status, case_id=case_id), page)
 
     def wait_for_status(self, caller: Principal, job_id: str, *, wait: float = 0,
-                        since: JobStatus | None = None) -> Stored[Job]:
-        """The job now, or as soon as its status differs from ``since`` (default: its status now),
-        waiting at most ``wait`` seconds."""
-        stored = self.get(caller, job_id)
-        known = since or stored.item.status
+                        since: JobStatus | None = None, known: str | None = None) -> Stored[Job] | None:
+        """The job now, or as soon as it moves on, waiting at most ``wait`` seconds: its status differs
+        from ``since``, or (without ``since``) anything shown changed (status, progress, detail). None
+        when the caller's ETag ``known`` is still current, known without reading storage."""
+        if not wait and self._answers.unchanged((STATUS, job_id), job_id, caller, known):
+            return None
         deadline = self._clock.monotonic() + wait
-        while stored.item.status == known and (remaining := deadline - self._clock.monotonic()) > 0:
-            self._clock.sleep(min(1.0, remaining))
+        baseline = known
+        while True:
+            generation = self._answers.generation(job_id)
             stored = self.get(caller, job_id)
-        return stored
+            self._answers.remember((STATUS, job_id), job_id, stored.etag, stored.item.owner, generation)
+            baseline = baseline or stored.etag
+            moved = stored.item.status != since if since is not None else stored.etag != baseline
+            remaining = deadline - self._clock.monotonic()
+            if moved or remaining <= 0:
+                return stored
+            self._signals.wait(job_id, generation, min(RECHECK_SECONDS, remaining))
 
     # --- changing ---
 
@@ -174,6 +190,7 @@ class Jobs:
             if stored.item.status.active:
                 raise Conflict(f"job {job_id} is {stored.item.status.value}; cancel it and wait until it ends")
             self._outputs.delete_outputs(job_id)
+            self._live.delete(job_id)
             try:
                 self._jobs.delete(stored.item, stored.etag)
             except StaleWrite:

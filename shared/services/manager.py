@@ -303,7 +303,7 @@ class Manager:
 def _placement(spec: SimulatorSpec) -> Placement:
     return Placement(simulator=spec.name, scheduler=spec.scheduler, python=spec.python,
                      max_parallel_jobs=spec.max_parallel_jobs, slurm_partition=spec.slurm_partition,
-                     slurm_account=spec.slurm_account)
+                     slurm_account=spec.slurm_account, nodes_call_out=spec.nodes_call_out)
 
 
 def _duration(span: timedelta) -> str:

@@ -16,11 +16,11 @@ from datetime import timedelta
 
 from shared.auth import Principal
 from shared.domain.jobs import Job, JobStatus
-from shared.domain.outputs import Output, ReportedFile, outputs_from
+from shared.domain.outputs import Output, ReportedFile, outputs_from, partial_outputs
 from shared.errors import NotFound, SimgateError, StaleWrite, ValidationFailed
 from shared.logs import job_log
 from shared.services.jobs import Jobs
-from shared.services.ports import JobRepository, Link, OutputStore
+from shared.services.ports import JobRepository, Link, LiveStore, OutputStore
 
 log = logging.getLogger("simgate.outputs")
 
@@ -29,12 +29,16 @@ SEAL_ATTEMPTS = 3  # a staged upload that changes between its check and its copy
 
 
 class Outputs:
-    def __init__(self, jobs: Jobs, store: OutputStore) -> None:
+    def __init__(self, jobs: Jobs, store: OutputStore, live: LiveStore) -> None:
         self._jobs = jobs
         self._store = store
+        self._live = live
 
     def list(self, caller: Principal, job_id: str) -> list[Output]:
-        return recorded_outputs(self._jobs.get(caller, job_id).item)
+        """The sealed outputs, then the live files as last taken that no sealed output replaced (while
+        the job runs, and after a run that did not reach done)."""
+        job = self._jobs.get(caller, job_id).item
+        return recorded_outputs(job) + self._partial(job)
 
     def download(self, caller: Principal, job_id: str, output_id: str) -> Link:
         """A read-only link to one output, straight to storage."""
@@ -43,7 +47,18 @@ class Outputs:
             if output.output_id == output_id:
                 return self._store.download_link(job.job_id, output.name, output.snapshot, output.filename,
                                                   output.content_type, DOWNLOAD_TTL)
+        if output_id.startswith("live-"):
+            for output in self._partial(job):
+                if output.output_id == output_id:
+                    return self._live.file_link(job.job_id, output.name, output.filename, output.content_type,
+                                                DOWNLOAD_TTL)
         raise NotFound(f"job {job.job_id} has no output '{output_id}'")
+
+    def _partial(self, job: Job) -> list[Output]:
+        if job.status in (JobStatus.DRAFT, JobStatus.DONE):  # at done, sealed outputs replace live files
+            return []
+        sealed = {output.get("name") for output in job.outputs}
+        return partial_outputs([f for f in self._live.listing(job.job_id).files if f.name not in sealed])
 
 
 def recorded_outputs(job: Job) -> list[Output]:
@@ -98,6 +113,14 @@ def release_after_seal(store: OutputStore, job_id: str, job: Job | None) -> None
         release_uploads(store, job_id, job)
     except SimgateError as exc:
         job_log(log, job_id).warning("staged uploads left for the reconciler's sweep: %s", exc.detail)
+
+
+def discard_live_files(live: LiveStore, job_id: str) -> None:
+    """At done the sealed outputs replace the live files: what is left, the job's deletion removes."""
+    try:
+        live.discard_files(job_id)
+    except SimgateError as exc:
+        job_log(log, job_id).warning("live files left until the job is deleted: %s", exc.detail)
 
 
 def sweep_staging(store: OutputStore, jobs: JobRepository, limit: int) -> list[str]:

@@ -7,6 +7,8 @@ Nothing here imports an SDK: a port speaks simgate's domain types and raises sim
 from __future__ import annotations
 
 import abc
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Generic, TypeVar
@@ -15,6 +17,7 @@ from shared.config import SimulatorSpec
 from shared.domain.bundle import JobBundle
 from shared.domain.cases import CaseDefinition, CaseHeader, PublishedCase
 from shared.domain.jobs import Job, JobStatus, JobSummary
+from shared.domain.live import LiveListing
 from shared.domain.messages import JobMessage
 from shared.domain.reconcile import Observation
 
@@ -37,6 +40,10 @@ class Clock(abc.ABC):
 
     @abc.abstractmethod
     def sleep(self, seconds: float) -> None: ...
+
+    def wait_for(self, condition: threading.Condition, predicate: Callable[[], bool], seconds: float) -> bool:
+        """Wait on ``condition`` (held by the caller) until ``predicate`` holds, at most ``seconds``."""
+        return condition.wait_for(predicate, seconds)
 
 
 # --- lists ---
@@ -221,6 +228,45 @@ class OutputStore(abc.ABC):
                       ttl: timedelta) -> Link:
         """A read-only link to one sealed output, served as an attachment called ``filename``
         (``snapshot``: the snapshot that outputs sealed by snapshot were recorded with)."""
+
+
+# --- live runs ---
+
+
+class LiveStore(abc.ABC):
+    """A running job's live channel in storage: each stream (stdout, stderr, series) in chunks of
+    ``CHUNK_BYTES`` of which the last ``WINDOW_CHUNKS`` are kept, and the live files as last taken."""
+
+    @abc.abstractmethod
+    def append(self, job_id: str, stream: str, offset: int, data: bytes) -> int:
+        """Put ``data`` at ``offset`` of the stream: bytes already there are skipped (a repeated delta
+        changes nothing); an offset past the end is taken only at a chunk start (the sender skipped
+        ahead). The offset the stream is stored up to afterwards: send from there."""
+
+    @abc.abstractmethod
+    def listing(self, job_id: str) -> LiveListing:
+        """What storage holds of the job's streams and live files (one listing)."""
+
+    @abc.abstractmethod
+    def read(self, job_id: str, stream: str, offset: int, max_bytes: int) -> bytes:
+        """Up to ``max_bytes`` of the stream from ``offset``, never past the end of the chunk holding it;
+        empty when that chunk is not held."""
+
+    @abc.abstractmethod
+    def file_links(self, job_id: str, names: list[str], ttl: timedelta) -> dict[str, Link]:
+        """For each live file, a link that creates and writes that one blob (no read, list or delete)."""
+
+    @abc.abstractmethod
+    def file_link(self, job_id: str, name: str, filename: str, content_type: str, ttl: timedelta) -> Link:
+        """A read-only link to a live file as last taken, served as an attachment called ``filename``."""
+
+    @abc.abstractmethod
+    def discard_files(self, job_id: str) -> int:
+        """Remove the job's live files (sealed outputs replace them at done); how many."""
+
+    @abc.abstractmethod
+    def delete(self, job_id: str) -> int:
+        """Remove everything of the job's live channel; how many blobs."""
 
 
 # --- simulators ---

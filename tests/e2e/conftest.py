@@ -10,6 +10,7 @@ from commands.local_settings import read_local_settings
 from devstack import PROJECT_ROOT
 from devstack.host import LocalFunctionsHost
 from shared import wiring
+from tests.loopback import TcpGate
 
 
 @pytest.fixture(scope="session")
@@ -39,8 +40,12 @@ def local_host(app_env, storage):
         with LocalFunctionsHost(function_app.build(), host_json=host_json, port=0,
                                 queue_service=storage.queue_service,
                                 max_delivery_count=int(app_env["JOBS_QUEUE_MAX_DELIVERY_COUNT"])) as host:
-            # agents on the test simulators post their webhooks to this host
-            patch.setenv("AGENT_CALLBACK_URL", f"{host.url}/api")
+            # agents on the test simulators post their webhooks to this host, through a gate a test
+            # may shut to cut them off
+            gate = TcpGate(int(host.url.rsplit(":", 1)[1]))
+            host.agent_gate = gate
+            patch.setenv("AGENT_CALLBACK_URL", f"http://127.0.0.1:{gate.port}/api")
             wiring.reset()
             yield host
+            gate.close()
         wiring.reset()

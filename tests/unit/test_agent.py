@@ -113,7 +113,8 @@ def test_every_field_of_a_description_survives_json():
         simulator="hpc", title="T", case_id="c", case_version=3, outputs=("*.csv", "logs/*"),
         resources=JobResources(cores=4, memory_mb=2048, wall_time_minutes=90, partition="batch", account="acct"),
         max_parallel_jobs=2, status_url="https://simgate.example.org/api/job/j/status", retry_seconds=30,
-        ca_bundle="/etc/ssl/ca.pem", slots_directory="/tmp/slots")
+        ca_bundle="/etc/ssl/ca.pem", slots_directory="/tmp/slots", live_outputs=("profile.csv",),
+        live_url="https://simgate.example.org/api/job/j/live", pull=True)
     least = JobDescription(job_id="j", token="t", entry_command=("x",))
     unset = [name for name in JobDescription._fields
              if name not in ("job_id", "token") and getattr(everything, name) == getattr(least, name)]
