@@ -1,6 +1,8 @@
 """A running job, live: the agent's channel (progress, log and series bytes, live files) and what
 followers read (the log tail, one look at everything for a page)."""
 
+import logging
+
 import azure.functions as func
 
 from shared.api.models import LiveAnswer, LiveView, LogTail
@@ -14,6 +16,7 @@ from shared.services.ports import Stored
 from shared.wiring import app
 
 bp = ApiBlueprint()
+log = logging.getLogger("simgate.live")
 
 # Every stream's bytes at their most, base64-encoded, and room for the rest.
 MAX_LIVE_BODY = len(STREAMS) * (DELTA_BYTES * 4 // 3 + 4) + 64 * 1024
@@ -56,3 +59,12 @@ def get_live(req: func.HttpRequest, user: Principal) -> func.HttpResponse:
     if look.unchanged:
         return func.HttpResponse(status_code=304, headers={"ETag": look.etag, **NO_STORE})
     return json_or_not_modified(req, LiveView.of(look), {"ETag": look.etag, **NO_STORE})
+
+
+@bp.function_name("live_puller")
+@bp.timer_trigger(arg_name="timer", schedule="%LIVE_PULL_SCHEDULE%", run_on_startup=False)
+def live_puller(timer: func.TimerRequest) -> None:
+    """Sites whose nodes cannot call out: pull the live channels of the jobs someone follows."""
+    outcome = app().live_puller.run()
+    if outcome["pulled"]:
+        log.info("live pull: %s", outcome)

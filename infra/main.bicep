@@ -238,6 +238,8 @@ module api 'modules/function.bicep' = {
       // the reconciler: every 5 minutes, about jobs unchanged for 10
       RECONCILE_SCHEDULE: '0 */5 * * * *'
       RECONCILE_STALE_AFTER_SECONDS: '600'
+      // sites whose nodes cannot call out: their followed jobs' live channels are pulled this often
+      LIVE_PULL_SCHEDULE: '*/10 * * * * *'
       // a conditional answer (304) may come from an instance's memory of a job for this long
       FOLLOW_FRESH_SECONDS: '10'
       // SSH: per instance and simulator, so that instances x connections stays within the budget;

@@ -162,6 +162,9 @@ class Settings(BaseModel):
     # The reconciler's timer (NCRONTAB, six fields; the Functions host reads it as %RECONCILE_SCHEDULE%)
     # and how long an active job may go unchanged before the reconciler asks its simulator about it.
     reconcile_schedule: str = Field(default="0 */5 * * * *", validation_alias="RECONCILE_SCHEDULE")
+    # How often the live channels of followed jobs on sites whose nodes cannot call out are pulled
+    # (NCRONTAB; the Functions host reads it as %LIVE_PULL_SCHEDULE%)
+    live_pull_schedule: str = Field(default="*/10 * * * * *", validation_alias="LIVE_PULL_SCHEDULE")
     reconcile_stale_after_seconds: int = Field(default=600, ge=1, le=7 * 86400,
                                                validation_alias="RECONCILE_STALE_AFTER_SECONDS")
     # A conditional answer (If-None-Match) may come from this instance's memory of the job for this long;
@@ -197,7 +200,7 @@ class Settings(BaseModel):
     def _true_only_when_true(cls, value: object) -> object:
         return value.strip().lower() == "true" if isinstance(value, str) else value
 
-    @field_validator("reconcile_schedule")
+    @field_validator("reconcile_schedule", "live_pull_schedule")
     @classmethod
     def _ncrontab(cls, value: str) -> str:
         if len(value.split()) != 6:

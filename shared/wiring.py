@@ -27,7 +27,7 @@ from shared.services.changes import JobChanges
 from shared.services.followers import Answers, SignallingJobRepository, Signals
 from shared.services.health import Health, Probe
 from shared.services.jobs import Jobs
-from shared.services.live import LiveRuns
+from shared.services.live import LivePuller, LiveRuns
 from shared.services.manager import AgentOptions, Manager, WaitPolicy
 from shared.services.outputs import Outputs
 from shared.services.ports import (
@@ -68,6 +68,7 @@ class App:
     outputs: Outputs
     agent_reports: AgentReports
     live: LiveRuns
+    live_puller: LivePuller
     manager: Manager
     reconciler: Reconciler
     health: Health
@@ -84,6 +85,8 @@ def build(settings: Settings, adapters: Adapters) -> App:
     changes = JobChanges(job_store, adapters.clock)
     jobs = Jobs(adapters.cases, job_store, adapters.outputs, adapters.queue, changes, adapters.clock,
                 signals=signals, answers=answers, live=adapters.live)
+    live = LiveRuns(jobs, adapters.live, adapters.outputs, changes, signals, answers, adapters.clock,
+                    pull_sites=frozenset(spec.name for spec in settings.simulators if not spec.nodes_call_out))
     agent = AgentOptions(callback_base_url=settings.agent_callback_url, retry_seconds=settings.agent_retry_seconds,
                          ca_bundle=str(settings.storage_ca_bundle.resolve()) if settings.storage_ca_bundle else None)
     return App(
@@ -94,7 +97,9 @@ def build(settings: Settings, adapters: Adapters) -> App:
         jobs=jobs,
         outputs=Outputs(jobs, adapters.outputs, adapters.live),
         agent_reports=AgentReports(job_store, adapters.outputs, changes, adapters.clock, live=adapters.live),
-        live=LiveRuns(jobs, adapters.live, changes, signals, answers, adapters.clock),
+        live=live,
+        live_puller=LivePuller(job_store, adapters.live, adapters.simulators, settings.simulators, live,
+                               adapters.clock),
         manager=Manager(adapters.cases, job_store, adapters.simulators, settings.simulators, agent, changes,
                         adapters.clock, adapters.queue, max_deliveries=settings.jobs_queue_max_delivery_count,
                         waiting=WaitPolicy(horizon=timedelta(hours=settings.simulator_wait_hours),

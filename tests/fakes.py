@@ -225,6 +225,10 @@ class InMemoryOutputStore(OutputStore):
                 found[name] = StagedFile(len(content), hashlib.md5(content).hexdigest(), self._version(content))
         return found
 
+    def read(self, job_id, name, snapshot, offset, length):
+        content = self.snapshots[(f"{job_id}/{name}", snapshot)] if snapshot else self.blobs[f"{job_id}/{name}"]
+        return content[offset:offset + length]
+
     def seal(self, job_id, files):
         for name, file in files.items():
             content = self.blobs.get(f"staging/{job_id}/{name}")
@@ -276,6 +280,8 @@ class FakeSimulatorGateway(SimulatorGateway):
         self.observations: dict[tuple[str, str], Observation] = {}
         self.observe_calls: list[tuple[str, list[str]]] = []
         self.handed_over: list[tuple[str, dict]] = []
+        self.channels: dict[tuple[str, str], live.LiveDelta] = {}  # what a pull finds in a job's directory
+        self.pull_calls: list[tuple[str, dict]] = []
         self._failures: dict[str, list[Exception]] = {}
 
     def fail(self, method: str, error: Exception, times: int = 1) -> None:
@@ -318,6 +324,11 @@ class FakeSimulatorGateway(SimulatorGateway):
         return {job_id: self.observations[(simulator.name, job_id)] for job_id in job_ids
                 if (simulator.name, job_id) in self.observations}
 
+    def pull(self, simulator, requests):
+        self._maybe_fail(f"pull:{simulator.name}")
+        self.pull_calls.append((simulator.name, dict(requests)))
+        return {job_id: self.channels.get((simulator.name, job_id)) for job_id in requests}
+
     def hand_over(self, simulator, grants):
         self._maybe_fail(f"hand_over:{simulator.name}")
         self.handed_over.append((simulator.name, grants))
@@ -332,6 +343,7 @@ class InMemoryLiveStore(LiveStore):
         self.files: dict[tuple[str, str], tuple[bytes, datetime]] = {}
         self.clock = clock or FakeClock()
         self.links_given: list[tuple[str, str]] = []
+        self.marks: dict[str, datetime] = {}
 
     def append(self, job_id, stream, offset, data):
         while data:
@@ -387,6 +399,14 @@ class InMemoryLiveStore(LiveStore):
         for key in gone:
             del self.files[key]
         return len(gone)
+
+    def mark_followed(self, job_id):
+        self.marks[job_id] = self.clock.now()
+
+    def followed(self, since, limit):
+        for job_id in [j for j, at in self.marks.items() if at < since]:
+            del self.marks[job_id]
+        return sorted(self.marks)[:limit]
 
     def delete(self, job_id):
         gone = [key for key in self.chunks if key[0] == job_id]

@@ -2,6 +2,7 @@
 
     live/<job id>/streams/<stream>/<chunk>   append blobs: the stream's bytes [chunk x 1 MiB, ...)
     live/<job id>/files/<file path>          live outputs as last taken (the agent writes them by link)
+    following/<job id>/mark                  touched while someone follows the job (for pulls)
 
 A delta is appended with the append-position condition, so a delta sent twice never doubles a byte and
 two never interleave: a 412 means storage already has bytes there, and only those it lacks are added.
@@ -10,14 +11,15 @@ When a chunk starts, chunks older than the window are deleted, so a 100 MB log k
 
 from __future__ import annotations
 
-from datetime import timedelta
+import contextlib
+from datetime import datetime, timedelta
 
 from azure.core import MatchConditions
 from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
 from azure.storage.blob import BlobSasPermissions, ContentSettings
 
 from shared.adapters.blob_container import BlobContainer
-from shared.adapters.output_store import LIVE, _outputs
+from shared.adapters.output_store import FOLLOWING, LIVE, _outputs
 from shared.adapters.storage import storage_errors
 from shared.domain import live
 from shared.domain.live import LiveFile, LiveListing, StreamExtent
@@ -122,7 +124,24 @@ class BlobLiveStore(BlobContainer, LiveStore):
         return self._remove_all(f"{_area(job_id)}files/", f"the live files of job {job_id}")
 
     def delete(self, job_id: str) -> int:
-        return self._remove_all(_area(job_id), f"the live channel of job {job_id}")
+        return self._remove_all(_area(job_id), f"the live channel of job {job_id}") + self._remove_all(
+            f"{FOLLOWING}/{_outputs(job_id)}", f"the follow mark of job {job_id}")
+
+    def mark_followed(self, job_id: str) -> None:
+        with storage_errors(f"marking job {job_id} followed"):
+            self._container.get_blob_client(f"{FOLLOWING}/{_outputs(job_id)}mark").upload_blob(b"", overwrite=True)
+
+    def followed(self, since: datetime, limit: int) -> list[str]:
+        found = []
+        with storage_errors("listing the followed jobs"):
+            for blob in self._container.list_blobs(name_starts_with=f"{FOLLOWING}/"):
+                job_id = blob.name.split("/")[1]
+                if blob.last_modified < since:
+                    with contextlib.suppress(ResourceNotFoundError):
+                        self._container.delete_blob(blob.name)
+                elif len(found) < limit:
+                    found.append(job_id)
+        return found
 
 
 def _area(job_id: str) -> str:

@@ -29,6 +29,7 @@ from shared.services.ports import Link, OutputStore, StagedFile
 
 STAGING = "staging"
 LIVE = "live"  # the live channel's area (shared/adapters/live_store.py)
+FOLLOWING = "following"  # which jobs someone follows (ibid.)
 COPY_WAIT_SECONDS = 60  # a copy inside one account usually completes at once; a pending one is waited for
 
 
@@ -86,6 +87,16 @@ class BlobOutputStore(BlobContainer, OutputStore):
         what = f"the outputs of job {job_id}"
         return self._remove_all(_staging(job_id), what) + self._remove_all(_outputs(job_id), what)
 
+    def read(self, job_id: str, name: str, snapshot: str | None, offset: int, length: int) -> bytes:
+        with storage_errors(f"reading {name} of job {job_id}"):
+            blob = self._container.get_blob_client(f"{_outputs(job_id)}{name}", snapshot=snapshot)
+            try:
+                return blob.download_blob(offset=offset, length=length).readall()
+            except HttpResponseError as exc:
+                if exc.status_code == 416:  # at or past the end
+                    return b""
+                raise
+
     def download_link(self, job_id: str, name: str, snapshot: str | None, filename: str, content_type: str,
                       ttl: timedelta) -> Link:
         safe = filename.replace('"', "").replace("\\", "")
@@ -112,7 +123,7 @@ class BlobOutputStore(BlobContainer, OutputStore):
 
 def _outputs(job_id: str) -> str:
     """The prefix of a job's sealed outputs."""
-    if not job_id or "/" in job_id or job_id in (STAGING, LIVE):  # never a prefix wider than one job's
+    if not job_id or "/" in job_id or job_id in (STAGING, LIVE, FOLLOWING):  # never a prefix wider than one job's
         raise NotFound(f"there is no job {job_id!r}")
     return f"{job_id}/"
 

@@ -18,12 +18,14 @@ from pydantic import ValidationError
 from shared.adapters.ssh import CommandResult, SshPool, command_line
 from shared.agent import agent_source
 from shared.agent.simgate_agent import BOOTSTRAP, EXIT_NOT_FOUND, EXIT_PERMANENT, EXIT_TEMPORARY, PYTHON_FLAGS
+from shared.api.requests import LiveReport
 from shared.config import SimulatorSpec
 from shared.domain.bundle import JobBundle
 from shared.domain.jobs import JOB_ID
+from shared.domain.live import LiveDelta
 from shared.domain.reconcile import Observation
 from shared.errors import RemoteCommandFailed, SchedulerUnavailable, SimulatorError, SubmissionRejected, without_paths
-from shared.services.ports import CancelOutcome, Handover, Link, SimulatorGateway, Submission
+from shared.services.ports import CancelOutcome, Handover, Link, PullRequest, SimulatorGateway, Submission
 
 COMMAND_TIMEOUT = 120.0
 OBSERVE_BATCH = 200  # job ids per status command: keeps the command line far below ARG_MAX
@@ -77,6 +79,26 @@ class SshSimulatorGateway(SimulatorGateway):
         answer = self._agent(simulator, "deliver", [self._workdir(simulator)],
                              json.dumps(document, default=str).encode(), "handing over upload grants")
         return Handover(started=list(answer.get("started") or []), missing=list(answer.get("missing") or []))
+
+    def pull(self, simulator: SimulatorSpec, requests: dict[str, PullRequest]) -> dict[str, LiveDelta | None]:
+        for job_id in requests:
+            job_directory(simulator, job_id)
+        document = {job_id: {"acked": request.acked, "progress": list(request.progress) if request.progress else None,
+                             "links": {name: link.url for name, link in request.links.items()}}
+                    for job_id, request in requests.items()}
+        jobs = self._agent(simulator, "pull", [self._workdir(simulator)], json.dumps(document).encode(),
+                           "reading live channels").get("jobs") or {}
+        pulled: dict[str, LiveDelta | None] = {}
+        for job_id in requests:
+            body = jobs.get(job_id)
+            if not isinstance(body, dict) or body.get("missing"):
+                pulled[job_id] = None
+                continue
+            try:
+                pulled[job_id] = LiveReport.model_validate(body).to_delta()
+            except ValidationError as exc:
+                raise SimulatorError(f"simulator {simulator.name} gave an unreadable live channel: {exc}") from None
+        return pulled
 
     @staticmethod
     def _workdir(simulator: SimulatorSpec) -> str:

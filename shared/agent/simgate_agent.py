@@ -1350,6 +1350,49 @@ def status(workdir: str, job_ids: list) -> dict:
     return {"jobs": jobs}
 
 
+PULL_MAX_BYTES = 4 * 1024 * 1024  # stream bytes in one pull's answer, all jobs together
+
+
+def pull(workdir: str, requests_bytes: bytes) -> dict:
+    """For a site whose compute nodes cannot call out: what each job's live channel would have sent,
+    read from its directory by this command on the login node ({job id: {acked, progress, links}} in,
+    {jobs: {job id: delta}} out). Changed live files are uploaded from here through the links given;
+    which were taken is kept in the job's PULL_FILE."""
+    try:
+        wanted = json.loads(requests_bytes or b"{}")
+    except ValueError:
+        raise Refused("the pull requests are not JSON") from None
+    if not isinstance(wanted, dict):
+        raise Refused("the pull requests must be an object: job id -> {acked, progress, links}")
+    budget = PULL_MAX_BYTES
+    jobs = {}
+    for job_id, request in wanted.items():
+        directory = job_directory(workdir, job_id)
+        request = request if isinstance(request, dict) else {}
+        try:
+            job = directory.job
+        except (Temporary, Refused):
+            jobs[job_id] = {"missing": True}
+            continue
+        body: dict = {}
+        progress = read_progress(directory)
+        if progress is not None and list(progress) != list(request.get("progress") or []):
+            body["progress"], body["message"] = progress
+        if budget > 0:
+            streams = stream_delta(directory, request.get("acked") or {})
+            budget -= sum(len(part["data"]) for part in streams.values())
+            if streams:
+                body["streams"] = streams
+        kept = read_json(directory.file(PULL_FILE)) or {}
+        files = LiveFiles(job, directory, kept.get("taken"))
+        wanting = files.take(files.due(), dict(request.get("links") or {}))
+        write_json(directory.file(PULL_FILE), {**kept, "taken": files.taken}, durable=False)
+        if wanting:
+            body["links"] = wanting
+        jobs[job_id] = body
+    return {"jobs": jobs}
+
+
 def load(scheduler: str) -> dict:
     """How many simgate jobs this user has queued or running under ``scheduler``."""
     if scheduler not in SCHEDULERS:
@@ -1368,11 +1411,12 @@ COMMANDS = {
     "status": (-1, lambda a: status(a[0], a[1:])),
     "load": (1, lambda a: load(a[0])),
     "deliver": (1, lambda a: deliver(a[0], _stdin())),
+    "pull": (1, lambda a: pull(a[0], _stdin())),
     "run": (1, lambda a: run(JobDirectory(a[0]))),
     "upload": (1, lambda a: upload_outputs(JobDirectory(a[0]))),
 }
 USAGE = ("usage: start|cancel <work dir> <job id> | status <work dir> <job id>... | load <scheduler> "
-         "| deliver <work dir> | run|upload <job dir>")
+         "| deliver|pull <work dir> | run|upload <job dir>")
 
 
 def main(argv: list) -> int:

@@ -45,6 +45,9 @@ def build_bundle(case: PublishedCase, job: Job, placement: Placement, scripts: d
     """The bundle for ``job``: its rendered ``scripts`` and the description the agent runs it from."""
     definition = case.definition
     resources = definition.resources
+    # A site whose compute nodes cannot call out gets no address: the reconciler settles its jobs over
+    # SSH and the live channel is pulled from the job's directory.
+    callback = callback_base_url.rstrip("/") if callback_base_url and placement.nodes_call_out else None
     description = JobDescription(
         job_id=job.job_id,
         token=token,
@@ -65,9 +68,9 @@ def build_bundle(case: PublishedCase, job: Job, placement: Placement, scripts: d
             account=resources.account or placement.slurm_account,
         ),
         max_parallel_jobs=placement.max_parallel_jobs,
-        status_url=f"{callback_base_url.rstrip('/')}/job/{job.job_id}/status" if callback_base_url else None,
+        status_url=f"{callback}/job/{job.job_id}/status" if callback else None,
         live_outputs=tuple(output.pattern for output in definition.outputs if output.live),
-        live_url=f"{callback_base_url.rstrip('/')}/job/{job.job_id}/live" if callback_base_url else None,
+        live_url=f"{callback}/job/{job.job_id}/live" if callback else None,
         pull=not placement.nodes_call_out,
         retry_seconds=retry_seconds or RETRY_SECONDS,
         ca_bundle=ca_bundle,  # local stacks only: the emulator's certificate, for the agent's uploads

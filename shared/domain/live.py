@@ -18,6 +18,7 @@ from shared.agent.simgate_agent import (
     LIVE_MAX_FILES,
     LIVE_STREAMS,
     LIVE_WINDOW_BYTES,
+    LOG_FILES,
     LOG_STREAMS,
     skip_ahead,
 )
@@ -29,6 +30,9 @@ DELTA_BYTES = LIVE_DELTA_BYTES
 MAX_LIVE_FILES = LIVE_MAX_FILES
 STREAMS = tuple(LIVE_STREAMS)  # stdout, stderr, series
 LOGS = LOG_STREAMS  # what the log tail serves
+# stream -> the output its whole log becomes at done ("stdout" -> "logs/stdout.log")
+LOG_OUTPUTS = {stream: output for output, file in LOG_FILES.items() for stream in LOGS
+               if LIVE_STREAMS[stream] == file}
 SERIES = "series"
 MAX_TAIL_BYTES = 64 * 1024  # at most this much of a stream in one answer
 __all__ = ["skip_ahead"]  # where a sender that fell behind resumes: the agent's rule, defined there

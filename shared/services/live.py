@@ -10,22 +10,43 @@ never a whole log.
 from __future__ import annotations
 
 import hashlib
+import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from shared.auth import Principal
+from shared.config import SimulatorSpec
 from shared.domain import live
 from shared.domain.jobs import Job, JobStatus
 from shared.domain.live import LiveDelta, LiveListing, StreamTail
 from shared.domain.outputs import Output, partial_outputs
-from shared.errors import AgentTokenInvalid, Conflict
+from shared.errors import AgentTokenInvalid, Conflict, SimgateError
 from shared.services.changes import JobChanges
 from shared.services.followers import RECHECK_SECONDS, Answers, Signals
 from shared.services.jobs import Jobs
-from shared.services.ports import Clock, Link, LiveStore, Stored
+from shared.services.outputs import recorded_outputs
+from shared.services.ports import (
+    Clock,
+    JobRepository,
+    Link,
+    LiveStore,
+    OutputStore,
+    PullRequest,
+    SimulatorGateway,
+    Stored,
+)
+
+log = logging.getLogger("simgate.live")
 
 LINK_TTL = timedelta(hours=1)
+PULLED = "live-pull"  # the source of what a pull records
 LOOK = "live"
+MARK_SECONDS = 20  # how often a follower renews its job's follow mark
+FOLLOWED_FOR = timedelta(seconds=60)  # a mark older than this: nobody follows the job any more
+ENDED_LATELY = timedelta(minutes=2)  # a pulled job that ended this recently is pulled once more
+PULL_LIMIT = 500
+LINKS_KEPT = timedelta(minutes=45)  # links last LINK_TTL: a pull hands on only those well within it
 
 
 @dataclass(frozen=True)
@@ -47,21 +68,25 @@ class LiveLook:
 
 
 class LiveRuns:
-    def __init__(self, jobs: Jobs, store: LiveStore, changes: JobChanges, signals: Signals, answers: Answers,
-                 clock: Clock) -> None:
+    def __init__(self, jobs: Jobs, store: LiveStore, outputs: OutputStore, changes: JobChanges, signals: Signals,
+                 answers: Answers, clock: Clock, *, pull_sites: frozenset[str] = frozenset()) -> None:
         self._jobs = jobs
         self._store = store
+        self._outputs = outputs
         self._changes = changes
         self._signals = signals
         self._answers = answers
         self._clock = clock
+        self._pull_sites = pull_sites
+        self._marked: dict[str, float] = {}
 
     # --- in: the agent's channel ---
 
-    def record(self, agent: Stored[Job], delta: LiveDelta) -> LiveAck:
-        """Apply what the agent that proved itself for ``agent`` sent; refused once the job has finished."""
+    def record(self, agent: Stored[Job], delta: LiveDelta, *, pulled: bool = False) -> LiveAck:
+        """Apply what the agent that proved itself for ``agent`` sent; refused once the job has finished
+        (unless ``pulled``: what a pull read from the job's directory is the job's own to the end)."""
         job = agent.item
-        if job.status.terminal:
+        if job.status.terminal and not pulled:
             raise AgentTokenInvalid("the token is not valid for this job (or the job has finished)")
         if len(delta.links) > live.MAX_LIVE_FILES:
             raise Conflict(f"a job may have at most {live.MAX_LIVE_FILES} live files")
@@ -69,16 +94,20 @@ class LiveRuns:
                    for name, part in delta.streams.items()}
         if delta.streams:
             self._signals.changed(job.job_id)
-        stored = self._progress(agent, delta) if delta.progress is not None or delta.message else agent
+        moving = pulled and job.status == JobStatus.QUEUED and bool(delta.streams or delta.progress is not None)
+        if delta.progress is not None or delta.message or moving:
+            stored = self._progress(agent, delta, source=PULLED if pulled else "agent")
+        else:
+            stored = agent
         links = self._store.file_links(job.job_id, list(delta.links), LINK_TTL) if delta.links else {}
         return LiveAck(stored.item, streams, links)
 
-    def _progress(self, agent: Stored[Job], delta: LiveDelta) -> Stored[Job]:
+    def _progress(self, agent: Stored[Job], delta: LiveDelta, source: str) -> Stored[Job]:
         now = self._clock.now()
 
         def change(job: Job) -> Job:
-            if job.status.terminal:
-                raise AgentTokenInvalid("the token is not valid for this job (or the job has finished)")
+            if job.status == JobStatus.QUEUED and source == PULLED:  # what the site's node wrote shows it runs
+                job = job.move(JobStatus.RUNNING, at=now, source=source, reason="its live channel shows it running")
             progress = job.progress if delta.progress is None else delta.progress
             detail = job.detail if delta.message is None else delta.message
             if (progress, detail) == (job.progress, job.detail) or job.status not in (JobStatus.QUEUED,
@@ -96,6 +125,7 @@ class LiveRuns:
         while True:
             generation = self._signals.generation(job_id)
             job = self._jobs.get(caller, job_id).item
+            self._note_followed(job)
             listing = self._store.listing(job_id)
             piece = self._piece(job, listing, stream, offset)
             remaining = deadline - self._clock.monotonic()
@@ -112,6 +142,7 @@ class LiveRuns:
         generation = self._answers.generation(job_id)
         stored = self._jobs.get(caller, job_id)
         job = stored.item
+        self._note_followed(job)
         listing = self._store.listing(job_id)
         etag = '"' + hashlib.sha256(f"{stored.etag}|{listing.signature()}|{key}".encode()).hexdigest()[:32] + '"'
         self._answers.remember(key, job_id, etag, job.owner, generation)
@@ -122,8 +153,32 @@ class LiveRuns:
                         series=self._piece(job, listing, live.SERIES, series_offset),
                         files=partial_outputs(listing.files))
 
+    @staticmethod
+    def _sealed_log(job: Job, stream: str) -> Output | None:
+        if job.status != JobStatus.DONE or stream not in live.LOG_OUTPUTS:
+            return None
+        return next((o for o in recorded_outputs(job) if o.name == live.LOG_OUTPUTS[stream]), None)
+
+    def _note_followed(self, job: Job) -> None:
+        """On a site that is pulled, a job someone follows is pulled: say so, at most every MARK_SECONDS."""
+        if job.simulator not in self._pull_sites or not job.status.active:
+            return
+        now = self._clock.monotonic()
+        if now - self._marked.get(job.job_id, float("-inf")) >= MARK_SECONDS:
+            self._store.mark_followed(job.job_id)
+            self._marked[job.job_id] = now
+            if len(self._marked) > 10_000:
+                self._marked.clear()
+
     def _piece(self, job: Job, listing: LiveListing, stream: str, offset: int) -> StreamTail:
-        """The stream from ``offset`` (or from where storage keeps it, when that is later)."""
+        """The stream from ``offset`` (or from where storage keeps it, when that is later). Once the job is
+        done, a log is read from its sealed output: the whole of it, byte for byte what the script wrote."""
+        sealed = self._sealed_log(job, stream)
+        if sealed is not None:
+            start = min(offset, sealed.size)
+            data = self._outputs.read(job.job_id, sealed.name, sealed.snapshot, start, live.MAX_TAIL_BYTES)
+            return StreamTail(stream=stream, offset=start, next_offset=start + len(data), data=data,
+                              complete=start + len(data) >= sealed.size, truncated_before=0)
         extent = listing.extent(stream)
         start = min(max(offset, extent.start), extent.end)
         held = listing.chunks.get(stream, ())
@@ -136,3 +191,55 @@ class LiveRuns:
         end = start + len(data)
         return StreamTail(stream=stream, offset=start, next_offset=end, data=data,
                           complete=finished and end >= extent.end, truncated_before=extent.start)
+
+
+class LivePuller:
+    """Sites whose compute nodes cannot call out: their jobs' live channels are read from the jobs'
+    directories over SSH, one batched command per site per cycle (LIVE_PULL_SCHEDULE), only for jobs
+    someone follows (a mark their followers renew), and applied as if the agent had sent them."""
+
+    def __init__(self, jobs: JobRepository, store: LiveStore, gateway: SimulatorGateway,
+                 simulators: Sequence[SimulatorSpec], live: LiveRuns, clock: Clock) -> None:
+        self._jobs = jobs
+        self._store = store
+        self._gateway = gateway
+        self._sites = {spec.name: spec for spec in simulators if not spec.nodes_call_out}
+        self._live = live
+        self._clock = clock
+        self._links: dict[str, tuple[datetime, dict[str, Link]]] = {}
+
+    def run(self) -> dict[str, int]:
+        if not self._sites:
+            return {"followed": 0, "pulled": 0}
+        now = self._clock.now()
+        followed = self._store.followed(now - FOLLOWED_FOR, PULL_LIMIT)
+        by_site: dict[str, dict[str, Stored[Job]]] = {}
+        for job_id in followed:
+            stored = self._jobs.find(job_id)
+            job = stored.item if stored is not None else None
+            if job is None or job.simulator not in self._sites:
+                continue
+            if job.status.active or (job.status.terminal and now - job.updated < ENDED_LATELY):
+                by_site.setdefault(job.simulator, {})[job_id] = stored
+        pulled = 0
+        for site, jobs in by_site.items():
+            try:
+                deltas = self._gateway.pull(self._sites[site], {job_id: self._request(stored.item, now)
+                                                                 for job_id, stored in jobs.items()})
+            except SimgateError as exc:
+                log.warning("pulling the live channels of %d jobs from %s failed: %s", len(jobs), site, exc.detail)
+                continue
+            for job_id, delta in deltas.items():
+                if delta is not None and job_id in jobs:
+                    ack = self._live.record(jobs[job_id], delta, pulled=True)
+                    if ack.links:
+                        self._links[job_id] = (now, ack.links)
+                    pulled += 1
+        return {"followed": len(followed), "pulled": pulled}
+
+    def _request(self, job: Job, now: datetime) -> PullRequest:
+        listing = self._store.listing(job.job_id)
+        given, links = self._links.get(job.job_id, (now, {}))
+        return PullRequest(acked={name: extent.end for name, extent in listing.streams.items()},
+                           progress=(job.progress, job.detail) if job.progress is not None else None,
+                           links=links if now - given < LINKS_KEPT else {})

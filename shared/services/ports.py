@@ -9,7 +9,7 @@ from __future__ import annotations
 import abc
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Generic, TypeVar
 
@@ -17,7 +17,7 @@ from shared.config import SimulatorSpec
 from shared.domain.bundle import JobBundle
 from shared.domain.cases import CaseDefinition, CaseHeader, PublishedCase
 from shared.domain.jobs import Job, JobStatus, JobSummary
-from shared.domain.live import LiveListing
+from shared.domain.live import LiveDelta, LiveListing
 from shared.domain.messages import JobMessage
 from shared.domain.reconcile import Observation
 
@@ -224,6 +224,10 @@ class OutputStore(abc.ABC):
         """Delete every output of the job, sealed and staged; how many were deleted."""
 
     @abc.abstractmethod
+    def read(self, job_id: str, name: str, snapshot: str | None, offset: int, length: int) -> bytes:
+        """Up to ``length`` bytes of one sealed output from ``offset`` (a range: never the whole blob)."""
+
+    @abc.abstractmethod
     def download_link(self, job_id: str, name: str, snapshot: str | None, filename: str, content_type: str,
                       ttl: timedelta) -> Link:
         """A read-only link to one sealed output, served as an attachment called ``filename``
@@ -268,6 +272,14 @@ class LiveStore(abc.ABC):
     def delete(self, job_id: str) -> int:
         """Remove everything of the job's live channel; how many blobs."""
 
+    @abc.abstractmethod
+    def mark_followed(self, job_id: str) -> None:
+        """Note that someone follows the job now (what a pull looks for)."""
+
+    @abc.abstractmethod
+    def followed(self, since: datetime, limit: int) -> list[str]:
+        """The jobs someone followed since ``since`` (one listing); older marks are removed."""
+
 
 # --- simulators ---
 
@@ -296,6 +308,16 @@ class Handover:
     missing: list[str]  # jobs the simulator no longer has
 
 
+@dataclass(frozen=True)
+class PullRequest:
+    """What the app has of a job's live channel, for a pull: each stream's stored end, the progress it
+    shows, and links for live files the agent asked for."""
+
+    acked: dict[str, int]
+    progress: tuple[float, str] | None = None
+    links: dict[str, Link] = field(default_factory=dict)
+
+
 class SimulatorGateway(abc.ABC):
     """Jobs on simulators, each operation one round trip. Every call is idempotent; errors are
     simgate's simulator errors (SimulatorUnreachable when the simulator could not be reached)."""
@@ -316,6 +338,12 @@ class SimulatorGateway(abc.ABC):
     @abc.abstractmethod
     def observe(self, simulator: SimulatorSpec, job_ids: list[str]) -> dict[str, Observation]:
         """What the simulator knows about each job, asked in one batch (not one call per job)."""
+
+    @abc.abstractmethod
+    def pull(self, simulator: SimulatorSpec, requests: dict[str, PullRequest]) -> dict[str, LiveDelta | None]:
+        """For a site whose nodes cannot call out: each job's live channel read from its directory (and
+        its changed live files uploaded through the links given), in one batch; None for a job the
+        simulator does not have."""
 
     @abc.abstractmethod
     def hand_over(self, simulator: SimulatorSpec, grants: dict[str, dict[str, Link]]) -> Handover:

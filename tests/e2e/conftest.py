@@ -15,17 +15,21 @@ from tests.loopback import TcpGate
 
 @pytest.fixture(scope="session")
 def app_env(storage_env, sshd, slurm_sshd, storage, tmp_path_factory) -> dict[str, str]:
-    """The sample's settings on the test services: the direct simulator "test" first, then "test-slurm"."""
+    """The sample's settings on the test services: the direct simulator "test" first, then "test-slurm", and
+    "test-slurm-closed", the same Slurm cluster as a site whose compute nodes cannot call out."""
     sample = read_local_settings(PROJECT_ROOT / "local.settings.sample.json")["Values"]
     simulators = []
-    for simulator in (sshd, slurm_sshd):
-        spec = json.loads(simulator.spec.model_dump_json())
+    for simulator, changes in ((sshd, {}), (slurm_sshd, {}),
+                               (slurm_sshd, {"name": "test-slurm-closed", "nodes_call_out": False})):
+        spec = {**json.loads(simulator.spec.model_dump_json()), **changes}
         spec["workdir"] = str(tmp_path_factory.mktemp(f"{spec['name']}-jobs"))
         simulators.append(spec)
     # its own job queue: the app's manager must not take messages meant for other tests' hosts;
-    # a reconciler that looks every 2 s at jobs unchanged for 3 s, so that every test runs beside it
+    # a reconciler that looks every 2 s at jobs unchanged for 3 s, so that every test runs beside it;
+    # followed jobs on the closed site pulled every 2 s
     return {**sample, **storage_env, "AUTH_DEV_MODE": "true", "SIMULATORS": json.dumps(simulators),
-            "JOBS_QUEUE": "e2e-jobs", "RECONCILE_SCHEDULE": "*/2 * * * * *", "RECONCILE_STALE_AFTER_SECONDS": "3"}
+            "JOBS_QUEUE": "e2e-jobs", "RECONCILE_SCHEDULE": "*/2 * * * * *", "RECONCILE_STALE_AFTER_SECONDS": "3",
+            "LIVE_PULL_SCHEDULE": "*/2 * * * * *"}
 
 
 @pytest.fixture(scope="session")

@@ -24,6 +24,7 @@ def test_health_reports_every_dependency_reachable(local_host):
         ("queue", "e2e-jobs"): True,
         ("simulators", "test"): True,
         ("simulators", "test-slurm"): True,
+        ("simulators", "test-slurm-closed"): True,
     }
     assert response.headers["Cache-Control"] == "no-store"
 

@@ -93,7 +93,7 @@ class Follower:
             if tail["complete"]:
                 return tail
             status = requests.get(f"{self.url}/api/job/{self.job_id}/status", headers=ALICE, timeout=30).json()
-            if status["status"] == "running":
+            if status["status"] in ("queued", "running"):  # a closed site's job may stay queued to the end
                 self.lines_while_running = self.text.count("\n")
                 if status["progress"] is not None:
                     self.progress.append(status["progress"])
@@ -175,3 +175,21 @@ def test_bad_log_requests_are_refused_and_someone_elses_log_is_not_found(local_h
         assert_problem(requests.get(base, params=params, headers=ALICE, timeout=30), 400)
     assert_problem(requests.get(base, headers=BOB, timeout=30), 404)
     assert_problem(requests.get(f"{local_host.url}/api/job/{job_id}/live", headers=BOB, timeout=30), 404)
+
+
+def test_on_a_site_whose_nodes_cannot_call_out_a_followed_job_is_pulled_and_settled_over_ssh(local_host, azurite):
+    """The closed site's jobs get no callback address at all: the log tail and progress come from
+    pulls over SSH while someone follows, and the reconciler settles the job at the end."""
+    case_id = live_case(local_host, "test-slurm-closed")
+    job_id = start(local_host, case_id, lines=60, pause=0.25)  # 15 s
+    follower = Follower(local_host.url, job_id)
+    follower.log(time.monotonic() + 240)
+    assert follower.text == expected_output(60)
+    assert follower.lines_while_running >= 10, "nothing was pulled while the job ran"
+    assert follower.progress and follower.progress == sorted(follower.progress)
+    job = wait_for_status(local_host, job_id, "done", timeout=120)
+    assert all(h["source"] != "agent" for h in job["history"]), job["history"]  # no call came from the node
+    assert "running" in [h["status"] for h in job["history"]], job["history"]
+    outputs = {o["name"]: o for o in requests.get(f"{local_host.url}/api/job/{job_id}/output", headers=ALICE,
+                                                   timeout=30).json()}
+    assert download(local_host, job_id, outputs["logs/stdout.log"], azurite) == expected_output(60).encode()

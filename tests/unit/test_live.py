@@ -14,7 +14,9 @@ import pytest
 
 from functions import jobs, live, outputs
 from shared.auth import Principal
+from shared.config import SimulatorSpec
 from shared.domain import live as domain
+from shared.domain.bundle import Placement, build_bundle
 from shared.domain.cases import parse_definition
 from shared.domain.jobs import Job, JobStatus, Transition, agent_token_hash, new_job_id
 from shared.wiring import installed
@@ -216,3 +218,62 @@ def test_a_conditional_status_is_answered_from_memory_while_fresh(world):
     assert stale.status_code == 304  # read again, and still unchanged
     assert call(jobs.get_status, "GET", f"job/{job_id}/status", job_id=job_id,
                 headers={**BOB, "If-None-Match": etag}).status_code == 404
+
+
+# --- sites whose nodes cannot call out: pulled ---
+
+
+HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDq5oY1Q2TQ0YcXv0l1gRkq7r0bqJXHn7nN8ZVUCMXw5"
+
+
+def site(name: str, **changes) -> SimulatorSpec:
+    return SimulatorSpec(name=name, host="hpc.example", user="sim", host_key=HOST_KEY, private_key_path="/keys/id",
+                         scheduler="slurm", **changes)
+
+
+def closed_world():
+    sites = [site("open"), site("closed", nodes_call_out=False)]
+    world = fake_app(simulators=sites, AUTH_DEV_MODE="true")
+    world.cases.publish(parse_definition(case_document("mixer")), "carol", NOW)
+    return world, {site.name: site for site in sites}
+
+
+def job_on(world, simulator, status=JobStatus.QUEUED) -> str:
+    job_id = running_job(world, status=status)
+    stored = world.jobs.find(job_id)
+    world.jobs.update(stored.item.model_copy(update={"simulator": simulator}), stored.etag)
+    return job_id
+
+
+def test_a_followed_job_on_a_closed_site_is_pulled_in_one_batch_and_moves_to_running():
+    world, _ = closed_world()
+    with installed(world.app):
+        followed, unfollowed, elsewhere = job_on(world, "closed"), job_on(world, "closed"), job_on(world, "open")
+        for job_id in (followed, elsewhere):
+            call(live.get_log, "GET", f"job/{job_id}/log", job_id=job_id, headers=ALICE)
+        world.simulators.channels[("closed", followed)] = domain.LiveDelta(
+            progress=0.3, message="pulled", streams={"stdout": domain.StreamDelta(0, b"from the node\n")},
+            links=("profile.csv",))
+        assert world.app.live_puller.run() == {"followed": 1, "pulled": 1}
+        ((site, requests),) = world.simulators.pull_calls
+        assert site == "closed" and set(requests) == {followed} and unfollowed not in requests
+        job = world.jobs.find(followed).item
+        assert (job.status, job.progress, job.detail) == (JobStatus.RUNNING, 0.3, "pulled")
+        assert job.history[-1].source == "live-pull"
+        assert answer(tail(followed))["text"] == "from the node\n"
+        world.simulators.channels.clear()
+        world.app.live_puller.run()
+        again = world.simulators.pull_calls[-1][1][followed]
+        assert again.acked == {"stdout": 14} and again.progress == (0.3, "pulled") and set(again.links) == {
+            "profile.csv"}
+        world.clock.advance(61)  # nobody followed it for a minute
+        assert world.app.live_puller.run() == {"followed": 0, "pulled": 0}
+
+
+def test_a_job_on_a_closed_site_gets_no_address_to_call():
+    world, _ = closed_world()
+    case = world.cases.get("mixer")
+    job = world.jobs.find(job_on(world, "closed")).item
+    made = build_bundle(case, job, Placement("closed", "slurm", "python3", 4, nodes_call_out=False), {},
+                        callback_base_url="https://simgate.example.org/api", token="t")
+    assert (made.job.status_url, made.job.live_url, made.job.pull) == (None, None, True)
