@@ -3,8 +3,10 @@ once, in ``Commands.invoke``: a one-line message on stderr and the exit code lis
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -90,6 +92,13 @@ def options(
 ) -> None:
     ctx.obj = Session({"url": url, "user": user, "roles": roles, "auth": auth, "ca_bundle": ca_bundle})
     ctx.call_on_close(ctx.obj.close)
+
+
+class Stream(str, Enum):
+    """The logs a run has."""
+
+    STDOUT = "stdout"
+    STDERR = "stderr"
 
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the API's answer as JSON (for scripts).")]
@@ -278,6 +287,30 @@ def job_status(ctx: typer.Context, job_id: JobArgument, wait: WaitOption = False
     render.stdout().print(render.status_line(info))
 
 
+@app.command("logs")
+def job_logs(
+    ctx: typer.Context,
+    job_id: JobArgument,
+    stream: Annotated[Stream, typer.Option(help="Which log: the run's stdout or its stderr.")] = Stream.STDOUT,
+    follow: Annotated[bool, typer.Option("--follow", "-f", help=(
+        "Follow the log as it grows until the job has finished (exit 4 if it failed, 5 if cancelled); "
+        "Ctrl-C stops following."))] = False,
+) -> None:
+    """Print a job's log as it is now (while it runs too); with -f, follow it to the end.
+
+    The text is printed exactly as the run wrote it; notes go to stderr. The API keeps the last 8 MiB of
+    each log live; once the job is done, the whole log is its output logs/stdout.log (or logs/stderr.log).
+
+    Example: simgate logs JOB -f
+    """
+    from cli.logs import print_log
+
+    try:
+        print_log(session(ctx).api(), job_id, stream.value, sys.stdout, follow=follow)
+    except BrokenPipeError:  # the reader has seen enough (| head)
+        _quiet_stdout()
+
+
 @app.command("cancel")
 def cancel_job(ctx: typer.Context, job_id: JobArgument, wait: WaitOption = False, json: JsonOption = False) -> None:
     """Cancel a job: a draft at once; a running one is stopped on its simulator."""
@@ -402,6 +435,15 @@ def _table(table: Any, empty: str, more: bool, page: int | None, limit: int | No
         render.stdout().print(table)
     if more:
         render.note(f"more beyond --limit {limit}" if limit else f"more on --page {(page or 1) + 1} (or use --limit)")
+
+
+def _quiet_stdout() -> None:
+    """Stdout is a pipe nobody reads any more: what is left to write goes nowhere, and no error at exit."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 def main() -> None:

@@ -27,12 +27,13 @@ from shared.api.models import (
     JobStatus,
     JobStatusInfo,
     JobSummary,
+    LogTail,
     OutputInfo,
     OutputLink,
     Problem,
     RunAccepted,
 )
-from shared.api.requests import CaseListQuery, FieldsUpdate, JobListQuery, NewJob
+from shared.api.requests import CaseListQuery, FieldsUpdate, JobListQuery, LogQuery, NewJob
 from shared.domain.fields import FieldValue
 from shared.errors import describe_pydantic_errors
 
@@ -50,6 +51,14 @@ LONG_POLL_MARGIN = 30.0
 class Page(Generic[Item]):
     items: list[Item]
     next_url: str | None
+
+
+@dataclass(frozen=True)
+class Seen:
+    """A job's status as last answered, with the answer's ETag: what the next long-poll is measured against."""
+
+    info: JobStatusInfo
+    etag: str | None
 
 
 class Api:
@@ -106,7 +115,23 @@ class Api:
         if since is not None:
             params["since"] = since.value
         return self._call("GET", f"job/{_segment(job_id)}/status", JobStatusInfo, params=params,
-                          timeout=httpx.Timeout(wait + LONG_POLL_MARGIN, connect=10.0))
+                          timeout=_long_poll(wait))
+
+    def watch(self, job_id: str, seen: Seen | None = None, wait: float = 0) -> Seen:
+        """The job's status once anything shown (status, progress, detail) differs from ``seen``, waiting at
+        most ``wait`` seconds; ``seen`` itself when nothing changed (the API's 304 to its If-None-Match)."""
+        headers = {"If-None-Match": seen.etag} if seen is not None and seen.etag else {}
+        response = self._send("GET", f"job/{_segment(job_id)}/status", params={"wait": wait} if wait else {},
+                              headers=headers, timeout=_long_poll(wait))
+        if response.status_code == 304 and seen is not None:
+            return seen
+        return Seen(_parse(response, TypeAdapter(JobStatusInfo)), response.headers.get("ETag"))
+
+    def log(self, job_id: str, stream: str = "stdout", offset: int = 0, wait: float = 0) -> LogTail:
+        """Up to 64 KiB of a job's log from ``offset``; with ``wait``, as soon as there are bytes past it."""
+        query = request_model(LogQuery, stream=stream, offset=offset, wait=wait)
+        params: dict[str, Any] = {"stream": query.stream, "offset": query.offset, **({"wait": wait} if wait else {})}
+        return self._call("GET", f"job/{_segment(job_id)}/log", LogTail, params=params, timeout=_long_poll(wait))
 
     def cancel(self, job_id: str) -> CancelAccepted:
         return self._call("POST", f"job/{_segment(job_id)}/cancel", CancelAccepted)
@@ -240,6 +265,10 @@ def _retry_delay(response: httpx.Response, attempt: int) -> float:
         return min(float(response.headers["Retry-After"]), MAX_RETRY_AFTER)
     except (KeyError, ValueError):
         return min(0.5 * 2 ** attempt, MAX_RETRY_AFTER)
+
+
+def _long_poll(wait: float) -> httpx.Timeout:
+    return httpx.Timeout(wait + LONG_POLL_MARGIN, connect=10.0)
 
 
 def _segment(value: str) -> str:

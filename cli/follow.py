@@ -9,32 +9,31 @@ from rich.text import Text
 
 from cli.client import Api
 from cli.errors import CannotConnect, Interrupted, JobEnded
-from cli.render import STATUS_STYLES, percent, status_line
+from cli.render import STATUS_STYLES, status_line
 from shared.api.models import JobStatus, JobStatusInfo
 
 WAIT_SECONDS = 25  # the API's longest wait
-# While a job runs, its progress changes without its status changing: look more often then.
-WAIT_WHILE_RUNNING = 3
 MARKS = {JobStatus.DONE: ("✔", "green"), JobStatus.FAILED: ("✘", "bold red"), JobStatus.CANCELLED: ("■", "magenta")}
 
 
-def follow(api: Api, job_id: str, console: Console, current: JobStatusInfo | None = None,
-           any_end: bool = False) -> JobStatusInfo:
+def follow(api: Api, job_id: str, console: Console, any_end: bool = False) -> JobStatusInfo:
     """The job's last status once it is done (with ``any_end``: once it finished at all); JobEnded when
-    it failed or was cancelled; Interrupted on Ctrl-C (the job goes on)."""
+    it failed or was cancelled; Interrupted on Ctrl-C (the job goes on).
+
+    Each long poll names the answer it has (If-None-Match): the API answers as soon as anything shown
+    changes (status, progress, detail), so progress shows as it comes without polling more often."""
     try:
-        info = current or api.status(job_id)
-        with _Line(console, job_id) as line:
-            line.show(info)
-            while not info.status.terminal:
-                running = info.status in (JobStatus.RUNNING, JobStatus.CLEANUP)
-                info = api.status(job_id, wait=WAIT_WHILE_RUNNING if running else WAIT_SECONDS, since=info.status)
-                line.show(info)
+        seen = api.watch(job_id)
+        with StatusLine(console, job_id) as line:
+            line.show(seen.info)
+            while not seen.info.status.terminal:
+                seen = api.watch(job_id, seen, wait=WAIT_SECONDS)
+                line.show(seen.info)
     except KeyboardInterrupt:
         raise Interrupted(f"stopped waiting; job {job_id} goes on", [resume(job_id)]) from None
     except CannotConnect as exc:
         raise CannotConnect(exc.message, [*exc.details, resume(job_id)]) from None
-    return info if any_end else finished(api, info)
+    return seen.info if any_end else finished(api, seen.info)
 
 
 def finished(api: Api, info: JobStatusInfo) -> JobStatusInfo:
@@ -51,38 +50,45 @@ def resume(job_id: str) -> str:
     return f"follow it again with: simgate status {job_id} --wait"
 
 
-class _Line:
-    """A live line on a terminal; otherwise one plain line for each change of status."""
+class StatusLine:
+    """A live line on a terminal; otherwise one plain line for each change of what it shows (status,
+    progress to the percent, detail)."""
 
-    def __init__(self, console: Console, job_id: str) -> None:
+    def __init__(self, console: Console, job_id: str, prefix: str = "") -> None:
         self.console = console
         self.live = console.is_terminal
-        self.last: tuple[JobStatus, str] | None = None
-        self.progress = Progress(_Mark(), TextColumn("{task.description}"),
+        self.prefix = prefix
+        self.last: str | None = None
+        # the prefix as a column of its own, less the space that separates columns
+        lead = [TextColumn(prefix[:-1], markup=False)] if prefix else []
+        self.progress = Progress(*lead, _Mark(), TextColumn("{task.description}"),
                                  BarColumn(bar_width=24), TaskProgressColumn(), TimeElapsedColumn(),
-                                 TextColumn("{task.fields[detail]}", style="dim", markup=False), console=console, transient=False)
+                                 TextColumn("{task.fields[detail]}", style="dim", markup=False), console=console,
+                                 transient=False)
         self.task = self.progress.add_task(job_id, total=None, detail="", mark=None)
 
-    def __enter__(self) -> _Line:
-        if self.live:
-            self.progress.start()
+    def __enter__(self) -> StatusLine:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self.live:
+        if self.progress.live.is_started:
             self.progress.stop()
 
     def show(self, info: JobStatusInfo) -> None:
         if self.live:
             total = 1.0 if info.progress is not None or info.status == JobStatus.DONE else None
             completed = 1.0 if info.status == JobStatus.DONE else (info.progress or 0.0)
-            self.progress.update(self.task, description=f"{info.job_id} [{STATUS_STYLES[info.status]}]{info.status.value}[/]",
-                                 total=total, completed=completed, detail=info.detail, mark=MARKS.get(info.status))
+            self.progress.update(self.task,
+                                 description=f"{info.job_id} [{STATUS_STYLES[info.status]}]{info.status.value}[/]",
+                                 total=total, completed=completed, detail=info.detail, mark=MARKS.get(info.status),
+                                 refresh=True)
+            if not self.progress.live.is_started:  # drawn first with something to show
+                self.progress.start()
             return
-        key = (info.status, f"{info.detail} {percent(info.progress)}")
-        if key != self.last:
-            self.console.print(status_line(info))
-            self.last = key
+        line = status_line(info)
+        if line.plain != self.last:
+            self.console.print(Text(self.prefix) + line)
+            self.last = line.plain
 
 
 class _Mark(SpinnerColumn):
@@ -90,4 +96,5 @@ class _Mark(SpinnerColumn):
 
     def render(self, task: Task) -> Text:
         mark = task.fields.get("mark")
-        return Text(mark[0], style=mark[1]) if mark else super().render(task)
+        # (a job at 100% may still be cleaning up: it spins on)
+        return Text(mark[0], style=mark[1]) if mark else self.spinner.render(task.get_time())

@@ -1,5 +1,6 @@
 """The real CLI, as a process, against the local host serving the real app: cases, a job from --set to
-done, its outputs downloaded from Azurite, cancel and relaunch, and how it reports what goes wrong."""
+done, its log followed while it runs, its outputs downloaded from Azurite, cancel and relaunch, and how
+it reports what goes wrong."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ ADMIN = {"X-Simgate-User": "carol", "X-Simgate-Roles": "simgate.admin"}
 SCRIPT = """#!/bin/sh
 mkdir -p results
 i=1
-while [ $i -lt {{ steps }} ]; do sleep 0.5; i=$((i+1)); done
+while [ $i -lt {{ steps }} ]; do echo "line $i"; sleep 0.5; i=$((i+1)); done
 printf 'label,speed\\n%s,%s\\n' {{ label }} {{ speed }} > results/table.csv
 """
 
@@ -60,6 +61,7 @@ def simgate(local_host, azurite, user):
         assert "Traceback" not in done.stderr
         return done
 
+    run.environment = environment
     return run
 
 
@@ -101,6 +103,28 @@ def test_a_job_from_set_values_to_downloaded_outputs(simgate, case_id, storage, 
     assert {p.name for p in (tmp_path / "all" / "logs").iterdir()} == {"stdout.log", "stderr.log"}
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".part")] == []
     assert simgate("download", job_id, "table.csv", "-o", "-").stdout == produced.decode()
+
+
+def test_logs_follow_a_running_job_line_by_line_to_its_end(simgate, case_id):
+    """Each line the run prints arrives while it runs, in order, as printed; the exit code is the job's."""
+    job_id = simgate("new", case_id, "-t", "Logs", "--set", "steps=13", "--run").stdout.strip()
+    expected = "".join(f"line {i}\n" for i in range(1, 13))  # over about 6 s
+    follower = subprocess.Popen([sys.executable, "-m", "cli", "logs", job_id, "-f"], cwd=PROJECT_ROOT,
+                                env=simgate.environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        first = follower.stdout.readline()
+        running = JobStatusInfo.model_validate_json(simgate("status", job_id, "--json").stdout)
+        rest, errors = follower.stdout.read(), follower.stderr.read()  # (communicate would miss what readline holds)
+        follower.wait(timeout=60)
+    finally:
+        follower.kill()
+    assert (follower.returncode, first + rest) == (0, expected), errors
+    assert not running.status.terminal, "the first line came only once the job had finished"
+    assert errors.splitlines()[-1] == f"job {job_id} is done" and "Traceback" not in errors
+
+    assert simgate("logs", job_id).stdout == expected  # once done, the same without -f
+    assert simgate("logs", job_id, "--stream", "stderr").stdout == ""
+    assert simgate("download", job_id, "logs/stdout.log", "-o", "-").stdout == expected
 
 
 def test_cancel_a_running_job_then_relaunch_it_with_other_values(simgate, local_host, case_id, user):

@@ -174,20 +174,158 @@ def test_unauthorized_says_how_to_sign_in(fake):
     assert failed.exit_code == 1 and "SIMGATE_AUTH=azure" in failed.stderr
 
 
+def status_answer(status: str, progress: float | None = None, detail: str = "", etag: str | None = None,
+                  code: int = 200) -> httpx.Response:
+    body = {"job_id": JOB, "status": status, "uws_status": "X", "detail": detail, "updated_at": NOW,
+            "progress": progress, "cancel_requested": False}
+    return httpx.Response(code, json=body if code == 200 else None, headers={"ETag": etag} if etag else {})
+
+
+def answers_in_turn(*answers: httpx.Response):
+    queue = list(answers)
+    return lambda request: queue.pop(0)
+
+
 def test_run_wait_follows_to_done_and_exits_by_the_outcome(fake, monkeypatch):
-    statuses = iter(["queued", "running", "done"])
-
-    def status(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, json={"job_id": JOB, "status": next(statuses), "uws_status": "X", "detail": "",
-                                         "updated_at": NOW, "progress": None, "cancel_requested": False})
-
     fake.answers[("POST", f"/api/job/{JOB}")] = httpx.Response(202, json={"success": True, "status": "submitted"})
-    fake.answers[("GET", f"/api/job/{JOB}/status")] = status
+    fake.answers[("GET", f"/api/job/{JOB}/status")] = answers_in_turn(
+        status_answer("queued", etag='"1"'), status_answer("running", etag='"2"'), status_answer("done", etag='"3"'))
     ran = simgate("run", JOB, "--wait", "--json")
     assert ran.exit_code == 0, ran.output
     assert JobStatusInfo.model_validate_json(ran.stdout).status == "done"
-    waits = [r.url.params.get("since") for r in fake.sent("GET", f"/api/job/{JOB}/status")]
-    assert waits == [None, "queued", "running"]
+    asked = [(r.url.params.get("wait"), r.headers.get("If-None-Match")) for r in fake.sent("GET", f"/api/job/{JOB}/status")]
+    assert asked == [(None, None), ("25", '"1"'), ("25", '"2"')]
+
+
+def test_following_wakes_on_progress_and_shows_a_line_per_change_off_a_terminal(fake):
+    """The long poll names the answer it has; a 304 (nothing changed in 25 s) keeps the status it had."""
+    fake.answers[("GET", f"/api/job/{JOB}/status")] = answers_in_turn(
+        status_answer("running", 0.1, "step 1 of 10", etag='"a"'),
+        status_answer("running", code=304, etag='"a"'),
+        status_answer("running", 0.6, "step 6 of 10", etag='"b"'),
+        status_answer("running", 0.6, "step 6 of 10", etag='"c"'),  # something not shown changed
+        status_answer("done", 1.0, "finished", etag='"d"'))
+    followed = simgate("status", JOB, "--wait")
+    assert followed.exit_code == 0, followed.output
+    assert followed.stderr.splitlines() == [f"{JOB}  running 10%  step 1 of 10", f"{JOB}  running 60%  step 6 of 10",
+                                            f"{JOB}  done 100%  finished"]
+    sent = fake.sent("GET", f"/api/job/{JOB}/status")
+    assert [r.headers.get("If-None-Match") for r in sent] == [None, '"a"', '"a"', '"b"', '"c"']
+    assert all("since" not in r.url.params for r in sent)
+
+
+# --- logs ---
+
+
+def log_answer(offset: int, text: str, complete: bool = False, truncated_before: int = 0,
+               stream: str = "stdout") -> httpx.Response:
+    return httpx.Response(200, json={"stream": stream, "offset": offset, "next_offset": offset + len(text.encode()),
+                                     "text": text, "complete": complete, "truncated_before": truncated_before})
+
+
+def log_of(content: str, piece: int, complete: bool = False):
+    """A stored log, served ``piece`` bytes at a time from the offset asked."""
+    data = content.encode()
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        offset = int(request.url.params["offset"])
+        return log_answer(offset, data[offset:offset + piece].decode(), complete and offset + piece >= len(data))
+
+    return answer
+
+
+def test_logs_prints_the_log_as_stored_now_page_by_page(fake):
+    content = "".join(f"step {i} ünïcode\n" for i in range(1, 40))
+    fake.answers[("GET", f"/api/job/{JOB}/log")] = log_of(content, piece=100)
+    printed = simgate("logs", JOB)
+    assert printed.exit_code == 0, printed.output
+    assert (printed.stdout, printed.stderr) == (content, "")
+    sent = fake.sent("GET", f"/api/job/{JOB}/log")
+    size = len(content.encode())
+    assert [int(r.url.params["offset"]) for r in sent] == [*range(0, size, 100), size]  # the last: nothing more
+    assert {(r.url.params["stream"], r.url.params.get("wait")) for r in sent} == {("stdout", None)}
+
+    assert simgate("logs", JOB, "--stream", "stderr").exit_code == 0
+    assert fake.sent("GET", f"/api/job/{JOB}/log")[-1].url.params["stream"] == "stderr"
+    assert simgate("logs", JOB, "--stream", "both").exit_code == 2
+
+
+def test_logs_of_a_finished_job_stop_at_its_end(fake):
+    fake.answers[("GET", f"/api/job/{JOB}/log")] = log_of("one\ntwo\n", piece=4, complete=True)
+    printed = simgate("logs", JOB)
+    assert (printed.exit_code, printed.stdout) == (0, "one\ntwo\n")
+    assert len(fake.sent("GET", f"/api/job/{JOB}/log")) == 2
+
+
+def test_logs_say_when_the_start_is_no_longer_kept(fake):
+    fake.answers[("GET", f"/api/job/{JOB}/log")] = answers_in_turn(
+        log_answer(9_000_000, "the last lines\n", truncated_before=9_000_000),
+        log_answer(9_000_015, "", truncated_before=9_000_000))
+    printed = simgate("logs", JOB)
+    assert (printed.exit_code, printed.stdout) == (0, "the last lines\n")
+    assert printed.stderr.replace("\n", " ").strip() == (
+        "(the first 9.0 MB of the stdout log are no longer kept live; once the job is done, the whole log is its "
+        f"output logs/stdout.log: simgate download {JOB} logs/stdout.log -o -)")
+
+
+@pytest.mark.parametrize("final, code, last", [
+    ("done", 0, f"job {JOB} is done"),
+    ("failed", 4, f"simgate: job {JOB} failed: the node crashed"),
+    ("cancelled", 5, f"simgate: job {JOB} was cancelled: cancelled by bob"),
+])
+def test_logs_follow_until_the_log_is_complete_and_exit_by_the_outcome(fake, final, code, last):
+    fake.answers[("GET", f"/api/job/{JOB}/log")] = answers_in_turn(
+        log_answer(0, "step 1\n"), log_answer(7, "step 2\nst"), log_answer(16, ""), log_answer(16, "ep 3"),
+        log_answer(20, "", complete=True))
+    fake.answers[("GET", f"/api/job/{JOB}/status")] = status_answer(
+        final, detail="cancelled by bob" if final == "cancelled" else "")
+    fake.answers[("GET", f"/api/job/{JOB}")] = {
+        **SUMMARY, "status": final, "uws_status": "X", "fields": {}, "history": [], "detail": "",
+        "cancel_requested": None, "simulator": None, "scheduler_job_id": None, "error": "the node crashed",
+        "outputs": {"count": 0, "bytes": 0}}
+    followed = simgate("logs", JOB, "-f")
+    assert followed.exit_code == code, followed.output
+    assert followed.stdout == "step 1\nstep 2\nstep 3"  # as written, nothing added
+    assert followed.stderr.splitlines()[-1] == last
+    sent = fake.sent("GET", f"/api/job/{JOB}/log")
+    assert [(int(r.url.params["offset"]), r.url.params["wait"]) for r in sent] == [
+        (0, "25"), (7, "25"), (16, "25"), (16, "25"), (20, "25")]
+
+
+def test_logs_follow_notes_a_stretch_it_fell_behind_on(fake):
+    fake.answers[("GET", f"/api/job/{JOB}/log")] = answers_in_turn(
+        log_answer(0, "early\n"), log_answer(2_000_000, "late\n", complete=True, truncated_before=2_000_000))
+    fake.answers[("GET", f"/api/job/{JOB}/status")] = status_answer("done")
+    followed = simgate("logs", JOB, "--follow")
+    assert (followed.exit_code, followed.stdout) == (0, "early\nlate\n")
+    assert followed.stderr.startswith("(2.0 MB of the stdout log skipped: no longer kept live;")
+
+
+def test_ctrl_c_or_a_lost_connection_stops_following_a_log_not_the_job(fake):
+    def interrupted(request: httpx.Request) -> httpx.Response:
+        if request.url.params["offset"] == "0":
+            return log_answer(0, "step 1\n")
+        raise KeyboardInterrupt
+
+    fake.answers[("GET", f"/api/job/{JOB}/log")] = interrupted
+    stopped = simgate("logs", JOB, "-f", "--stream", "stderr")
+    assert (stopped.exit_code, stopped.stdout) == (130, "step 1\n")
+    assert stopped.stderr.splitlines() == [f"simgate: stopped following the log; job {JOB} goes on",
+                                           f"  follow it again with: simgate logs {JOB} --stream stderr -f"]
+
+    def refused(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
+
+    fake.answers[("GET", f"/api/job/{JOB}/log")] = refused
+    lost = simgate("logs", JOB, "-f")
+    assert lost.exit_code == 3
+    assert lost.stderr.splitlines()[-1] == f"  follow it again with: simgate logs {JOB} -f"
+
+
+def test_logs_of_someone_elses_job_are_not_found(fake):
+    missing = simgate("logs", "abc", "-f")
+    assert (missing.exit_code, missing.stdout) == (1, "")
+    assert missing.stderr == "simgate: not found: no /api/job/abc/log\n"
 
 
 @pytest.mark.parametrize("final, code, message", [
@@ -236,7 +374,7 @@ def test_the_cli_loads_neither_azure_nor_the_apps_insides_until_it_signs_in_to_a
     import sys
     from pathlib import Path
 
-    program = ("import sys\nimport cli.app, cli.client, cli.workflows, cli.follow, cli.download, cli.render\n"
+    program = ("import sys\nimport cli.app, cli.client, cli.workflows, cli.follow, cli.logs, cli.download, cli.render\n"
                "print(sorted({m for m in sys.modules if m.split('.')[0] in ('azure', 'functions', 'function_app')\n"
                "              or m.startswith(('shared.adapters', 'shared.wiring'))}))")
     root = Path(__file__).resolve().parents[2]

@@ -14,7 +14,7 @@ from azure.core.exceptions import ClientAuthenticationError
 from rich.console import Console
 
 from cli import auth, follow, settings
-from cli.client import Api, connection_problem, trust
+from cli.client import Api, Seen, connection_problem, trust
 from cli.download import Downloads, target_in
 from cli.errors import CannotConnect, CliError, JobEnded, SignInFailed, UsageProblem
 from cli.fields import convert, parse_assignments
@@ -297,17 +297,22 @@ def test_outputs_stay_inside_their_folder(tmp_path):
 
 
 class StatusSequence:
-    def __init__(self, *statuses: str, error: str | None = None) -> None:
+    """An API whose job goes through these statuses, one a long poll (None: nothing changed, a 304)."""
+
+    def __init__(self, *statuses: str | None, error: str | None = None) -> None:
         self.statuses = list(statuses)
-        self.asked: list[tuple[float, JobStatus | None]] = []
+        self.asked: list[tuple[float, str | None]] = []
         self.error = error
 
-    def status(self, job_id, wait=0, since=None) -> JobStatusInfo:
-        self.asked.append((wait, since))
+    def watch(self, job_id, seen=None, wait=0) -> Seen:
+        self.asked.append((wait, seen and seen.etag))
         status = self.statuses.pop(0)
-        return JobStatusInfo(job_id=job_id, status=status, uws_status="X", updated_at=datetime.now(timezone.utc),
+        if status is None:
+            return seen
+        info = JobStatusInfo(job_id=job_id, status=status, uws_status="X", updated_at=datetime.now(timezone.utc),
                              detail=f"now {status}", progress=0.5 if status == "running" else None,
                              cancel_requested=False)
+        return Seen(info, f'"{len(self.asked)}"')
 
     def job(self, job_id):
         class Details:
@@ -316,14 +321,24 @@ class StatusSequence:
 
 
 def test_following_long_polls_until_the_job_finishes(tmp_path):
-    api = StatusSequence("queued", "running", "done")
+    api = StatusSequence("queued", "running", None, "done")
     printed = tmp_path / "lines"
     with printed.open("w") as file:
         final = follow.follow(api, "job-1", Console(file=file, width=200))
     assert final.status == JobStatus.DONE
-    assert api.asked == [(0, None), (follow.WAIT_SECONDS, JobStatus.QUEUED),
-                         (follow.WAIT_WHILE_RUNNING, JobStatus.RUNNING)]
-    assert [line.split()[1] for line in printed.read_text().splitlines()] == ["queued", "running", "done"]
+    assert api.asked == [(0, None), (follow.WAIT_SECONDS, '"1"'), (follow.WAIT_SECONDS, '"2"'),
+                         (follow.WAIT_SECONDS, '"2"')]
+    assert printed.read_text().splitlines() == ["job-1  queued  now queued", "job-1  running 50%  now running",
+                                                "job-1  done  now done"]
+
+
+def test_following_on_a_terminal_is_one_line_with_a_progress_bar():
+    screen = io.StringIO()
+    follow.follow(StatusSequence("running", "done"), "job-1", Console(file=screen, width=120, force_terminal=True,
+                                                                      color_system=None))
+    frames = screen.getvalue().split("\r\x1b[2K")  # each drawn over the one before
+    assert any("job-1 running" in frame and "50%" in frame and "now running" in frame for frame in frames)
+    assert "✔ job-1 done" in frames[-1] and "100%" in frames[-1] and "now done" in frames[-1]
 
 
 def test_following_a_job_that_fails_or_is_cancelled():
@@ -334,6 +349,33 @@ def test_following_a_job_that_fails_or_is_cancelled():
         follow.follow(StatusSequence("cancelled"), "job-1", quiet)
     assert (failed.value.exit_code, cancelled.value.exit_code) == (4, 5)
     assert follow.follow(StatusSequence("cancelled"), "job-1", quiet, any_end=True).status == JobStatus.CANCELLED
+
+
+def test_a_status_long_poll_names_the_answer_it_has_and_keeps_it_on_304():
+    sent = []
+    body = {"job_id": "j", "status": "running", "uws_status": "EXECUTING", "updated_at": "2026-11-23T12:00:00Z",
+            "detail": "step 3", "progress": 0.3, "cancel_requested": False}
+    answers = iter([httpx.Response(200, json=body, headers={"ETag": 'W/"one"'}),
+                    httpx.Response(304, headers={"ETag": 'W/"one"'})])
+    api = api_with(lambda request: sent.append(request) or next(answers))
+    first = api.watch("j")
+    assert (first.info.progress, first.etag) == (0.3, 'W/"one"')
+    assert api.watch("j", first, wait=25) is first
+    assert "If-None-Match" not in sent[0].headers and sent[1].headers["If-None-Match"] == 'W/"one"'
+    assert dict(sent[1].url.params) == {"wait": "25"}
+
+
+def test_a_log_piece_is_asked_by_stream_offset_and_wait():
+    sent = []
+    answer = {"stream": "stderr", "offset": 10, "next_offset": 13, "text": "ok\n", "complete": False,
+              "truncated_before": 0}
+    api = api_with(lambda request: sent.append(request) or httpx.Response(200, json=answer))
+    assert api.log("j", "stderr", 10, wait=25).text == "ok\n"
+    assert dict(sent[0].url.params) == {"stream": "stderr", "offset": "10", "wait": "25"}
+    api.log("j")
+    assert dict(sent[1].url.params) == {"stream": "stdout", "offset": "0"}
+    with pytest.raises(UsageProblem):
+        api.log("j", "series")
 
 
 # --- rendering ---
