@@ -4,6 +4,7 @@ export * from "./cases";
 export * from "./errors";
 export * from "./jobs";
 export * from "./jobStatuses";
+export * from "./live";
 export * from "./outputs";
 export type * from "./types";
 export { buildQuery } from "./http";

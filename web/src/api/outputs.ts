@@ -23,10 +23,21 @@ export async function getOutputLink(jobId: string, outputId: string, signal?: Ab
  * storage's certificate (Azurite's is self-signed).
  */
 export async function readOutputText(jobId: string, outputId: string, signal?: AbortSignal): Promise<string> {
-  const link = await getOutputLink(jobId, outputId, signal);
+  return readLinkedText(await getOutputLink(jobId, outputId, signal), signal);
+}
+
+/**
+ * The text behind a link to storage (see readOutputText). `fresh` bypasses the browser's cache: a
+ * live file is overwritten in place, so the same link serves a newer copy each time it is taken.
+ */
+export async function readLinkedText(
+  link: OutputLink,
+  signal?: AbortSignal,
+  { fresh = false }: { fresh?: boolean } = {},
+): Promise<string> {
   let response: Response;
   try {
-    response = await fetch(link.url, { mode: "cors", credentials: "omit", signal });
+    response = await fetch(link.url, { mode: "cors", credentials: "omit", signal, cache: fresh ? "no-store" : "default" });
   } catch (error) {
     if (error instanceof DOMException && error.name === "AbortError") throw error;
     throw new ApiError(

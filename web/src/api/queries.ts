@@ -5,10 +5,14 @@
 import { keepPreviousData, queryOptions, type QueryClient } from "@tanstack/react-query";
 import { getSignedInUser } from "./auth";
 import { getCase, listCases, type CaseListQuery } from "./cases";
+import { ApiError } from "./errors";
 import { getJob, getJobStatus, listJobs, type JobWithEtag, type StatusAnswer } from "./jobs";
 import { isActive } from "./jobStatuses";
-import { listOutputs, readOutputText } from "./outputs";
-import type { JobListQuery, JobStatus, JobStatusInfo, Output } from "./types";
+import { getLive } from "./live";
+import { getOutputLink, listOutputs, readLinkedText, readOutputText } from "./outputs";
+import type { JobListQuery, JobStatus, JobStatusInfo, LiveView, LogStream, Output, OutputLink } from "./types";
+import { applyView, etagFor, isBehind, isFollowing, nextAsk, type LiveRun } from "../job/liveRun";
+import { pollDelay, retryDelay, type Pacer } from "../job/livePacing";
 
 /** Cases change when an admin publishes one: a list read in the last minutes is good enough. */
 const CASES_STALE_MS = 5 * 60_000;
@@ -27,7 +31,10 @@ export const queryKeys = {
   job: (jobId: string) => ["jobs", "detail", jobId] as const,
   jobStatus: (jobId: string) => ["jobs", "status", jobId] as const,
   outputs: (jobId: string) => ["jobs", "outputs", jobId] as const,
-  outputText: (jobId: string, output: Output) => ["jobs", "output-text", jobId, output.output_id, output.md5] as const,
+  outputText: (jobId: string, output: Output) =>
+    ["jobs", "output-text", jobId, output.output_id, output.md5, output.taken_at ?? null] as const,
+  outputLink: (jobId: string, outputId: string) => ["jobs", "output-link", jobId, outputId] as const,
+  live: (jobId: string) => ["jobs", "live", jobId] as const,
 };
 
 export const signedInQuery = () =>
@@ -62,7 +69,8 @@ export const jobQuery = (jobId: string) =>
   queryOptions({ queryKey: queryKeys.job(jobId), queryFn: ({ signal }) => getJob(jobId, signal) });
 
 /**
- * A job's status, followed while it is active: every 3 s (15 s while the page is hidden, at once
+ * A job's status, followed while it is active where the API has no live looks (see liveQuery, which
+ * follows the status otherwise): every 3 s (15 s while the page is hidden, at once
  * when it shows again), with `If-None-Match`, so while nothing changed the API answers 304 without
  * a body and the query keeps its data. Errors back off (2 s, 4 s, ... 60 s). A new status refreshes
  * the job's details; a new progress or detail is written into them.
@@ -107,11 +115,105 @@ export const outputsQuery = (jobId: string, status: JobStatus, count: number) =>
     placeholderData: (previous, previousQuery) => (previousQuery?.queryKey[2] === jobId ? previous : undefined),
   });
 
-/** An output's text from Blob storage; the same file (by md5) is not read twice. */
+/**
+ * An output's text from Blob storage; the same file (by md5, and for a live file by when it was
+ * taken) is not read twice. A live file is read as liveFileText does.
+ */
 export const outputTextQuery = (jobId: string, output: Output) =>
   queryOptions({
     queryKey: queryKeys.outputText(jobId, output),
-    queryFn: ({ signal }) => readOutputText(jobId, output.output_id, signal),
+    queryFn: ({ client, signal }) =>
+      output.state === "partial" ? liveFileText(client, jobId, output, signal) : readOutputText(jobId, output.output_id, signal),
     staleTime: Infinity,
     retry: false,
   });
+
+/** A link to an output is used until a minute before it expires (it lasts about 15). */
+const LINK_MARGIN_MS = 60_000;
+
+export const outputLinkQuery = (jobId: string, outputId: string) =>
+  queryOptions({
+    queryKey: queryKeys.outputLink(jobId, outputId),
+    queryFn: ({ signal }) => getOutputLink(jobId, outputId, signal),
+    staleTime: (query) => {
+      const expires = Date.parse(query.state.data?.expires_at ?? "");
+      return Number.isFinite(expires) ? Math.max(0, expires - LINK_MARGIN_MS - Date.now()) : 0;
+    },
+    gcTime: 15 * 60_000,
+  });
+
+/**
+ * A live file's text as last taken, through one link per file that is asked for again only
+ * shortly before it expires: the blob is overwritten in place, so the link serves each newer copy
+ * (read past the browser's cache). A link storage refuses (expired early) is asked for once more.
+ */
+async function liveFileText(client: QueryClient, jobId: string, file: Output, signal: AbortSignal): Promise<string> {
+  const linkQuery = outputLinkQuery(jobId, file.output_id);
+  const link: OutputLink = await client.fetchQuery(linkQuery);
+  try {
+    return await readLinkedText(link, signal, { fresh: true });
+  } catch (error) {
+    if (!(error instanceof ApiError && error.status === 403)) throw error;
+    client.removeQueries({ queryKey: linkQuery.queryKey, exact: true });
+    return readLinkedText(await client.fetchQuery(linkQuery), signal, { fresh: true });
+  }
+}
+
+/**
+ * A job's live run, followed with looks at /api/job/{id}/live (one request for status, progress,
+ * the log shown, the series and the live files): paced by `pacer` (see livePacing: every 4 s,
+ * 1 s while behind, at most 20 a minute), with If-None-Match so that while nothing changed the API
+ * answers 304 and the query keeps its data, errors backing off. Once the job has finished and what
+ * is shown was read to its end, no more. Each look updates the job's details as the status query
+ * does (see applyStatus). Disabled while the page is hidden.
+ */
+export const liveQuery = (jobId: string, { log, pacer, enabled }: { log: LogStream; pacer: Pacer; enabled: boolean }) =>
+  queryOptions({
+    queryKey: queryKeys.live(jobId),
+    queryFn: async ({ client, signal }): Promise<LiveRun> => {
+      const known = client.getQueryData<LiveRun>(queryKeys.live(jobId));
+      const ask = nextAsk(known, log);
+      pacer.note();
+      const answer = await getLive(jobId, ask, etagFor(known, ask), signal);
+      if (!answer.view) {
+        if (known) return known;
+        throw new ApiError("unexpected", 304, "The server sent an answer that could not be read.");
+      }
+      const run = applyView(known, answer.view, answer.etag, ask);
+      return { ...run, refreshedFor: applyLive(client, jobId, answer.view, run.refreshedFor) };
+    },
+    enabled,
+    structuralSharing: false,
+    staleTime: (query) => (isFollowing(query.state.data, log) ? 0 : Infinity),
+    refetchInterval: (query) =>
+      pollDelay(pacer, { following: isFollowing(query.state.data, log), behind: isBehind(query.state.data, log) }),
+    refetchIntervalInBackground: false,
+    retry: (_failures, error) => !(error instanceof ApiError) || isPassing(error),
+    retryDelay: (failures) => retryDelay(pacer, failures),
+  });
+
+/** An error that may pass by itself: not a missing route or job, not a lost session or right. */
+function isPassing(error: ApiError): boolean {
+  if (error.kind === "not-available" || error.kind === "signed-out") return false;
+  return ![400, 403, 404].includes(error.status);
+}
+
+/**
+ * A look's status, progress and message written into the job's details; a status other than the
+ * details' refreshes them (once per status: the one refreshed for is returned).
+ */
+function applyLive(client: QueryClient, jobId: string, view: LiveView, refreshedFor: JobStatus | null): JobStatus | null {
+  const details = client.getQueryData<JobWithEtag>(queryKeys.job(jobId));
+  if (!details) return refreshedFor;
+  const { job } = details;
+  if (view.status !== job.status) {
+    if (refreshedFor === view.status) return refreshedFor;
+    void client.invalidateQueries({ queryKey: queryKeys.job(jobId), exact: true });
+    void client.invalidateQueries({ queryKey: queryKeys.jobLists });
+    return view.status;
+  }
+  if (view.progress !== job.progress || (view.detail ?? "") !== (job.detail ?? "")) {
+    client.setQueryData(queryKeys.job(jobId), { ...details, job: { ...job, progress: view.progress, detail: view.detail } });
+  }
+  return refreshedFor;
+}

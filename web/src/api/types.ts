@@ -57,6 +57,17 @@ export type Output = Schemas["OutputInfo"];
 /** GET /api/job/{job_id}/output/{output_id}: a read-only link straight to Blob storage. */
 export type OutputLink = Schemas["OutputLink"];
 
+// ---------------------------------------------------------------- live runs
+
+/** GET /api/job/{job_id}/live: one look at a running job (status, progress, a log piece, the series, live files). */
+export type LiveView = Schemas["LiveView"];
+/** A piece of a stream: the text of bytes [offset, next_offset). */
+export type LogTail = Schemas["LogTail"];
+/** How much of a stream there is: `size` bytes written, kept from `truncated_before` on. */
+export type StreamInfo = Schemas["StreamInfo"];
+/** The logs a live look can include. */
+export type LogStream = NonNullable<NonNullable<operations["getLive"]["parameters"]["query"]>["log"]>;
+
 // ---------------------------------------------------------------- errors
 
 /** RFC 9457 problem details, `application/problem+json`. Types: `urn:simgate:problem:<slug>`. */

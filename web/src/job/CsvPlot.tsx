@@ -1,4 +1,4 @@
-import { useMemo, useState } from "react";
+import { useId, useMemo, useState } from "react";
 import {
   CartesianGrid,
   Legend,
@@ -19,12 +19,19 @@ type Axis = "left" | "right";
 const numberFormat = new Intl.NumberFormat(undefined, { maximumSignificantDigits: 4 });
 const tick = (value: unknown) => (typeof value === "number" ? numberFormat.format(value) : String(value));
 
-/** A line chart of any CSV: the user picks the x column and one or more y columns, each on the left or right axis. */
-export function CsvPlot({ data, title }: { data: CsvData; title: string }) {
+/**
+ * A line chart of any CSV: the user picks the x column and one or more y columns, each on the left
+ * or right axis. The data may change under it (a live file taken again): the choices stay.
+ */
+export function CsvPlot({ data, title, height = 340 }: { data: CsvData; title: string; height?: number }) {
+  const id = useId();
   const numeric = data.numericColumns;
-  const [x, setX] = useState(numeric[0] ?? "");
-  const [series, setSeries] = useState<Record<string, Axis>>(() =>
-    Object.fromEntries(defaultSeries(numeric, numeric[0] ?? "").map((c) => [c, "left" as Axis])),
+  const [pickedX, setX] = useState<string | null>(null);
+  const x = pickedX !== null && numeric.includes(pickedX) ? pickedX : (numeric[0] ?? "");
+  const [picked, setSeries] = useState<Record<string, Axis> | null>(null);
+  const series = useMemo(
+    () => picked ?? Object.fromEntries(defaultSeries(numeric, x).map((c) => [c, "left" as Axis])),
+    [picked, numeric, x],
   );
 
   const points = useMemo(() => downsample(toPoints(data.rows, x, numeric), MAX_POINTS), [data.rows, x, numeric]);
@@ -36,13 +43,12 @@ export function CsvPlot({ data, title }: { data: CsvData; title: string }) {
 
   const chosen = Object.entries(series).filter(([column]) => column !== x);
   const usesRight = chosen.some(([, axis]) => axis === "right");
-  const toggle = (column: string, on: boolean) =>
-    setSeries((current) => {
-      const next = { ...current };
-      if (on) next[column] = "left";
-      else delete next[column];
-      return next;
-    });
+  const toggle = (column: string, on: boolean) => {
+    const next = { ...series };
+    if (on) next[column] = "left";
+    else delete next[column];
+    setSeries(next);
+  };
   const description = chosen.length
     ? `${chosen.map(([c]) => c).join(", ")} against ${x}`
     : `no column chosen for the y axis`;
@@ -51,8 +57,8 @@ export function CsvPlot({ data, title }: { data: CsvData; title: string }) {
     <div className="plot">
       <div className="plot-controls">
         <div className="filter">
-          <label htmlFor="plot-x">X axis</label>
-          <select id="plot-x" className="input" value={x} onChange={(e) => setX(e.target.value)}>
+          <label htmlFor={`${id}-x`}>X axis</label>
+          <select id={`${id}-x`} className="input" value={x} onChange={(e) => setX(e.target.value)}>
             {numeric.map((column) => (
               <option key={column} value={column}>
                 {column}
@@ -66,19 +72,19 @@ export function CsvPlot({ data, title }: { data: CsvData; title: string }) {
             {numeric
               .filter((column) => column !== x)
               .map((column) => {
-                const id = `plot-y-${column}`;
+                const boxId = `${id}-y-${column}`;
                 const axis = series[column];
                 const color = COLORS[numeric.indexOf(column) % COLORS.length];
                 return (
                   <li key={column} className="plot-series-item">
                     <input
-                      id={id}
+                      id={boxId}
                       type="checkbox"
                       className="checkbox"
                       checked={!!axis}
                       onChange={(e) => toggle(column, e.target.checked)}
                     />
-                    <label htmlFor={id}>
+                    <label htmlFor={boxId}>
                       <span className="swatch" style={{ background: color }} aria-hidden="true" />
                       {column}
                     </label>
@@ -87,7 +93,7 @@ export function CsvPlot({ data, title }: { data: CsvData; title: string }) {
                         className="input input-small"
                         aria-label={`Axis for ${column}`}
                         value={axis}
-                        onChange={(e) => setSeries((s) => ({ ...s, [column]: e.target.value as Axis }))}
+                        onChange={(e) => setSeries({ ...series, [column]: e.target.value as Axis })}
                       >
                         <option value="left">left axis</option>
                         <option value="right">right axis</option>
@@ -99,11 +105,11 @@ export function CsvPlot({ data, title }: { data: CsvData; title: string }) {
           </ul>
         </fieldset>
       </div>
-      <figure className="plot-figure" aria-label={`Plot of ${title}: ${description}`}>
+      <figure className="plot-figure" aria-label={`Plot of ${title}: ${description}`} data-points={points.length}>
         {chosen.length === 0 ? (
           <p className="plot-empty muted">Choose one or more y columns to plot.</p>
         ) : (
-          <ResponsiveContainer width="100%" height={340}>
+          <ResponsiveContainer width="100%" height={height}>
             <LineChart data={points} margin={{ top: 8, right: usesRight ? 8 : 24, bottom: 24, left: 8 }}>
               <CartesianGrid stroke="#e6e8ee" />
               <XAxis

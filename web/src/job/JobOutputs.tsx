@@ -1,25 +1,33 @@
-import { lazy, Suspense } from "react";
+import { lazy, Suspense, useMemo } from "react";
 import { useQuery } from "@tanstack/react-query";
 import { isActive } from "../api/jobStatuses";
 import { outputsQuery } from "../api/queries";
-import type { JobDetails } from "../api/types";
+import type { JobDetails, Output } from "../api/types";
 import { Empty, ErrorMessage, Loading } from "../components/States";
 import { OutputList } from "./OutputList";
 
 // The preview brings the chart and CSV libraries: loaded on first use, not with the app.
 const OutputPreview = lazy(() => import("./OutputPreview").then((m) => ({ default: m.OutputPreview })));
 
-/** The job's results: the list, and the preview of the one chosen (kept in the URL as ?output=). */
+/**
+ * The job's results: the list, and the preview of the one chosen (kept in the URL as ?output=).
+ * While the page follows the job's live run, its live files as last taken (`liveFiles`) stand for
+ * the partial ones the list had: the list is read again only when the job's status or results change.
+ */
 export function JobOutputs({
   job,
   selected,
   onSelect,
+  liveFiles,
 }: {
   job: JobDetails;
   selected: string | null;
   onSelect: (outputId: string | null) => void;
+  liveFiles?: Output[];
 }) {
-  const { data, error, isPending, refetch } = useQuery(outputsQuery(job.job_id, job.status, job.outputs.count));
+  const listed = useQuery(outputsQuery(job.job_id, job.status, job.outputs.count));
+  const { error, isPending, refetch } = listed;
+  const data = useMemo(() => withLiveFiles(listed.data, job, liveFiles), [listed.data, job, liveFiles]);
   const chosen = data?.find((o) => o.output_id === selected) ?? null;
 
   let body;
@@ -57,4 +65,12 @@ export function JobOutputs({
       )}
     </>
   );
+}
+
+/** The sealed outputs, then the live files: as the last live look has them, else as listed. */
+function withLiveFiles(listed: Output[] | undefined, job: JobDetails, liveFiles: Output[] | undefined): Output[] | undefined {
+  if (!listed || !liveFiles || job.status === "done") return listed;
+  const sealed = listed.filter((output) => output.state !== "partial");
+  const names = new Set(sealed.map((output) => output.name));
+  return [...sealed, ...liveFiles.filter((file) => !names.has(file.name))];
 }

@@ -1,6 +1,8 @@
+import { lazy, Suspense } from "react";
 import { useQuery } from "@tanstack/react-query";
 import { Link, useParams, useSearchParams } from "react-router";
 import { ApiError } from "../api/errors";
+import { isActive } from "../api/jobStatuses";
 import { caseQuery } from "../api/queries";
 import { Breadcrumb } from "../components/Breadcrumb";
 import { ErrorMessage, Loading, Notice } from "../components/States";
@@ -12,16 +14,20 @@ import { JobStatusPanel } from "./JobStatusPanel";
 import { JobTimeline } from "./JobTimeline";
 import { JobValues } from "./JobValues";
 import { useJobArrival } from "./jobArrival";
+import { hasOutput } from "./liveRun";
 import { useLiveJob } from "./useLiveJob";
+
+// The live panel brings the chart library: loaded when a job that runs (or ran) is shown.
+const LivePanel = lazy(() => import("./LivePanel"));
 
 const JOBS = [{ to: "/jobs", label: "Jobs" }];
 
-/** One job: status (live while active), values, history, actions and results. */
+/** One job: status (live while active), values, history, its run as it goes, actions and results. */
 export function JobPage() {
   const { jobId = "" } = useParams();
   const { notice, setNotice, runError, setRunError } = useJobArrival();
   // "Job started." is old news once the system has moved the job on.
-  const { loaded, watching } = useLiveJob(jobId, () => setNotice(undefined));
+  const { loaded, watching, live } = useLiveJob(jobId, () => setNotice(undefined));
   const job = loaded.data?.job;
   usePageTitle(job?.title ?? "Job");
   const caseVersion = useQuery({ ...caseQuery(job?.case_id ?? "", job?.case_version), enabled: !!job });
@@ -106,7 +112,15 @@ export function JobPage() {
         </aside>
       </div>
 
-      {job.status !== "draft" && <JobOutputs job={job} selected={selected} onSelect={select} />}
+      {job.status !== "draft" && !live.unavailable && (isActive(job.status) || hasOutput(live.run)) && (
+        <Suspense fallback={<Loading what="Opening the live run…" />}>
+          <LivePanel job={job} live={live} />
+        </Suspense>
+      )}
+
+      {job.status !== "draft" && (
+        <JobOutputs job={job} selected={selected} onSelect={select} liveFiles={live.run?.files} />
+      )}
     </section>
   );
 }

@@ -2,10 +2,13 @@ import { useState } from "react";
 import { downloadOutput } from "../api";
 import type { Output } from "../api/types";
 import { ErrorMessage } from "../components/States";
-import { formatBytes } from "../lib/format";
+import { formatBytes, formatDateTime } from "../lib/format";
 import { MAX_PREVIEW_BYTES, previewKind, splitName } from "./outputKinds";
 
-/** The job's files: name, type, size; Preview (CSV, JSON, text) and Download straight from storage. */
+/**
+ * The job's files: name, type, size; Preview (CSV, JSON, text) and Download straight from storage.
+ * A live file (state "partial") is marked so, with when the copy shown was taken.
+ */
 export function OutputList({
   jobId,
   outputs,
@@ -64,6 +67,17 @@ export function OutputList({
                       {folder && <span className="muted">{folder}</span>}
                       {file}
                     </span>
+                    {output.state === "partial" && (
+                      <span className="partial-note">
+                        <span className="badge badge-partial" title="A live copy: the file is still being written">
+                          partial
+                        </span>{" "}
+                        <span className="muted small">
+                          taken at{" "}
+                          <time dateTime={output.taken_at ?? undefined}>{formatDateTime(output.taken_at)}</time>
+                        </span>
+                      </span>
+                    )}
                   </th>
                   <td data-label="Id">
                     <code>{output.output_id}</code>

@@ -14,7 +14,12 @@ const MAX_TEXT_CHARS = 200_000;
 
 /** One output read from Blob storage and shown by kind: CSV as plot and table, JSON formatted, text as text. */
 export function OutputPreview({ jobId, output, onClose }: { jobId: string; output: Output; onClose: () => void }) {
-  const { data: text, error, isPending, refetch } = useQuery(outputTextQuery(jobId, output));
+  // A live file's newer copy replaces the one shown once it is read.
+  const { data: text, error, isPending, refetch } = useQuery({
+    ...outputTextQuery(jobId, output),
+    placeholderData: (previous, previousQuery) =>
+      previousQuery?.queryKey[2] === jobId && previousQuery.queryKey[3] === output.output_id ? previous : undefined,
+  });
   const kind = previewKind(output);
   const heading = useRef<HTMLHeadingElement>(null);
   const [downloadError, setDownloadError] = useState<unknown>(null);

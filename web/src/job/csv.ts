@@ -1,4 +1,7 @@
 import Papa from "papaparse";
+import { toNumber } from "./cells";
+
+export { toNumber };
 
 /** A row as written in the file: cell text by column name. */
 export type Row = Record<string, string>;
@@ -10,15 +13,6 @@ export interface CsvData {
   numericColumns: string[];
   /** Problems papaparse reported (ragged rows...), for a note under the table. */
   warnings: string[];
-}
-
-/** A number from a CSV cell, or null ("", "NaN", text). */
-export function toNumber(cell: string | undefined): number | null {
-  if (cell === undefined) return null;
-  const text = cell.trim();
-  if (text === "") return null;
-  const value = Number(text);
-  return Number.isFinite(value) ? value : null;
 }
 
 /** A CSV file with a header row. Cells stay as written (the table shows them so); numbers are read for plots. */
