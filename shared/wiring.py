@@ -81,7 +81,8 @@ class App:
 def build(settings: Settings, adapters: Adapters) -> App:
     signals = Signals(adapters.clock)
     answers = Answers(signals, adapters.clock, settings.follow_fresh_seconds)
-    job_store = SignallingJobRepository(adapters.jobs, signals)  # every write wakes this instance's followers
+    # every write wakes this instance's followers; agents and followers may read what it remembers
+    job_store = SignallingJobRepository(adapters.jobs, signals, adapters.clock, settings.follow_fresh_seconds)
     changes = JobChanges(job_store, adapters.clock)
     jobs = Jobs(adapters.cases, job_store, adapters.outputs, adapters.queue, changes, adapters.clock,
                 signals=signals, answers=answers, live=adapters.live)

@@ -110,6 +110,7 @@ AGENT_FILE = "simgate_agent.py"
 LIVE_STREAMS = {"stdout": "stdout.log", "stderr": "stderr.log", "series": "series.csv"}
 LOG_STREAMS = ("stdout", "stderr")
 LIVE_INTERVAL_SECONDS = 1.0  # at most one request a second per running job ...
+LIVE_POLL_SECONDS = 0.25  # (looked at this often, so that what waits is sent soon after the second is up)
 HEARTBEAT_SECONDS = 60.0  # ... nothing while nothing changes, but a heartbeat once a minute
 LIVE_FILE_SECONDS = 5.0  # a changed live file is uploaded at most this often
 LIVE_CHUNK_BYTES = 1024 * 1024  # storage keeps each stream in chunks of this size ...
@@ -940,10 +941,11 @@ class LiveChannel:
     behind skips ahead (the bytes skipped reach simgate in the final log). The terminal status report
     stays the Reporter's, exactly once."""
 
-    def __init__(self, job: JobDescription, directory: JobDirectory, clock=time.monotonic) -> None:
+    def __init__(self, job: JobDescription, directory: JobDirectory, clock=time.monotonic, sleep=time.sleep) -> None:
         self.job = job
         self.directory = directory
         self.clock = clock
+        self.sleep = sleep
         self.acked: dict = {}
         self.progress = None  # (fraction, message) as simgate has it
         self.files = LiveFiles(job, directory)
@@ -960,7 +962,7 @@ class LiveChannel:
         now = self.clock()
         if self.closed:
             return False
-        if now < self.next_attempt or (now - self.last_sent < LIVE_INTERVAL_SECONDS and not final):
+        if now < self.next_attempt or now - self.last_sent < LIVE_INTERVAL_SECONDS:
             return True
         if now > self.links_until:
             self.links = {}
@@ -993,10 +995,11 @@ class LiveChannel:
         """Before the final report: send what is left (live files too, whatever their pace)."""
         deadline = self.clock() + deadline_seconds
         while not self.closed and self.clock() < deadline:
+            due = max(self.next_attempt, self.last_sent + LIVE_INTERVAL_SECONDS)  # one a second, even now
+            if self.clock() < due:
+                self.sleep(max(0.0, min(due, deadline) - self.clock()))
             if not self.tick(final=True) and not self.files.due(True):
                 return
-            if self.clock() < self.next_attempt:
-                time.sleep(max(0.0, min(self.next_attempt, deadline) - self.clock()))
 
     def _send(self, body: dict, at: float):
         headers = {"Authorization": f"Bearer {self.job.token}", "Content-Type": "application/json"}
@@ -1223,7 +1226,7 @@ class _Run:
         deadline = time.monotonic() + limit if limit else None
         while True:
             try:
-                return self.child.wait(timeout=LIVE_INTERVAL_SECONDS)
+                return self.child.wait(timeout=LIVE_POLL_SECONDS)
             except subprocess.TimeoutExpired:
                 pass
             channel.tick()

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from shared.auth import Principal
 from shared.domain.jobs import Job, JobStatus, JobSummary
+from shared.domain.live import LiveListing, StreamExtent, chunk_of
 from shared.services.ports import Clock, IdempotencyRecord, JobRepository, Page, Stored
 
 RECHECK_SECONDS = 1.0
@@ -96,27 +97,58 @@ class Answers:
 
 
 class SignallingJobRepository(JobRepository):
-    """A job repository that tells ``Signals`` of every change written through it."""
+    """A job repository that tells ``Signals`` of every change written through it, and remembers the
+    jobs it last read or wrote: ``recent`` answers from that memory while it is younger than
+    ``fresh_seconds`` (writes through this instance keep it current at once)."""
 
-    def __init__(self, inner: JobRepository, signals: Signals) -> None:
+    def __init__(self, inner: JobRepository, signals: Signals, clock: Clock, fresh_seconds: float,
+                 capacity: int = MAX_REMEMBERED) -> None:
         self._inner = inner
         self._signals = signals
+        self._clock = clock
+        self._fresh = fresh_seconds
+        self._capacity = capacity
+        self._lock = threading.Lock()
+        self._recent: OrderedDict[str, tuple[Stored[Job], float]] = OrderedDict()
+
+    def recent(self, job_id: str) -> Stored[Job] | None:
+        """The job as this instance last read or wrote it, if lately enough; otherwise read."""
+        with self._lock:
+            known = self._recent.get(job_id)
+        if known is not None and self._clock.monotonic() - known[1] < self._fresh:
+            return known[0]
+        return self.find(job_id)
+
+    def _remember(self, stored: Stored[Job] | None, job_id: str) -> None:
+        with self._lock:
+            if stored is None:
+                self._recent.pop(job_id, None)
+                return
+            self._recent[job_id] = (stored, self._clock.monotonic())
+            self._recent.move_to_end(job_id)
+            while len(self._recent) > self._capacity:
+                self._recent.popitem(last=False)
 
     def add(self, job: Job, idempotency: IdempotencyRecord | None = None) -> Stored[Job]:
         stored = self._inner.add(job, idempotency)
+        self._remember(stored, job.job_id)
         self._signals.changed(job.job_id)
         return stored
 
     def find(self, job_id: str) -> Stored[Job] | None:
-        return self._inner.find(job_id)
+        stored = self._inner.find(job_id)
+        self._remember(stored, job_id)
+        return stored
 
     def update(self, job: Job, etag: str) -> Stored[Job]:
         stored = self._inner.update(job, etag)
+        self._remember(stored, job.job_id)
         self._signals.changed(job.job_id)
         return stored
 
     def delete(self, job: Job, etag: str) -> None:
         self._inner.delete(job, etag)
+        self._remember(None, job.job_id)
         self._signals.changed(job.job_id)
 
     def list_jobs(self, owner: str | None, per_page: int, continuation: str | None = None, *, skip: int = 0,
@@ -125,3 +157,90 @@ class SignallingJobRepository(JobRepository):
 
     def list_stale(self, statuses: list[JobStatus], updated_before: datetime, limit: int) -> list[Job]:
         return self._inner.list_stale(statuses, updated_before, limit)
+
+
+class Listings:
+    """What this instance last knew of each job's live channel: a listing, kept current by the appends
+    made through this instance, and trusted for ``RECHECK_SECONDS`` (another instance's appends show
+    within that time)."""
+
+    def __init__(self, clock: Clock, capacity: int = MAX_REMEMBERED) -> None:
+        self._clock = clock
+        self._capacity = capacity
+        self._lock = threading.Lock()
+        self._known: OrderedDict[str, tuple[LiveListing, float]] = OrderedDict()
+
+    def get(self, job_id: str) -> LiveListing | None:
+        with self._lock:
+            known = self._known.get(job_id)
+        if known is not None and self._clock.monotonic() - known[1] < RECHECK_SECONDS:
+            return known[0]
+        return None
+
+    def put(self, job_id: str, listing: LiveListing) -> None:
+        with self._lock:
+            self._known[job_id] = (listing, self._clock.monotonic())
+            self._known.move_to_end(job_id)
+            while len(self._known) > self._capacity:
+                self._known.popitem(last=False)
+
+    def appended(self, job_id: str, stream: str, offset: int, end: int) -> None:
+        """Bytes [offset, end) of ``stream`` are stored now: a known listing grows by them (a new chunk
+        may have trimmed old ones: then it is forgotten, for a fresh listing)."""
+        with self._lock:
+            known = self._known.get(job_id)
+            if known is None:
+                return
+            listing = known[0]
+            extent = listing.extent(stream)
+            held = listing.chunks.get(stream, ())
+            first, last = chunk_of(offset)[0], chunk_of(max(offset, end - 1))[0]
+            if (held and first > held[-1]) or (not held and first > 0) or offset > extent.end:
+                del self._known[job_id]  # a new chunk (maybe trimming old ones) or a skip: list again
+                return
+            chunks = tuple(sorted({*held, *range(first, last + 1)}))
+            self._known[job_id] = (replace(listing, streams={**listing.streams, stream: StreamExtent(
+                extent.start, max(extent.end, end))}, chunks={**listing.chunks, stream: chunks}),
+                self._clock.monotonic())
+
+
+class RecentBytes:
+    """The last bytes of each stream appended through this instance (at most ``keep`` per stream), so
+    that a follower woken by an append reads them from memory instead of storage. Storage holds exactly
+    these bytes at these offsets: appends are conditional on their position."""
+
+    def __init__(self, keep: int = 256 * 1024, capacity: int = 2_000) -> None:
+        self._keep = keep
+        self._capacity = capacity
+        self._lock = threading.Lock()
+        self._held: OrderedDict[tuple[str, str], tuple[int, bytes]] = OrderedDict()
+
+    def appended(self, job_id: str, stream: str, offset: int, data: bytes, end: int) -> None:
+        """``data`` was sent for ``offset`` and storage now has the stream up to ``end``."""
+        if end <= offset:
+            return
+        key = (job_id, stream)
+        with self._lock:
+            start, held = self._held.get(key, (offset, b""))
+            if offset > start + len(held) or offset < start:
+                start, held = offset, b""  # not contiguous with what is held: start again from here
+            held = held[:offset - start] + data[:end - offset]
+            if len(held) > self._keep:
+                start, held = start + len(held) - self._keep, held[-self._keep:]
+            self._held[key] = (start, held)
+            self._held.move_to_end(key)
+            while len(self._held) > self._capacity:
+                self._held.popitem(last=False)
+
+    def read(self, job_id: str, stream: str, offset: int, max_bytes: int) -> bytes | None:
+        """Bytes from ``offset`` if memory holds that offset; None when it does not."""
+        with self._lock:
+            start, held = self._held.get((job_id, stream), (0, b""))
+        if not held or not start <= offset < start + len(held):
+            return None
+        return held[offset - start:offset - start + max_bytes]
+
+    def forget(self, job_id: str) -> None:
+        with self._lock:
+            for key in [key for key in self._held if key[0] == job_id]:
+                del self._held[key]

@@ -69,6 +69,13 @@ class Jobs:
             raise NotFound(f"there is no job '{job_id[:80]}'")
         return stored
 
+    def recent(self, caller: Principal, job_id: str) -> Stored[Job]:
+        """``get``, from what this instance knows lately where it can (see JobRepository.recent)."""
+        stored = self._jobs.recent(job_id)
+        if stored is None or (stored.item.owner != caller.user_id and not caller.is_admin):
+            raise NotFound(f"there is no job '{job_id[:80]}'")
+        return stored
+
     def list(self, caller: Principal, page: PageRequest, *, status: JobStatus | None = None,
              case_id: str | None = None, user: str | None = None, all_users: bool = False) -> Page[JobSummary]:
         """A page of the caller's jobs, newest first; admins may ask for ``user``'s or everyone's."""

@@ -23,7 +23,7 @@ from shared.domain.live import LiveDelta, LiveListing, StreamTail
 from shared.domain.outputs import Output, partial_outputs
 from shared.errors import AgentTokenInvalid, Conflict, SimgateError
 from shared.services.changes import JobChanges
-from shared.services.followers import RECHECK_SECONDS, Answers, Signals
+from shared.services.followers import RECHECK_SECONDS, Answers, Listings, RecentBytes, Signals
 from shared.services.jobs import Jobs
 from shared.services.outputs import recorded_outputs
 from shared.services.ports import (
@@ -72,6 +72,8 @@ class LiveRuns:
                  answers: Answers, clock: Clock, *, pull_sites: frozenset[str] = frozenset()) -> None:
         self._jobs = jobs
         self._store = store
+        self._listings = Listings(clock)
+        self._bytes = RecentBytes()
         self._outputs = outputs
         self._changes = changes
         self._signals = signals
@@ -90,8 +92,11 @@ class LiveRuns:
             raise AgentTokenInvalid("the token is not valid for this job (or the job has finished)")
         if len(delta.links) > live.MAX_LIVE_FILES:
             raise Conflict(f"a job may have at most {live.MAX_LIVE_FILES} live files")
-        streams = {name: self._store.append(job.job_id, name, part.offset, part.data)
-                   for name, part in delta.streams.items()}
+        streams = {}
+        for name, part in delta.streams.items():
+            streams[name] = self._store.append(job.job_id, name, part.offset, part.data)
+            self._listings.appended(job.job_id, name, part.offset, streams[name])
+            self._bytes.appended(job.job_id, name, part.offset, part.data, streams[name])
         if delta.streams:
             self._signals.changed(job.job_id)
         moving = pulled and job.status == JobStatus.QUEUED and bool(delta.streams or delta.progress is not None)
@@ -106,6 +111,8 @@ class LiveRuns:
         now = self._clock.now()
 
         def change(job: Job) -> Job:
+            if job.status.terminal and source != PULLED:
+                raise AgentTokenInvalid("the token is not valid for this job (or the job has finished)")
             if job.status == JobStatus.QUEUED and source == PULLED:  # what the site's node wrote shows it runs
                 job = job.move(JobStatus.RUNNING, at=now, source=source, reason="its live channel shows it running")
             progress = job.progress if delta.progress is None else delta.progress
@@ -122,16 +129,26 @@ class LiveRuns:
     def tail(self, caller: Principal, job_id: str, stream: str, offset: int, *, wait: float = 0) -> StreamTail:
         """Up to 64 KiB of a log from ``offset``; with ``wait``, as soon as bytes exist past it."""
         deadline = self._clock.monotonic() + wait
+        woken = True  # at first, what this instance remembers (at most RECHECK_SECONDS old) will do
         while True:
             generation = self._signals.generation(job_id)
-            job = self._jobs.get(caller, job_id).item
+            job = self._jobs.recent(caller, job_id).item
             self._note_followed(job)
-            listing = self._store.listing(job_id)
+            listing = self._listing(job_id, trust_memory=woken)
             piece = self._piece(job, listing, stream, offset)
             remaining = deadline - self._clock.monotonic()
             if piece.data or piece.complete or piece.offset != offset or remaining <= 0:
                 return piece
-            self._signals.wait(job_id, generation, min(RECHECK_SECONDS, remaining))
+            # Woken by a change through this instance: what it remembers is current. Otherwise (another
+            # instance's change, or none) storage is listed again.
+            woken = self._signals.wait(job_id, generation, min(RECHECK_SECONDS, remaining))
+
+    def _listing(self, job_id: str, trust_memory: bool) -> LiveListing:
+        if trust_memory and (known := self._listings.get(job_id)) is not None:
+            return known
+        listing = self._store.listing(job_id)
+        self._listings.put(job_id, listing)
+        return listing
 
     def look(self, caller: Principal, job_id: str, log: str, log_offset: int, series_offset: int, *,
              known: str | None = None) -> LiveLook:
@@ -143,7 +160,7 @@ class LiveRuns:
         stored = self._jobs.get(caller, job_id)
         job = stored.item
         self._note_followed(job)
-        listing = self._store.listing(job_id)
+        listing = self._listing(job_id, trust_memory=True)
         etag = '"' + hashlib.sha256(f"{stored.etag}|{listing.signature()}|{key}".encode()).hexdigest()[:32] + '"'
         self._answers.remember(key, job_id, etag, job.owner, generation)
         if known == etag:
@@ -185,7 +202,10 @@ class LiveRuns:
         index, _ = live.chunk_of(start)
         if start < extent.end and index not in held:  # a stretch the agent skipped: on from the next chunk
             start = next((live.chunk_start(i) for i in held if i > index), extent.end)
-        data = self._store.read(job.job_id, stream, start, live.MAX_TAIL_BYTES) if start < extent.end else b""
+        data = b""
+        if start < extent.end:
+            remembered = self._bytes.read(job.job_id, stream, start, min(live.MAX_TAIL_BYTES, extent.end - start))
+            data = remembered if remembered else self._store.read(job.job_id, stream, start, live.MAX_TAIL_BYTES)
         finished = job.status.terminal
         data = data if finished else data[:live.whole_characters(data)]
         end = start + len(data)

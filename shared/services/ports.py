@@ -139,6 +139,12 @@ class JobRepository(abc.ABC):
     def find(self, job_id: str) -> Stored[Job] | None:
         """The job, or None when there is no job of that id (or the text is not a job id)."""
 
+    def recent(self, job_id: str) -> Stored[Job] | None:
+        """The job as lately known (a repository that remembers may answer without reading); ``find``
+        by default. For reads that may be a few seconds old: never the base of a write's decision
+        without its ETag."""
+        return self.find(job_id)
+
     @abc.abstractmethod
     def update(self, job: Job, etag: str) -> Stored[Job]:
         """Replace the job if it still has ``etag``; StaleWrite if it changed meanwhile."""
