@@ -13,6 +13,8 @@ command's own input, so starting a job is ONE exec that carries everything:
     load <scheduler>                how many simgate jobs this user has queued or running
     deliver <work dir>              stdin: {job id: upload grant}: start a background upload of each
                                     job's outputs (jobs whose agent could not deliver them itself)
+    pull <work dir>                 stdin: {job id: {acked, progress, links}}: each job's live channel
+                                    read from its directory (sites whose nodes cannot call out)
 
 and, from the job's directory (the scheduler's command and the background uploader):
 
@@ -20,12 +22,17 @@ and, from the job's directory (the scheduler's command and the background upload
     simgate_agent.py upload <job dir>  uploads the outputs through grant.json, then reports done
 
 ``run`` reports to simgate (status webhooks with the job's token, retried with back-off for
-``retry_seconds``): running; progress, read from $SIMGATE_PROGRESS_FILE ("0.42 optional message");
-then cleanup with the output files, which it uploads through the grant it gets back (block upload,
+``retry_seconds``): running; then cleanup with the output files, which it uploads through the grant it gets back (block upload,
 so files of many GiB work), and done with the manifest (name, size, MD5); or failed with the exit
 code and the tail of stderr. When the outputs cannot be delivered (simgate or storage unreachable,
 the grant expired) the job is NOT failed: the outputs stay, state.json says ``undelivered``, and the
 reconciler hands over a fresh grant (``deliver``). Everything is also in state.json.
+
+While the script runs, ``LiveChannel`` posts what changed to the job's live URL, at most once a
+second: the progress from $SIMGATE_PROGRESS_FILE ("0.42 optional message"), the bytes of stdout,
+stderr and $SIMGATE_SERIES_FILE (CSV rows of named numbers) past the offsets simgate holds, and the
+case's live files, uploaded through links it is given. A job of a site whose nodes cannot call out
+has no URLs: ``pull`` reads the same from its directory.
 
 Each command prints one JSON object on stdout. Exit status 0 means done, 2 a permanent refusal
 (the scheduler rejected the job), 75 a temporary failure worth retrying.
@@ -51,6 +58,8 @@ The job directory:
     grant.json            a grant handed over by the reconciler, for ``upload`` (mode 0600)
     stdout.log stderr.log the entry script's output; agent.log is the agent's own
     progress              where the entry script may write its progress
+    series.csv            where it may append rows of named numbers (a header row first)
+    live.json             which live files a pull has taken (sites whose nodes cannot call out)
 """
 
 from __future__ import annotations
@@ -732,7 +741,7 @@ def _request(job: JobDescription, method: str, url: str, body: bytes = b"", head
     import urllib.error
     import urllib.request
 
-    deadline = time.monotonic() + float(job.retry_seconds or RETRY_SECONDS if retry_seconds is None else retry_seconds)
+    deadline = time.monotonic() + float((job.retry_seconds or RETRY_SECONDS) if retry_seconds is None else retry_seconds)
     delay = 1.0
     while True:
         request = urllib.request.Request(url, data=body, method=method, headers=headers or {})
@@ -1064,6 +1073,17 @@ def job_directory(workdir: str, job_id: str) -> JobDirectory:
     return JobDirectory(os.path.join(workdir, job_id))
 
 
+def json_object(data: bytes, what: str, shape: str) -> dict:
+    """A command's input: a JSON object, or Refused saying what it should have been."""
+    try:
+        document = json.loads(data or b"{}")
+    except ValueError:
+        document = None
+    if not isinstance(document, dict):
+        raise Refused(f"{what} must be a JSON object: {shape}")
+    return document
+
+
 def own_source() -> bytes:
     """This agent's source: given by the bootstrap on stdin, or read from this file."""
     source = globals().get("AGENT_SOURCE")
@@ -1089,13 +1109,8 @@ def start(workdir: str, job_id: str, bundle_bytes: bytes) -> dict:
             submitted = directory.job
             found = SCHEDULERS[submitted.scheduler].find(submitted, directory)
         if found is None:  # nothing runs this job: this delivery's bundle is the one to run
-            try:
-                bundle = json.loads(bundle_bytes or b"null")
-            except ValueError:
-                raise Refused("the job bundle is not JSON") from None
-            if not isinstance(bundle, dict):
-                raise Refused("the job bundle needs a job description and scripts")
-            directory.unpack(bundle, own_source())
+            directory.unpack(json_object(bundle_bytes, "the job bundle", "a job description and scripts"),
+                             own_source())
         job = directory.job  # a job already submitted keeps the description it was submitted with
         scheduler = SCHEDULERS[job.scheduler]
         resumed = found is not None
@@ -1273,12 +1288,7 @@ def deliver_outputs(job: JobDescription, directory: JobDirectory, report: Report
 
 def deliver(workdir: str, grants_bytes: bytes) -> dict:
     """Start a background upload for each job given a grant ({job id: {files: {name: url}}})."""
-    try:
-        grants = json.loads(grants_bytes or b"{}")
-    except ValueError:
-        raise Refused("the grants are not JSON") from None
-    if not isinstance(grants, dict):
-        raise Refused("the grants must be an object: job id -> grant")
+    grants = json_object(grants_bytes, "the grants", "job id -> grant")
     started, missing = [], []
     for job_id, grant in grants.items():
         directory = job_directory(workdir, job_id)
@@ -1361,12 +1371,7 @@ def pull(workdir: str, requests_bytes: bytes) -> dict:
     read from its directory by this command on the login node ({job id: {acked, progress, links}} in,
     {jobs: {job id: delta}} out). Changed live files are uploaded from here through the links given;
     which were taken is kept in the job's PULL_FILE."""
-    try:
-        wanted = json.loads(requests_bytes or b"{}")
-    except ValueError:
-        raise Refused("the pull requests are not JSON") from None
-    if not isinstance(wanted, dict):
-        raise Refused("the pull requests must be an object: job id -> {acked, progress, links}")
+    wanted = json_object(requests_bytes, "the pull requests", "job id -> {acked, progress, links}")
     budget = PULL_MAX_BYTES
     jobs = {}
     for job_id, request in wanted.items():

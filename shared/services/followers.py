@@ -160,26 +160,29 @@ class SignallingJobRepository(JobRepository):
 
 
 class Listings:
-    """What this instance last knew of each job's live channel: a listing, kept current by the appends
-    made through this instance, and trusted for ``RECHECK_SECONDS`` (another instance's appends show
-    within that time)."""
+    """What this instance last knew of each job's live channel: a listing, whose streams the appends
+    made through this instance keep current. Its live files (written by agents straight to storage)
+    are trusted for ``RECHECK_SECONDS`` after it was listed; its streams for that long after the last
+    append through this instance or the listing (another instance's appends show within that time)."""
 
     def __init__(self, clock: Clock, capacity: int = MAX_REMEMBERED) -> None:
         self._clock = clock
         self._capacity = capacity
         self._lock = threading.Lock()
-        self._known: OrderedDict[str, tuple[LiveListing, float]] = OrderedDict()
+        self._known: OrderedDict[str, tuple[LiveListing, float, float]] = OrderedDict()  # listed, touched
 
-    def get(self, job_id: str) -> LiveListing | None:
+    def get(self, job_id: str, *, streams_only: bool) -> LiveListing | None:
         with self._lock:
             known = self._known.get(job_id)
-        if known is not None and self._clock.monotonic() - known[1] < RECHECK_SECONDS:
-            return known[0]
-        return None
+        if known is None:
+            return None
+        listing, listed, touched = known
+        return listing if self._clock.monotonic() - (touched if streams_only else listed) < RECHECK_SECONDS else None
 
     def put(self, job_id: str, listing: LiveListing) -> None:
+        now = self._clock.monotonic()
         with self._lock:
-            self._known[job_id] = (listing, self._clock.monotonic())
+            self._known[job_id] = (listing, now, now)
             self._known.move_to_end(job_id)
             while len(self._known) > self._capacity:
                 self._known.popitem(last=False)
@@ -191,7 +194,7 @@ class Listings:
             known = self._known.get(job_id)
             if known is None:
                 return
-            listing = known[0]
+            listing, listed, _ = known
             extent = listing.extent(stream)
             held = listing.chunks.get(stream, ())
             first, last = chunk_of(offset)[0], chunk_of(max(offset, end - 1))[0]
@@ -201,7 +204,7 @@ class Listings:
             chunks = tuple(sorted({*held, *range(first, last + 1)}))
             self._known[job_id] = (replace(listing, streams={**listing.streams, stream: StreamExtent(
                 extent.start, max(extent.end, end))}, chunks={**listing.chunks, stream: chunks}),
-                self._clock.monotonic())
+                listed, self._clock.monotonic())
 
 
 class RecentBytes:

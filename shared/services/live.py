@@ -134,7 +134,7 @@ class LiveRuns:
             generation = self._signals.generation(job_id)
             job = self._jobs.recent(caller, job_id).item
             self._note_followed(job)
-            listing = self._listing(job_id, trust_memory=woken)
+            listing = self._listing(job_id, trust_memory=woken, streams_only=True)
             piece = self._piece(job, listing, stream, offset)
             remaining = deadline - self._clock.monotonic()
             if piece.data or piece.complete or piece.offset != offset or remaining <= 0:
@@ -143,8 +143,8 @@ class LiveRuns:
             # instance's change, or none) storage is listed again.
             woken = self._signals.wait(job_id, generation, min(RECHECK_SECONDS, remaining))
 
-    def _listing(self, job_id: str, trust_memory: bool) -> LiveListing:
-        if trust_memory and (known := self._listings.get(job_id)) is not None:
+    def _listing(self, job_id: str, *, trust_memory: bool, streams_only: bool) -> LiveListing:
+        if trust_memory and (known := self._listings.get(job_id, streams_only=streams_only)) is not None:
             return known
         listing = self._store.listing(job_id)
         self._listings.put(job_id, listing)
@@ -160,7 +160,7 @@ class LiveRuns:
         stored = self._jobs.get(caller, job_id)
         job = stored.item
         self._note_followed(job)
-        listing = self._listing(job_id, trust_memory=True)
+        listing = self._listing(job_id, trust_memory=True, streams_only=False)
         etag = '"' + hashlib.sha256(f"{stored.etag}|{listing.signature()}|{key}".encode()).hexdigest()[:32] + '"'
         self._answers.remember(key, job_id, etag, job.owner, generation)
         if known == etag:

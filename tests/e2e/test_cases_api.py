@@ -46,7 +46,7 @@ def test_publish_then_read_details_and_older_versions(local_host):
         "choices": None, "pattern": None, "max_length": None, "required": True, "help": "", "default": 10}
     assert body["scripts"] == [{"name": "run.sh", "entry_point": True}, {"name": "params.py", "entry_point": False},
                                {"name": "params.json", "entry_point": False}]
-    assert body["outputs"] == [{"pattern": "results/*.csv", "description": "tables"}]
+    assert body["outputs"] == [{"pattern": "results/*.csv", "description": "tables", "live": False}]
     assert "#!/bin/sh" not in details.text  # script names, not their text
     old = api(local_host, "GET", f"case/{case_id}", params={"version": 1}).json()
     assert (old["title"], old["version"], old["latest_version"]) == ("Mixer", 1, 2)

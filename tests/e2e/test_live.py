@@ -193,3 +193,47 @@ def test_on_a_site_whose_nodes_cannot_call_out_a_followed_job_is_pulled_and_sett
     outputs = {o["name"]: o for o in requests.get(f"{local_host.url}/api/job/{job_id}/output", headers=ALICE,
                                                    timeout=30).json()}
     assert download(local_host, job_id, outputs["logs/stdout.log"], azurite) == expected_output(60).encode()
+
+
+BIG_LOG_SCRIPT = """\
+import sys, time
+
+line = "x" * 99 + "\\n"
+for i in range({{ megabytes }} * 10486):
+    sys.stdout.write(line)
+sys.stdout.flush()
+time.sleep({{ linger }})
+"""
+
+
+def test_a_log_larger_than_the_window_is_tailed_from_the_window_and_sealed_whole(local_host, azurite):
+    """A script writing 20 MB at once: the agent sends the last window, the tail says what it no longer
+    has, and the sealed log (and the tail once the job is done) is the whole of it."""
+    case_id = f"big-log-{uuid.uuid4().hex[:6]}"
+    document = case_document(case_id, entry_point="big.py", scripts={"big.py": BIG_LOG_SCRIPT}, simulators=["test"],
+                             fields=[{"name": "megabytes", "type": "integer", "min": 1, "max": 200, "default": 20},
+                                     {"name": "linger", "type": "number", "min": 0, "max": 60, "default": 8}],
+                             outputs=[])
+    assert requests.put(f"{local_host.url}/api/case/{case_id}", headers=ADMIN, json=document,
+                        timeout=30).status_code == 201
+    job_id = start(local_host, case_id)
+    expected_size = 20 * 10486 * 100
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        tail = requests.get(f"{local_host.url}/api/job/{job_id}/log", headers=ALICE, timeout=60,
+                            params={"offset": 0, "wait": 5}).json()
+        if tail["truncated_before"]:
+            break
+    assert tail["truncated_before"] > 0 and tail["offset"] == tail["truncated_before"]  # the window, said so
+    assert expected_size - tail["truncated_before"] <= 9 * 1024 * 1024
+    assert len(tail["text"].encode()) <= 64 * 1024 and tail["text"].startswith("x")
+    job = wait_for_status(local_host, job_id, "done", timeout=180)
+    (log,) = [o for o in requests.get(f"{local_host.url}/api/job/{job_id}/output", headers=ALICE,
+                                      timeout=30).json() if o["name"] == "logs/stdout.log"]
+    assert log["size"] == expected_size and job["status"] == "done"
+    whole = requests.get(f"{local_host.url}/api/job/{job_id}/log", headers=ALICE, timeout=30,
+                         params={"offset": 0}).json()
+    assert (whole["offset"], whole["truncated_before"], whole["next_offset"]) == (0, 0, 64 * 1024)
+    end = requests.get(f"{local_host.url}/api/job/{job_id}/log", headers=ALICE, timeout=30,
+                       params={"offset": expected_size - 100}).json()
+    assert end["text"] == "x" * 99 + "\n" and end["complete"]

@@ -210,12 +210,12 @@ class StatusEndpoint(LoopbackServer):
     """simgate's status webhook, serving the real service; reports whose status is in ``lose`` are
     answered 503, as if the app were down, so the agent's retries run out."""
 
-    def __init__(self, jobs, outputs, lose: set[str] | None = None) -> None:
+    def __init__(self, jobs, outputs, live, lose: set[str] | None = None) -> None:
         endpoint = self
         self.received: list[str] = []
         self.lose = set(lose or ())  # change it to bring the API "back"
         clock = SystemClock()
-        reports = AgentReports(jobs, outputs, JobChanges(jobs, clock), clock)
+        reports = AgentReports(jobs, outputs, JobChanges(jobs, clock), clock, live=live)
 
         class Handler(JsonHandler):
             def do_PATCH(self):

@@ -21,6 +21,7 @@ from devstack.processes import free_port, wait_until
 from shared.adapters.case_store import TableCaseRepository
 from shared.adapters.job_queue import StorageJobQueue, decode_envelope
 from shared.adapters.job_store import TableJobRepository
+from shared.adapters.live_store import BlobLiveStore
 from shared.adapters.output_store import BlobOutputStore
 from shared.adapters.simulators import SshSimulatorGateway
 from shared.adapters.system_clock import SystemClock
@@ -67,6 +68,11 @@ def outputs_container(storage):
 @pytest.fixture
 def outputs(storage, outputs_container):
     return BlobOutputStore(storage, outputs_container)
+
+
+@pytest.fixture
+def live(storage, outputs_container):
+    return BlobLiveStore(storage, outputs_container)
 
 
 class World:
@@ -120,9 +126,9 @@ def world(cases, jobs, outputs, queue, spec, storage, tmp_path):
     world.close()
 
 
-def test_a_lost_done_is_recovered_from_the_agents_state(cases, jobs, outputs, outputs_container, queue, spec, storage,
-                                                     azurite, tmp_path):
-    endpoint = StatusEndpoint(jobs, outputs, lose={"done"})
+def test_a_lost_done_is_recovered_from_the_agents_state(cases, jobs, outputs, live, outputs_container, queue, spec,
+                                                     storage, azurite, tmp_path):
+    endpoint = StatusEndpoint(jobs, outputs, live, lose={"done"})
     world = World(cases, jobs, outputs, queue, spec, storage, callback_base_url=endpoint.base_url,
                   ca_bundle=str(azurite.ca_bundle))
     try:

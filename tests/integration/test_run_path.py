@@ -18,6 +18,7 @@ from devstack.processes import wait_until
 from devstack.sshd import _banner_ready
 from shared.adapters.case_store import TableCaseRepository
 from shared.adapters.job_store import TableJobRepository
+from shared.adapters.live_store import BlobLiveStore
 from shared.adapters.output_store import BlobOutputStore
 from shared.adapters.simulators import SshSimulatorGateway
 from shared.adapters.ssh import SshPool, SshSession
@@ -68,6 +69,11 @@ def outputs_container(storage):
 @pytest.fixture
 def outputs(storage, outputs_container):
     return BlobOutputStore(storage, outputs_container)
+
+
+@pytest.fixture
+def live(storage, outputs_container):
+    return BlobLiveStore(storage, outputs_container)
 
 
 def markers(workdir: Path) -> list[Path]:
@@ -124,8 +130,8 @@ def test_a_burst_of_starts_survives_its_connections_being_dropped_and_submits_ea
 
 
 @pytest.fixture
-def endpoint(jobs, outputs):
-    endpoint = StatusEndpoint(jobs, outputs)
+def endpoint(jobs, outputs, live):
+    endpoint = StatusEndpoint(jobs, outputs, live)
     yield endpoint
     endpoint.close()
 
@@ -193,9 +199,9 @@ def spec(request, tmp_path):
     return simulator_spec(simulator, tmp_path / "jobs")
 
 
-def test_outputs_the_agent_could_not_deliver_are_brought_home_by_the_reconciler(cases, jobs, outputs, storage,
+def test_outputs_the_agent_could_not_deliver_are_brought_home_by_the_reconciler(cases, jobs, outputs, live, storage,
                                                                                 azurite, spec, tmp_path):
-    endpoint = StatusEndpoint(jobs, outputs, lose={"cleanup", "done"})  # the API is down from the script's end
+    endpoint = StatusEndpoint(jobs, outputs, live, lose={"cleanup", "done"})  # the API is down from the script's end
     harness = Harness((cases, jobs, storage), spec, callback_base_url=endpoint.base_url, retry_seconds=2,
                       ca_bundle=str(azurite.ca_bundle))
     clock = SystemClock()

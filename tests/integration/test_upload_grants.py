@@ -13,6 +13,7 @@ import pytest
 import requests
 
 from shared.adapters.job_store import TableJobRepository
+from shared.adapters.live_store import BlobLiveStore
 from shared.adapters.output_store import BlobOutputStore
 from shared.adapters.system_clock import SystemClock
 from shared.auth import Principal
@@ -21,6 +22,7 @@ from shared.domain.outputs import ReportedFile
 from shared.domain.reports import AgentReport
 from shared.services.agent_reports import AgentReports
 from shared.services.changes import JobChanges
+from shared.services.followers import Answers, Signals
 from shared.services.jobs import Jobs
 from shared.services.outputs import Outputs
 from shared.services.reconciler import Reconciler
@@ -49,9 +51,12 @@ class App:
         self.jobs = TableJobRepository(storage, table)
         self.store = BlobOutputStore(storage, container.container_name)
         changes = JobChanges(self.jobs, clock)
-        self.reports = AgentReports(self.jobs, self.store, changes, clock)
-        self.service = Jobs(InMemoryCaseRepository(), self.jobs, self.store, RecordingJobQueue(), changes, clock)
-        self.outputs = Outputs(self.service, self.store)
+        live = BlobLiveStore(storage, container.container_name)
+        self.reports = AgentReports(self.jobs, self.store, changes, clock, live=live)
+        signals = Signals(clock)
+        self.service = Jobs(InMemoryCaseRepository(), self.jobs, self.store, RecordingJobQueue(), changes, clock,
+                            signals=signals, answers=Answers(signals, clock, 0), live=live)
+        self.outputs = Outputs(self.service, self.store, live)
         self.reconciler = Reconciler(self.jobs, FakeSimulatorGateway(), [], self.store, RecordingJobQueue(), changes,
                                      clock, stale_after=timedelta(minutes=10))
 

@@ -278,3 +278,20 @@ def test_a_job_on_a_closed_site_gets_no_address_to_call():
     made = build_bundle(case, job, Placement("closed", "slurm", "python3", 4, nodes_call_out=False), {},
                         callback_base_url="https://simgate.example.org/api", token="t")
     assert (made.job.status_url, made.job.live_url, made.job.pull) == (None, None, True)
+
+
+def test_a_live_file_shows_in_a_look_within_a_second_while_the_streams_keep_growing(world):
+    job_id = running_job(world)
+    offset = 0
+
+    def look():
+        return answer(call(live.get_live, "GET", f"job/{job_id}/live", job_id=job_id, headers=ALICE))
+
+    offset = answer(send(job_id, streams={"stdout": piece(offset, b"1\n")}))["streams"]["stdout"]
+    assert look()["files"] == []
+    world.live.take(job_id, "profile.csv", b"x\n1\n")  # the agent writes it straight to storage
+    for _ in range(3):
+        world.clock.advance(0.4)
+        offset = answer(send(job_id, streams={"stdout": piece(offset, b"more\n")}))["streams"]["stdout"]
+    seen = look()
+    assert [f["name"] for f in seen["files"]] == ["profile.csv"] and seen["streams"]["stdout"]["size"] == offset

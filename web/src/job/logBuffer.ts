@@ -5,6 +5,7 @@
  * starts the text afresh from the next whole line.
  */
 import type { LogTail, StreamInfo } from "../api/types";
+import { pieceText, streamBehind } from "./streamPiece";
 import { indexAfterBytes, utf8Length } from "./utf8";
 
 /** What the page holds of each log, in bytes of UTF-8. */
@@ -47,8 +48,7 @@ export function logReadOffset(buffer: LogBuffer, stream: StreamInfo | undefined,
 
 /** Whether the log has bytes past what the page has read. */
 export function logBehind(buffer: LogBuffer, stream: StreamInfo | undefined): boolean {
-  if (!stream || stream.size === 0) return false;
-  return buffer.next === null || buffer.next < stream.size;
+  return streamBehind(buffer.next, stream);
 }
 
 /** The buffer with a piece of its log added; the same buffer when the piece changes nothing. */
@@ -56,27 +56,14 @@ export function appendLog(buffer: LogBuffer, piece: LogTail, cap = LOG_CAP_BYTES
   let text = buffer.text;
   let bytes = buffer.bytes;
   let dropped = buffer.dropped;
-  let midLine = buffer.midLine;
-  let added = piece.text;
-  const expected = buffer.next ?? 0;
-
-  if (buffer.next !== null && piece.offset < buffer.next) {
-    // Bytes the page already holds: only what follows them is new.
-    added = added.slice(indexAfterBytes(added, buffer.next - piece.offset));
-  } else if (piece.offset > expected) {
-    // A gap: what the page holds does not continue here.
+  const read = pieceText(buffer.next, piece, buffer.midLine);
+  let added = read.text;
+  const midLine = read.midLine;
+  if (read.gap) {
+    // What the page holds does not continue here.
     text = "";
     bytes = 0;
     dropped = true;
-    midLine = true;
-  }
-  if (midLine && added) {
-    const newline = added.indexOf("\n");
-    if (newline < 0) added = "";
-    else {
-      added = added.slice(newline + 1);
-      midLine = false;
-    }
   }
 
   const next = Math.max(piece.next_offset, buffer.next ?? 0);

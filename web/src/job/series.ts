@@ -6,7 +6,7 @@
  */
 import type { LogTail, StreamInfo } from "../api/types";
 import { splitCsvLine, toNumber } from "./cells";
-import { indexAfterBytes } from "./utf8";
+import { pieceText, streamBehind } from "./streamPiece";
 
 export const MAX_SERIES_POINTS = 5_000;
 /** A series more than this far past what the page read is read on from this far before its end. */
@@ -60,34 +60,21 @@ export function seriesReadOffset(state: SeriesState, stream: StreamInfo | undefi
 }
 
 export function seriesBehind(state: SeriesState, stream: StreamInfo | undefined): boolean {
-  if (!stream || stream.size === 0) return false;
-  return state.next === null || state.next < stream.size;
+  return streamBehind(state.next, stream);
 }
 
 /** The series with a piece added; the same state when the piece changes nothing. */
 export function appendSeries(state: SeriesState, piece: LogTail, max = MAX_SERIES_POINTS): SeriesState {
-  let added = piece.text;
   let pending = state.pending;
-  let midLine = state.midLine;
   let skipped = state.skipped;
   let headerLost = state.headerLost;
-  const expected = state.next ?? 0;
-
-  if (state.next !== null && piece.offset < state.next) {
-    added = added.slice(indexAfterBytes(added, state.next - piece.offset));
-  } else if (piece.offset > expected) {
+  const read = pieceText(state.next, piece, state.midLine);
+  const added = read.text;
+  const midLine = read.midLine;
+  if (read.gap) {
     pending = "";
-    midLine = true;
     if (state.columns === null) headerLost = true;
     else skipped = true;
-  }
-  if (midLine && added) {
-    const newline = added.indexOf("\n");
-    if (newline < 0) added = "";
-    else {
-      added = added.slice(newline + 1);
-      midLine = false;
-    }
   }
 
   const next = Math.max(piece.next_offset, state.next ?? 0);
