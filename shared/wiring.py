@@ -29,7 +29,7 @@ from shared.services.health import Health, Probe
 from shared.services.jobs import Jobs
 from shared.services.live import LivePuller, LiveRuns
 from shared.services.manager import AgentOptions, Manager, WaitPolicy
-from shared.services.outputs import Outputs
+from shared.services.outputs import Outputs, keep_live_files
 from shared.services.ports import (
     CaseRepository,
     Clock,
@@ -82,7 +82,8 @@ def build(settings: Settings, adapters: Adapters) -> App:
     signals = Signals(adapters.clock)
     answers = Answers(signals, adapters.clock, settings.follow_fresh_seconds)
     # every write wakes this instance's followers; agents and followers may read what it remembers
-    job_store = SignallingJobRepository(adapters.jobs, signals, adapters.clock, settings.follow_fresh_seconds)
+    job_store = SignallingJobRepository(adapters.jobs, signals, adapters.clock, settings.follow_fresh_seconds,
+                                        on_end=functools.partial(keep_live_files, adapters.live))
     changes = JobChanges(job_store, adapters.clock)
     jobs = Jobs(adapters.cases, job_store, adapters.outputs, adapters.queue, changes, adapters.clock,
                 signals=signals, answers=answers, live=adapters.live)

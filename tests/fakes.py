@@ -344,6 +344,7 @@ class InMemoryLiveStore(LiveStore):
         self.clock = clock or FakeClock()
         self.links_given: list[tuple[str, str]] = []
         self.marks: dict[str, datetime] = {}
+        self.kept: dict[tuple[str, str], tuple[bytes, datetime]] = {}  # copies kept at a job's end
 
     def append(self, job_id, stream, offset, data):
         while data:
@@ -372,8 +373,9 @@ class InMemoryLiveStore(LiveStore):
                 end = live.chunk_start(held[-1]) + len(self.chunks[(job_id, stream, held[-1])])
                 extents[stream] = live.StreamExtent(live.chunk_start(held[0]), end)
                 chunks[stream] = tuple(held)
-        files = tuple(live.LiveFile(name=name, size=len(data), taken_at=at)
-                      for (job, name), (data, at) in sorted(self.files.items()) if job == job_id)
+        files = tuple(live.LiveFile(name=name, size=len(data), taken_at=at, kept=at.isoformat())
+                      if (job, name) in self.kept else live.LiveFile(name=name, size=len(data), taken_at=at)
+                      for (job, name), (data, at) in sorted({**self.files, **self.kept}.items()) if job == job_id)
         return live.LiveListing(streams=extents, files=files, chunks=chunks)
 
     def read(self, job_id, stream, offset, max_bytes):
@@ -389,15 +391,22 @@ class InMemoryLiveStore(LiveStore):
         return {name: Link(f"https://storage.example.org/live/{job_id}/{name}?sig=w", self.clock.now() + ttl)
                 for name in names}
 
-    def file_link(self, job_id, name, filename, content_type, ttl):
+    def file_link(self, job_id, name, kept, filename, content_type, ttl):
         if (job_id, name) not in self.files:
             raise NotFound(f"no live file {name}")
-        return Link(f"https://storage.example.org/live/{job_id}/{name}?sig=r", self.clock.now() + ttl)
+        return Link(f"https://storage.example.org/live/{job_id}/{name}?sig=r&snapshot={kept}", self.clock.now() + ttl)
+
+    def keep_files(self, job_id):
+        names = [name for (job, name) in self.files if job == job_id]
+        for name in names:
+            self.kept[(job_id, name)] = self.files[(job_id, name)]
+        return len(names)
 
     def discard_files(self, job_id):
         gone = [key for key in self.files if key[0] == job_id]
         for key in gone:
             del self.files[key]
+            self.kept.pop(key, None)
         return len(gone)
 
     def mark_followed(self, job_id):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
+from urllib.parse import urlencode
 
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.storage.blob import (
@@ -73,6 +74,18 @@ class BlobContainer:
                 else:
                     raise
         raise TransientError(f"{blob.blob_name} is leased or written to again as soon as it is freed")
+
+    def _read_link(self, blob_name: str, snapshot: str | None, filename: str, content_type: str,
+                   ttl: timedelta) -> Link:
+        """A read-only link served as an attachment called ``filename``; of ``snapshot`` when given."""
+        safe = filename.replace('"', "").replace("\\", "")
+        link = self._link(blob_name, BlobSasPermissions(read=True), ttl,
+                          content_disposition=f'attachment; filename="{safe}"', content_type=content_type)
+        if snapshot is None:
+            return link
+        # A blob SAS (sr=b) also reads the blob's snapshots; the snapshot parameter picks the one meant.
+        base, _, sas = link.url.partition("?")
+        return Link(url=f"{base}?{urlencode({'snapshot': snapshot})}&{sas}", expires_at=link.expires_at)
 
     def _link(self, blob_name: str, permission: BlobSasPermissions, ttl: timedelta, **headers: str) -> Link:
         now = self._clock()

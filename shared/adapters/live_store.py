@@ -77,25 +77,28 @@ class BlobLiveStore(BlobContainer, LiveStore):
 
     def listing(self, job_id: str) -> LiveListing:
         streams: dict[str, list[tuple[int, int]]] = {}
-        files = []
+        files: dict[str, list[LiveFile]] = {}
         prefix = _area(job_id)
         with storage_errors(f"listing the live channel of job {job_id}"):
-            for blob in self._container.list_blobs(name_starts_with=prefix):
+            for blob in self._container.list_blobs(name_starts_with=prefix, include=["snapshots"]):
                 kind, _, rest = blob.name[len(prefix):].partition("/")
-                if kind == "streams":
+                if kind == "streams" and not blob.snapshot:
                     stream, _, chunk = rest.partition("/")
                     streams.setdefault(stream, []).append((int(chunk), blob.size))
                 elif kind == "files":
                     md5 = blob.content_settings.content_md5
-                    files.append(LiveFile(name=rest, size=blob.size, taken_at=blob.last_modified,
-                                          md5=bytes(md5).hex() if md5 else None))
+                    files[rest] = [*files.get(rest, []), LiveFile(
+                        name=rest, size=blob.size, taken_at=blob.last_modified, md5=bytes(md5).hex() if md5 else None,
+                        kept=blob.snapshot or None)]
         extents, chunks = {}, {}
         for stream, held in streams.items():
             held.sort()
             last, size = held[-1]
             extents[stream] = StreamExtent(start=live.chunk_start(held[0][0]), end=live.chunk_start(last) + size)
             chunks[stream] = tuple(index for index, _ in held)
-        return LiveListing(streams=extents, files=tuple(files), chunks=chunks)
+        # A file kept at the job's end is listed as kept (its latest snapshot), whatever came after.
+        taken = tuple(max(copies, key=lambda f: (f.kept is not None, f.kept or "")) for copies in files.values())
+        return LiveListing(streams=extents, files=taken, chunks=chunks)
 
     def read(self, job_id: str, stream: str, offset: int, max_bytes: int) -> bytes:
         index, position = live.chunk_of(offset)
@@ -115,10 +118,18 @@ class BlobLiveStore(BlobContainer, LiveStore):
         permission = BlobSasPermissions(create=True, write=True)
         return {name: self._link(_file(job_id, name), permission, ttl) for name in names}
 
-    def file_link(self, job_id: str, name: str, filename: str, content_type: str, ttl: timedelta) -> Link:
-        safe = filename.replace('"', "").replace("\\", "")
-        return self._link(_file(job_id, name), BlobSasPermissions(read=True), ttl,
-                          content_disposition=f'attachment; filename="{safe}"', content_type=content_type)
+    def file_link(self, job_id: str, name: str, kept: str | None, filename: str, content_type: str,
+                  ttl: timedelta) -> Link:
+        return self._read_link(_file(job_id, name), kept, filename, content_type, ttl)
+
+    def keep_files(self, job_id: str) -> int:
+        kept = 0
+        with storage_errors(f"keeping the live files of job {job_id}"):
+            for blob in self._container.list_blobs(name_starts_with=f"{_area(job_id)}files/"):
+                with contextlib.suppress(ResourceNotFoundError):
+                    self._container.get_blob_client(blob.name).create_snapshot()
+                    kept += 1
+        return kept
 
     def discard_files(self, job_id: str) -> int:
         return self._remove_all(f"{_area(job_id)}files/", f"the live files of job {job_id}")

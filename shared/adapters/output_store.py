@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import time
 from datetime import timedelta
-from urllib.parse import urlencode
 
 from azure.core import MatchConditions
 from azure.core.exceptions import HttpResponseError, ResourceModifiedError, ResourceNotFoundError
@@ -99,14 +98,7 @@ class BlobOutputStore(BlobContainer, OutputStore):
 
     def download_link(self, job_id: str, name: str, snapshot: str | None, filename: str, content_type: str,
                       ttl: timedelta) -> Link:
-        safe = filename.replace('"', "").replace("\\", "")
-        link = self._link(f"{_outputs(job_id)}{name}", BlobSasPermissions(read=True), ttl,
-                          content_disposition=f'attachment; filename="{safe}"', content_type=content_type)
-        if snapshot is None:
-            return link
-        # A blob SAS (sr=b) also reads the blob's snapshots; the snapshot parameter picks the sealed one.
-        base, _, sas = link.url.partition("?")
-        return Link(url=f"{base}?{urlencode({'snapshot': snapshot})}&{sas}", expires_at=link.expires_at)
+        return self._read_link(f"{_outputs(job_id)}{name}", snapshot, filename, content_type, ttl)
 
     def _wait_for_copy(self, blob: BlobClient, what: str) -> None:
         deadline = time.monotonic() + COPY_WAIT_SECONDS

@@ -70,6 +70,7 @@ class LiveFile:
     size: int
     taken_at: datetime
     md5: str | None = None
+    kept: str | None = None  # the copy kept when the job ended (a snapshot): what is listed from then on
 
 
 @dataclass(frozen=True)

@@ -75,7 +75,7 @@ def outputs_from(files: list[ReportedFile]) -> list[Output]:
 def partial_outputs(files) -> list[Output]:
     """Live files as outputs, numbered like sealed ones with a "live-" prefix ("live-csv1")."""
     return [Output(output_id=f"live-{output_id}", name=file.name, size=file.size,
-                   content_type=content_type_of(file.name), md5=file.md5, taken_at=file.taken_at)
+                   content_type=content_type_of(file.name), md5=file.md5, taken_at=file.taken_at, snapshot=file.kept)
             for output_id, file in _numbered(files)]
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -99,12 +100,14 @@ class Answers:
 class SignallingJobRepository(JobRepository):
     """A job repository that tells ``Signals`` of every change written through it, and remembers the
     jobs it last read or wrote: ``recent`` answers from that memory while it is younger than
-    ``fresh_seconds`` (writes through this instance keep it current at once)."""
+    ``fresh_seconds`` (writes through this instance keep it current at once). A write that ends a job
+    calls ``on_end`` with it."""
 
     def __init__(self, inner: JobRepository, signals: Signals, clock: Clock, fresh_seconds: float,
-                 capacity: int = MAX_REMEMBERED) -> None:
+                 capacity: int = MAX_REMEMBERED, on_end: Callable[[Job], None] = lambda job: None) -> None:
         self._inner = inner
         self._signals = signals
+        self._on_end = on_end  # called once a write has ended a job that was not ended before
         self._clock = clock
         self._fresh = fresh_seconds
         self._capacity = capacity
@@ -141,9 +144,13 @@ class SignallingJobRepository(JobRepository):
         return stored
 
     def update(self, job: Job, etag: str) -> Stored[Job]:
+        with self._lock:
+            before = self._recent.get(job.job_id)
         stored = self._inner.update(job, etag)
         self._remember(stored, job.job_id)
         self._signals.changed(job.job_id)
+        if job.status.terminal and (before is None or not before[0].item.status.terminal):
+            self._on_end(job)
         return stored
 
     def delete(self, job: Job, etag: str) -> None:

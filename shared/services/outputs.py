@@ -50,8 +50,8 @@ class Outputs:
         if output_id.startswith("live-"):
             for output in self._partial(job):
                 if output.output_id == output_id:
-                    return self._live.file_link(job.job_id, output.name, output.filename, output.content_type,
-                                                DOWNLOAD_TTL)
+                    return self._live.file_link(job.job_id, output.name, output.snapshot, output.filename,
+                                                output.content_type, DOWNLOAD_TTL)
         raise NotFound(f"job {job.job_id} has no output '{output_id}'")
 
     def _partial(self, job: Job) -> list[Output]:
@@ -113,6 +113,17 @@ def release_after_seal(store: OutputStore, job_id: str, job: Job | None) -> None
         release_uploads(store, job_id, job)
     except SimgateError as exc:
         job_log(log, job_id).warning("staged uploads left for the reconciler's sweep: %s", exc.detail)
+
+
+def keep_live_files(live: LiveStore, job: Job) -> None:
+    """A job that ended short of done keeps its live files as they are now: what an agent's link writes
+    later changes nothing that is listed or read. Done jobs have sealed outputs instead."""
+    if job.status == JobStatus.DONE:
+        return
+    try:
+        live.keep_files(job.job_id)
+    except SimgateError as exc:
+        job_log(log, job.job_id).warning("live files not kept as they were at the end: %s", exc.detail)
 
 
 def discard_live_files(live: LiveStore, job_id: str) -> None:

@@ -267,8 +267,16 @@ class LiveStore(abc.ABC):
         """For each live file, a link that creates and writes that one blob (no read, list or delete)."""
 
     @abc.abstractmethod
-    def file_link(self, job_id: str, name: str, filename: str, content_type: str, ttl: timedelta) -> Link:
-        """A read-only link to a live file as last taken, served as an attachment called ``filename``."""
+    def file_link(self, job_id: str, name: str, kept: str | None, filename: str, content_type: str,
+                  ttl: timedelta) -> Link:
+        """A read-only link to a live file as last taken (``kept``: the copy kept at the job's end),
+        served as an attachment called ``filename``."""
+
+    @abc.abstractmethod
+    def keep_files(self, job_id: str) -> int:
+        """At a job's end short of done: keep each live file as it is now, so that nothing written
+        through a link later changes what is listed and read (the listing shows the kept copies from
+        then on); how many were kept."""
 
     @abc.abstractmethod
     def discard_files(self, job_id: str) -> int:

@@ -75,7 +75,7 @@ def test_a_live_file_is_written_by_its_link_listed_and_read_by_link(store, job_i
     assert requests.get(link.url, verify=str(azurite.ca_bundle), timeout=10).status_code == 403  # write only
     (taken,) = store.listing(job_id).files
     assert (taken.name, taken.size) == ("profile.csv", 9)
-    read = store.file_link(job_id, "profile.csv", "profile.csv", "text/csv", timedelta(minutes=15))
+    read = store.file_link(job_id, "profile.csv", None, "profile.csv", "text/csv", timedelta(minutes=15))
     assert requests.get(read.url, verify=str(azurite.ca_bundle), timeout=10).content == b"x,T\n0,20\n"
     assert store.discard_files(job_id) == 1 and store.listing(job_id).files == ()
 
@@ -84,4 +84,23 @@ def test_deleting_removes_the_whole_channel(store, job_id):
     store.append(job_id, "stdout", 0, b"bye\n")
     store.file_links(job_id, ["a.csv"], timedelta(hours=1))
     assert store.delete(job_id) == 1
+    assert store.listing(job_id) == live.LiveListing()
+
+
+def test_files_kept_at_the_end_are_what_is_listed_and_read_whatever_a_link_writes_later(store, job_id, azurite):
+    link = store.file_links(job_id, ["profile.csv"], timedelta(hours=1))["profile.csv"]
+
+    def put(data: bytes) -> None:
+        answer = requests.put(link.url, data=data, headers={"x-ms-blob-type": "BlockBlob"},
+                              verify=str(azurite.ca_bundle), timeout=10)
+        assert answer.status_code == 201, answer.text
+
+    put(b"x,T\n0,20\n")
+    assert store.keep_files(job_id) == 1
+    put(b"late\n")  # the job had ended: a link handed out before still writes, and changes nothing
+    (kept,) = store.listing(job_id).files
+    assert (kept.size, kept.kept is not None) == (9, True)
+    read = store.file_link(job_id, "profile.csv", kept.kept, "profile.csv", "text/csv", timedelta(minutes=15))
+    assert requests.get(read.url, verify=str(azurite.ca_bundle), timeout=10).content == b"x,T\n0,20\n"
+    store.delete(job_id)  # the file with its kept copy
     assert store.listing(job_id) == live.LiveListing()

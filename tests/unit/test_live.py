@@ -19,6 +19,7 @@ from shared.domain import live as domain
 from shared.domain.bundle import Placement, build_bundle
 from shared.domain.cases import parse_definition
 from shared.domain.jobs import Job, JobStatus, Transition, agent_token_hash, new_job_id
+from shared.domain.reports import AgentReport
 from shared.wiring import installed
 from tests.factories import case_document
 from tests.fakes import fake_app
@@ -295,3 +296,18 @@ def test_a_live_file_shows_in_a_look_within_a_second_while_the_streams_keep_grow
         offset = answer(send(job_id, streams={"stdout": piece(offset, b"more\n")}))["streams"]["stdout"]
     seen = look()
     assert [f["name"] for f in seen["files"]] == ["profile.csv"] and seen["streams"]["stdout"]["size"] == offset
+
+
+def test_a_run_that_fails_keeps_its_last_partial_files_and_a_later_upload_changes_nothing(world):
+    job_id = running_job(world)
+    world.live.take(job_id, "profile.csv", b"x\n1\n")
+    send(job_id, progress=0.5)
+    stored = world.app.jobs.get(ALICE_P, job_id)  # read through the app, as its writers do
+    world.app.agent_reports.record(stored, AgentReport(status=JobStatus.FAILED, detail="diverged"))
+    world.clock.advance(5)
+    world.live.take(job_id, "profile.csv", b"x\n1\n2\n3\n")  # a link handed out before still writes
+    listed = answer(call(outputs.list_job_outputs, "GET", f"job/{job_id}/output", job_id=job_id, headers=ALICE))
+    assert [(o["name"], o["state"], o["size"]) for o in listed] == [("profile.csv", "partial", 4)]
+    link = answer(call(outputs.get_job_output, "GET", f"job/{job_id}/output/live-csv1", job_id=job_id,
+                       output_id="live-csv1", headers=ALICE))
+    assert "snapshot=" in link["url"]
