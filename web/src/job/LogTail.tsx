@@ -1,5 +1,5 @@
 import { useEffect, useLayoutEffect, useRef, useState, type KeyboardEvent } from "react";
-import { downloadOutput } from "../api";
+import { useOutputDownload } from "./useOutputDownload";
 import { isActive } from "../api/jobStatuses";
 import type { JobStatus, LogStream, Output, StreamInfo } from "../api/types";
 import { ErrorMessage } from "../components/States";
@@ -165,22 +165,10 @@ function LogFooter({
   buffer: LogBuffer;
   outputs: Output[] | undefined;
 }) {
-  const [error, setError] = useState<unknown>(null);
-  const [preparing, setPreparing] = useState(false);
+  const { downloading, error, download } = useOutputDownload(jobId);
+  const preparing = downloading !== null;
   const name = `logs/${log}.log`;
   const sealed = outputs?.find((output) => output.name === name && output.state !== "partial");
-
-  const download = async (output: Output) => {
-    setPreparing(true);
-    setError(null);
-    try {
-      await downloadOutput(jobId, output.output_id);
-    } catch (err) {
-      setError(err);
-    } finally {
-      setPreparing(false);
-    }
-  };
 
   return (
     <div className="log-foot">

@@ -1,5 +1,4 @@
-import { useState } from "react";
-import { downloadOutput } from "../api";
+import { useOutputDownload } from "./useOutputDownload";
 import type { Output } from "../api/types";
 import { ErrorMessage } from "../components/States";
 import { formatBytes, formatDateTime } from "../lib/format";
@@ -20,20 +19,7 @@ export function OutputList({
   selected: string | null;
   onPreview: (outputId: string) => void;
 }) {
-  const [downloading, setDownloading] = useState<string | null>(null);
-  const [error, setError] = useState<unknown>(null);
-
-  const download = async (output: Output) => {
-    setDownloading(output.output_id);
-    setError(null);
-    try {
-      await downloadOutput(jobId, output.output_id);
-    } catch (err) {
-      setError(err);
-    } finally {
-      setDownloading(null);
-    }
-  };
+  const { downloading, error, download } = useOutputDownload(jobId);
 
   return (
     <>
