@@ -11,7 +11,7 @@ from shared.api.requests import LiveQuery, LiveReport, LogQuery
 from shared.auth import Principal
 from shared.domain.jobs import Job
 from shared.domain.live import DELTA_BYTES, STREAMS
-from shared.http import ApiBlueprint, json_or_not_modified, json_response, read_json, read_query, route
+from shared.http import ApiBlueprint, json_response, read_json, read_query, route
 from shared.services.ports import Stored
 from shared.wiring import app
 
@@ -25,7 +25,7 @@ NO_STORE = {"Cache-Control": "no-store"}
 
 @bp.endpoint("job/{job_id}/live", "POST", security=Security.AGENT, operation_id="reportLive",
              summary="The job's agent sends what changed while it runs", tag="agent",
-             body=LiveReport, answers={200: LiveAnswer}, errors=(404, 409, 413),
+             body=LiveReport, answers={200: LiveAnswer}, errors=(404, 413),
              description="At most one a second per job, nothing while nothing changes, a heartbeat once a minute. "
                          "Stream bytes are addressed by offset: bytes storage already has are skipped, so a repeated "
                          "report changes nothing. Refused once the job has finished (the token dies with it).")
@@ -56,9 +56,9 @@ def get_live(req: func.HttpRequest, user: Principal) -> func.HttpResponse:
     query = read_query(req, LiveQuery)
     look = app().live.look(user, route(req, "job_id"), query.log, query.log_offset, query.series_offset,
                            known=req.headers.get("If-None-Match"))
-    if look.unchanged:
+    if look.unchanged:  # the caller's If-None-Match named this answer
         return func.HttpResponse(status_code=304, headers={"ETag": look.etag, **NO_STORE})
-    return json_or_not_modified(req, LiveView.of(look), {"ETag": look.etag, **NO_STORE})
+    return json_response(LiveView.of(look), headers={"ETag": look.etag, **NO_STORE})
 
 
 @bp.function_name("live_puller")

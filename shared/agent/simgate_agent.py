@@ -774,7 +774,7 @@ class Reporter:
         if not url:
             return {}
         if fields.get("detail"):  # simgate takes one line of plain text: the script's words may be anything
-            fields["detail"] = " ".join("".join(c if c.isprintable() else " " for c in fields["detail"]).split())[:2000]
+            fields["detail"] = one_line(fields["detail"], 2000)
         body = json.dumps({"status": status, **fields}).encode()
         headers = {"Authorization": f"Bearer {self.job.token}", "Content-Type": "application/json"}
         try:
@@ -838,6 +838,11 @@ def skip_ahead(acked: int, size: int) -> int:
     return max(acked, -(-(size - LIVE_WINDOW_BYTES) // LIVE_CHUNK_BYTES) * LIVE_CHUNK_BYTES)
 
 
+def one_line(text: str, limit: int) -> str:
+    """Text as simgate takes it in a report: one line of printable characters, at most ``limit``."""
+    return " ".join("".join(c if c.isprintable() else " " for c in text).split())[:limit]
+
+
 def read_progress(directory: JobDirectory):
     """(fraction, message) from the progress file ("0.42 optional message"), or None."""
     try:
@@ -847,7 +852,7 @@ def read_progress(directory: JobDirectory):
         value = min(1.0, max(0.0, float(fraction)))
     except (OSError, ValueError):
         return None
-    return value, " ".join("".join(c if c.isprintable() else " " for c in message).split())[:500]
+    return value, one_line(message, 500)
 
 
 def stream_delta(directory: JobDirectory, acked: dict) -> dict:
@@ -964,7 +969,6 @@ class LiveChannel:
         self.next_attempt = 0.0
         self.failures = 0
         self.closed = not job.live_url or job.pull  # pull: the app reads the job's directory instead
-        self.requests = 0
 
     def tick(self, final: bool = False) -> bool:
         """Send what changed, if it is time to; whether bytes are still waiting to be sent."""
@@ -1013,7 +1017,6 @@ class LiveChannel:
     def _send(self, body: dict, at: float):
         headers = {"Authorization": f"Bearer {self.job.token}", "Content-Type": "application/json"}
         self.last_sent = at
-        self.requests += 1
         try:
             answer = json.loads(_request(self.job, "POST", self.job.live_url, json.dumps(body).encode(), headers,
                                          retry_seconds=0, timeout=LIVE_REQUEST_TIMEOUT) or b"{}")

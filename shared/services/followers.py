@@ -18,6 +18,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Generic, TypeVar
 
 from shared.auth import Principal
 from shared.domain.jobs import Job, JobStatus, JobSummary
@@ -27,22 +28,42 @@ from shared.services.ports import Clock, IdempotencyRecord, JobRepository, Page,
 RECHECK_SECONDS = 1.0
 MAX_REMEMBERED = 20_000
 
+Key = TypeVar("Key")
+Value = TypeVar("Value")
+
+
+class Bounded(Generic[Key, Value]):
+    """A map that forgets its least recently set entries beyond ``capacity``: what an instance remembers
+    stays bounded however many jobs it sees. Not locked: its owner locks where it needs to."""
+
+    def __init__(self, capacity: int = MAX_REMEMBERED) -> None:
+        self._items: OrderedDict[Key, Value] = OrderedDict()
+        self._capacity = capacity
+
+    def __setitem__(self, key: Key, value: Value) -> None:
+        self._items[key] = value
+        self._items.move_to_end(key)
+        while len(self._items) > self._capacity:
+            self._items.popitem(last=False)
+
+    def get(self, key: Key, default: Value | None = None) -> Value | None:
+        return self._items.get(key, default)
+
+    def pop(self, key: Key) -> None:
+        self._items.pop(key, None)
+
 
 class Signals:
-    def __init__(self, clock: Clock, capacity: int = MAX_REMEMBERED) -> None:
+    def __init__(self, clock: Clock) -> None:
         self._clock = clock
         self._condition = threading.Condition()
-        self._generations: OrderedDict[str, int] = OrderedDict()
+        self._generations: Bounded[str, int] = Bounded()
         self._next = 1  # generations are never reused, even for a job forgotten and seen again
-        self._capacity = capacity
 
     def changed(self, job_id: str) -> None:
         with self._condition:
             self._generations[job_id] = self._next
             self._next += 1
-            self._generations.move_to_end(job_id)
-            while len(self._generations) > self._capacity:
-                self._generations.popitem(last=False)
             self._condition.notify_all()
 
     def generation(self, job_id: str) -> int:
@@ -66,13 +87,12 @@ class _Remembered:
 
 
 class Answers:
-    def __init__(self, signals: Signals, clock: Clock, fresh_seconds: float, capacity: int = MAX_REMEMBERED) -> None:
+    def __init__(self, signals: Signals, clock: Clock, fresh_seconds: float) -> None:
         self._signals = signals
         self._clock = clock
         self._fresh = fresh_seconds
-        self._capacity = capacity
         self._lock = threading.Lock()
-        self._remembered: OrderedDict[tuple, _Remembered] = OrderedDict()
+        self._remembered: Bounded[tuple, _Remembered] = Bounded()
 
     def generation(self, job_id: str) -> int:
         """Take this before reading what an answer is made of, and give it to ``remember``."""
@@ -81,9 +101,6 @@ class Answers:
     def remember(self, key: tuple, job_id: str, etag: str, owner: str, generation: int) -> None:
         with self._lock:
             self._remembered[key] = _Remembered(etag, owner, self._clock.monotonic(), generation)
-            self._remembered.move_to_end(key)
-            while len(self._remembered) > self._capacity:
-                self._remembered.popitem(last=False)
 
     def unchanged(self, key: tuple, job_id: str, caller: Principal, etag: str | None) -> bool:
         """Whether the answer the caller has (its ETag) is still current, known without reading storage."""
@@ -104,15 +121,14 @@ class SignallingJobRepository(JobRepository):
     calls ``on_end`` with it."""
 
     def __init__(self, inner: JobRepository, signals: Signals, clock: Clock, fresh_seconds: float,
-                 capacity: int = MAX_REMEMBERED, on_end: Callable[[Job], None] = lambda job: None) -> None:
+                 on_end: Callable[[Job], None] = lambda job: None) -> None:
         self._inner = inner
         self._signals = signals
         self._on_end = on_end  # called once a write has ended a job that was not ended before
         self._clock = clock
         self._fresh = fresh_seconds
-        self._capacity = capacity
         self._lock = threading.Lock()
-        self._recent: OrderedDict[str, tuple[Stored[Job], float]] = OrderedDict()
+        self._recent: Bounded[str, tuple[Stored[Job], float]] = Bounded()
 
     def recent(self, job_id: str) -> Stored[Job] | None:
         """The job as this instance last read or wrote it, if lately enough; otherwise read."""
@@ -125,12 +141,9 @@ class SignallingJobRepository(JobRepository):
     def _remember(self, stored: Stored[Job] | None, job_id: str) -> None:
         with self._lock:
             if stored is None:
-                self._recent.pop(job_id, None)
-                return
-            self._recent[job_id] = (stored, self._clock.monotonic())
-            self._recent.move_to_end(job_id)
-            while len(self._recent) > self._capacity:
-                self._recent.popitem(last=False)
+                self._recent.pop(job_id)
+            else:
+                self._recent[job_id] = (stored, self._clock.monotonic())
 
     def add(self, job: Job, idempotency: IdempotencyRecord | None = None) -> Stored[Job]:
         stored = self._inner.add(job, idempotency)
@@ -172,11 +185,10 @@ class Listings:
     are trusted for ``RECHECK_SECONDS`` after it was listed; its streams for that long after the last
     append through this instance or the listing (another instance's appends show within that time)."""
 
-    def __init__(self, clock: Clock, capacity: int = MAX_REMEMBERED) -> None:
+    def __init__(self, clock: Clock) -> None:
         self._clock = clock
-        self._capacity = capacity
         self._lock = threading.Lock()
-        self._known: OrderedDict[str, tuple[LiveListing, float, float]] = OrderedDict()  # listed, touched
+        self._known: Bounded[str, tuple[LiveListing, float, float]] = Bounded()  # listing, listed, touched
 
     def get(self, job_id: str, *, streams_only: bool) -> LiveListing | None:
         with self._lock:
@@ -190,9 +202,6 @@ class Listings:
         now = self._clock.monotonic()
         with self._lock:
             self._known[job_id] = (listing, now, now)
-            self._known.move_to_end(job_id)
-            while len(self._known) > self._capacity:
-                self._known.popitem(last=False)
 
     def appended(self, job_id: str, stream: str, offset: int, end: int) -> None:
         """Bytes [offset, end) of ``stream`` are stored now: a known listing grows by them (a new chunk
@@ -206,7 +215,7 @@ class Listings:
             held = listing.chunks.get(stream, ())
             first, last = chunk_of(offset)[0], chunk_of(max(offset, end - 1))[0]
             if (held and first > held[-1]) or (not held and first > 0) or offset > extent.end:
-                del self._known[job_id]  # a new chunk (maybe trimming old ones) or a skip: list again
+                self._known.pop(job_id)  # a new chunk (maybe trimming old ones) or a skip: list again
                 return
             chunks = tuple(sorted({*held, *range(first, last + 1)}))
             self._known[job_id] = (replace(listing, streams={**listing.streams, stream: StreamExtent(
@@ -221,9 +230,8 @@ class RecentBytes:
 
     def __init__(self, keep: int = 256 * 1024, capacity: int = 2_000) -> None:
         self._keep = keep
-        self._capacity = capacity
         self._lock = threading.Lock()
-        self._held: OrderedDict[tuple[str, str], tuple[int, bytes]] = OrderedDict()
+        self._held: Bounded[tuple[str, str], tuple[int, bytes]] = Bounded(capacity)
 
     def appended(self, job_id: str, stream: str, offset: int, data: bytes, end: int) -> None:
         """``data`` was sent for ``offset`` and storage now has the stream up to ``end``."""
@@ -238,9 +246,6 @@ class RecentBytes:
             if len(held) > self._keep:
                 start, held = start + len(held) - self._keep, held[-self._keep:]
             self._held[key] = (start, held)
-            self._held.move_to_end(key)
-            while len(self._held) > self._capacity:
-                self._held.popitem(last=False)
 
     def read(self, job_id: str, stream: str, offset: int, max_bytes: int) -> bytes | None:
         """Bytes from ``offset`` if memory holds that offset; None when it does not."""
@@ -249,8 +254,3 @@ class RecentBytes:
         if not held or not start <= offset < start + len(held):
             return None
         return held[offset - start:offset - start + max_bytes]
-
-    def forget(self, job_id: str) -> None:
-        with self._lock:
-            for key in [key for key in self._held if key[0] == job_id]:
-                del self._held[key]

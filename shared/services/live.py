@@ -21,9 +21,9 @@ from shared.domain import live
 from shared.domain.jobs import Job, JobStatus
 from shared.domain.live import LiveDelta, LiveListing, StreamTail
 from shared.domain.outputs import Output, partial_outputs
-from shared.errors import AgentTokenInvalid, Conflict, SimgateError
+from shared.errors import AgentTokenInvalid, SimgateError
 from shared.services.changes import JobChanges
-from shared.services.followers import RECHECK_SECONDS, Answers, Listings, RecentBytes, Signals
+from shared.services.followers import RECHECK_SECONDS, Answers, Bounded, Listings, RecentBytes, Signals
 from shared.services.jobs import Jobs
 from shared.services.outputs import recorded_outputs
 from shared.services.ports import (
@@ -80,7 +80,7 @@ class LiveRuns:
         self._answers = answers
         self._clock = clock
         self._pull_sites = pull_sites
-        self._marked: dict[str, float] = {}
+        self._marked: Bounded[str, float] = Bounded()  # job -> when this instance last marked it followed
 
     # --- in: the agent's channel ---
 
@@ -90,8 +90,6 @@ class LiveRuns:
         job = agent.item
         if job.status.terminal and not pulled:
             raise AgentTokenInvalid("the token is not valid for this job (or the job has finished)")
-        if len(delta.links) > live.MAX_LIVE_FILES:
-            raise Conflict(f"a job may have at most {live.MAX_LIVE_FILES} live files")
         streams = {}
         for name, part in delta.streams.items():
             streams[name] = self._store.append(job.job_id, name, part.offset, part.data)
@@ -184,8 +182,6 @@ class LiveRuns:
         if now - self._marked.get(job.job_id, float("-inf")) >= MARK_SECONDS:
             self._store.mark_followed(job.job_id)
             self._marked[job.job_id] = now
-            if len(self._marked) > 10_000:
-                self._marked.clear()
 
     def _piece(self, job: Job, listing: LiveListing, stream: str, offset: int) -> StreamTail:
         """The stream from ``offset`` (or from where storage keeps it, when that is later). Once the job is

@@ -66,7 +66,7 @@ export function appendLog(buffer: LogBuffer, piece: LogTail, cap = LOG_CAP_BYTES
     dropped = true;
   }
 
-  const next = Math.max(piece.next_offset, buffer.next ?? 0);
+  const next = read.next;
   if (!added && text === buffer.text && next === buffer.next && piece.complete === buffer.complete && midLine === buffer.midLine) {
     return buffer;
   }

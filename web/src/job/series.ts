@@ -77,7 +77,7 @@ export function appendSeries(state: SeriesState, piece: LogTail, max = MAX_SERIE
     else skipped = true;
   }
 
-  const next = Math.max(piece.next_offset, state.next ?? 0);
+  const next = read.next;
   if (!added && pending === state.pending && next === state.next && piece.complete === state.complete && midLine === state.midLine) {
     return state;
   }

@@ -13,14 +13,15 @@ export function streamBehind(next: number | null, stream: StreamInfo | undefined
 
 /**
  * What `piece` adds to a page that holds its stream up to `next`: the text past the bytes it holds
- * (`gap`: the piece starts later, so what the page holds does not continue here), and whether the
- * page is then in the middle of a line, skipped up to the next one (`midLine` as given, or after a gap).
+ * (`gap`: the piece starts later, so what the page holds does not continue here), whether the page is
+ * then in the middle of a line, skipped up to the next one (`midLine` as given, or after a gap), and
+ * the offset to read from after it (`next`).
  */
 export function pieceText(
   next: number | null,
   piece: LogTail,
   midLine: boolean,
-): { text: string; gap: boolean; midLine: boolean } {
+): { text: string; gap: boolean; midLine: boolean; next: number } {
   let text = piece.text;
   let gap = false;
   if (next !== null && piece.offset < next) {
@@ -37,5 +38,5 @@ export function pieceText(
       midLine = false;
     }
   }
-  return { text, gap, midLine };
+  return { text, gap, midLine, next: Math.max(piece.next_offset, next ?? 0) };
 }
