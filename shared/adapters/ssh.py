@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import io
 import select
 import shlex
@@ -178,7 +179,10 @@ class SshSession:
         try:
             return _finish(channel, self.spec.name, line, check, timeout, stdin)
         finally:
-            channel.close()
+            # On a connection that just died, closing the channel fails too: the error _finish raised
+            # (SimulatorUnreachable) is the one that says what happened.
+            with contextlib.suppress(EOFError, OSError, paramiko.SSHException):
+                channel.close()
 
     def close(self) -> None:
         if self._client is not None:
