@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -39,28 +40,44 @@ class HealthReport:
 
 
 class Health:
-    """Whether each dependency the app needs is reachable, checked on demand."""
+    """Whether each dependency the app needs is reachable, checked on demand.
 
-    def __init__(self, probes: list[Probe], timeout: float = 8.0) -> None:
+    Health needs no sign-in, so a burst of callers must not become a burst of SSH logins: callers
+    arriving while a check runs wait for that check, and a report stays the answer for `fresh` seconds.
+    """
+
+    def __init__(self, probes: list[Probe], timeout: float = 8.0, fresh: float = 2.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self._probes = probes
         self._timeout = timeout
+        self._fresh = fresh
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._last: tuple[float, HealthReport] | None = None
 
     def check(self) -> HealthReport:
-        return check_health(self._probes, self._timeout)
+        with self._lock:  # one check at a time; the others wait and take its report
+            if self._last is not None and self._clock() - self._last[0] < self._fresh:
+                return self._last[1]
+            report = check_health(self._probes, self._timeout)
+            self._last = (self._clock(), report)
+            return report
 
 
 def check_health(probes: list[Probe], timeout: float = 8.0) -> HealthReport:
     if not probes:
         return HealthReport(checks=[])
-    with concurrent.futures.ThreadPoolExecutor(max_workers=min(8, len(probes))) as pool:
-        futures = [(probe, pool.submit(_timed, probe)) for probe in probes]
-        results = []
-        for probe, future in futures:
-            try:
-                results.append(future.result(timeout=timeout))
-            except concurrent.futures.TimeoutError:
-                results.append(ProbeResult(group=probe.group, name=probe.name, ok=False,
-                                           latency_ms=int(timeout * 1000), error="timed out"))
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=min(8, len(probes)))
+    futures = [(probe, pool.submit(_timed, probe)) for probe in probes]
+    deadline = time.monotonic() + timeout
+    results = []
+    for probe, future in futures:
+        try:
+            results.append(future.result(timeout=max(0.0, deadline - time.monotonic())))
+        except concurrent.futures.TimeoutError:
+            results.append(ProbeResult(group=probe.group, name=probe.name, ok=False,
+                                       latency_ms=int(timeout * 1000), error="timed out"))
+    pool.shutdown(wait=False)  # a hung probe finishes on its own; the answer does not wait for it
     return HealthReport(checks=results)
 
 

@@ -37,3 +37,29 @@ def test_a_hanging_probe_times_out():
     report = check_health([Probe("simulators", "slow", lambda: release.wait(5))], timeout=0.2)
     release.set()
     assert report.checks[0].error == "timed out" and not report.healthy
+
+
+def test_a_hung_probe_does_not_hold_the_answer_past_the_timeout():
+    import threading
+    import time
+
+    release = threading.Event()
+    started = time.monotonic()
+    check_health([Probe("simulators", "slow", lambda: release.wait(5))], timeout=0.2)
+    elapsed = time.monotonic() - started
+    release.set()
+    assert elapsed < 2
+
+
+def test_callers_within_the_fresh_window_share_one_check():
+    from shared.services.health import Health
+
+    calls = []
+    now = [0.0]
+    health = Health([Probe("simulators", "hpc1", lambda: calls.append(1))], fresh=2.0, clock=lambda: now[0])
+    first = health.check()
+    now[0] = 1.5
+    assert health.check() is first and len(calls) == 1
+    now[0] = 2.5
+    health.check()
+    assert len(calls) == 2
