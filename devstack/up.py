@@ -33,7 +33,7 @@ log = logging.getLogger("devstack.up")
 
 def write_local_settings(keys: SshKeys) -> dict:
     """Create local.settings.json from the sample (or bring an existing one up to date with settings
-    and local simulators added to the sample since), pinning the local simulators' generated host key."""
+    and local simulators, and the local simulators' options, added to the sample since), pinning the local simulators' generated host key."""
     sample = read_local_settings(SAMPLE_SETTINGS)
     source = LOCAL_SETTINGS if LOCAL_SETTINGS.exists() else SAMPLE_SETTINGS
     document = read_local_settings(source)
@@ -50,6 +50,12 @@ def write_local_settings(keys: SshKeys) -> dict:
             simulators.append(spec)
             if source == LOCAL_SETTINGS:
                 print(f"{LOCAL_SETTINGS.name}: added the local simulator {spec['name']}")
+        elif spec.get("name") in LOCAL_SIMULATORS:  # options new in the sample (limits, licences) join the local one
+            mine = next(s for s in simulators if s.get("name") == spec["name"])
+            added = [key for key in spec if key not in mine]
+            mine.update({key: spec[key] for key in added})
+            if added and source == LOCAL_SETTINGS:
+                print(f"{LOCAL_SETTINGS.name}: added {', '.join(added)} to the local simulator {spec['name']}")
     for spec in simulators:
         if spec.get("name") in LOCAL_SIMULATORS:
             if spec.get("host_key") != keys.host_public and source == LOCAL_SETTINGS:

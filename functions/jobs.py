@@ -4,7 +4,7 @@ import azure.functions as func
 
 from shared.api.models import CancelAccepted, FieldsSet, JobCreated, JobDetails, JobStatusInfo, JobSummary, RunAccepted
 from shared.api.openapi import Security
-from shared.api.requests import FieldsUpdate, JobListQuery, NewJob, StatusQuery
+from shared.api.requests import FieldsUpdate, JobListQuery, NewJob, RunRequest, StatusQuery
 from shared.auth import Principal
 from shared.errors import BadRequest
 from shared.http import (
@@ -95,13 +95,18 @@ def set_fields(req: func.HttpRequest, user: Principal) -> func.HttpResponse:
 
 
 @bp.endpoint("job/{job_id}", "POST", security=USER, operation_id="runJob",
-             summary="Run a job", tag="jobs", answers={202: RunAccepted}, errors=(404, 409, 422),
+             summary="Run a job", tag="jobs", body=RunRequest, body_required=False,
+             answers={202: RunAccepted}, errors=(404, 409, 422),
              answer_headers={"Location": "the job's status", **JOB_HEADERS},
              description="Draft -> submitted and the start message queued. Again while submitted resends the start "
-                         "message; while queued, running or in cleanup it changes nothing; a finished job is 409.")
+                         "message; while queued, running or in cleanup it changes nothing; a finished job is 409. "
+                         "{\"simulator\": name} chooses the site (422 for one the case cannot use); without it the "
+                         "job goes to the offer that starts it soonest. It may then wait for a slot, a licence or "
+                         "its owner's share: its detail says which, and its place in line.")
 def run_job(req: func.HttpRequest, user: Principal) -> func.HttpResponse:
     """Run: draft -> submitted and the start message queued: 202 {success, status}."""
-    stored = app().jobs.run(user, route(req, "job_id"))
+    request = read_json(req, RunRequest) if req.get_body() else RunRequest()
+    stored = app().jobs.run(user, route(req, "job_id"), simulator=request.simulator)
     return json_response(RunAccepted(status=stored.item.status), status=202,
                          headers=_job_headers(stored.etag, Location=f"/api/job/{stored.item.job_id}/status"))
 

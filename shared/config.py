@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
 
+from shared.domain.sites import SiteLimits, checked_licences
 from shared.errors import ConfigurationError, error_location, error_message
 
 STORAGE = "SimgateStorage"
@@ -71,7 +72,11 @@ class SimulatorSpec(BaseModel):
     python: str = "python3"
     slurm_partition: str | None = None
     slurm_account: str | None = None
-    max_parallel_jobs: int = Field(default=4, ge=1)
+    # The governor's limits (shared/domain/sites.py): jobs on the site from their start until they leave
+    # it, solver licences by name, and jobs of one user at once.
+    max_parallel_jobs: int = Field(default=4, ge=1, le=1000)
+    licences: dict[str, int] = Field(default_factory=dict, max_length=50)
+    max_jobs_per_user: int | None = Field(default=None, ge=1, le=10_000)
     # False for a site whose compute nodes cannot reach simgate: its agents keep their live channel in
     # the job's directory, and the app pulls it over SSH for jobs someone follows.
     nodes_call_out: bool = True
@@ -83,6 +88,16 @@ class SimulatorSpec(BaseModel):
         if len(parts) < 2 or parts[0] not in _HOST_KEY_TYPES:
             raise ValueError('must be "<key type> <base64 key>", e.g. a line of ssh-keyscan output without the host')
         return " ".join(parts[:2])
+
+    @field_validator("licences")
+    @classmethod
+    def _licence_names_and_counts(cls, value: dict[str, int]) -> dict[str, int]:
+        return checked_licences(value)
+
+    @property
+    def limits(self) -> SiteLimits:
+        return SiteLimits(max_parallel_jobs=self.max_parallel_jobs, licences=dict(self.licences),
+                          max_jobs_per_user=self.max_jobs_per_user)
 
     @model_validator(mode="after")
     def _one_private_key_source(self) -> "SimulatorSpec":
@@ -232,7 +247,9 @@ class Settings(BaseModel):
         try:
             settings = cls(**_aliased(source))
         except ValidationError as exc:
-            raise ConfigurationError(_describe(exc)) from None
+            names = sorted({_setting_name(error["loc"]) for error in exc.errors()} - {""})
+            raise ConfigurationError(_describe(exc), errors=[{"field": name, "message": "invalid setting"}
+                                                             for name in names]) from None
         keys, missing = {}, []
         for spec in settings.simulators:
             if spec.private_key_setting:
@@ -279,6 +296,11 @@ def _aliased(environ: Mapping[str, str]) -> dict[str, str]:
 def _alias_of(field) -> str:
     alias = field.validation_alias
     return alias.choices[0] if isinstance(alias, AliasChoices) else alias
+
+
+def _setting_name(loc) -> str:
+    """The app setting a pydantic error location is in: ("SIMULATORS", 0, "licences") -> SIMULATORS."""
+    return str(loc[0]) if loc else ""
 
 
 def _describe(exc: ValidationError) -> str:

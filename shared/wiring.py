@@ -20,6 +20,7 @@ from datetime import timedelta
 from shared import telemetry
 from shared.auth import Authenticator
 from shared.config import Settings, SimulatorSpec, get_settings
+from shared.domain.jobs import Job
 from shared.errors import ConfigurationError
 from shared.services.agent_reports import AgentReports
 from shared.services.catalogue import Catalogue
@@ -38,8 +39,10 @@ from shared.services.ports import (
     LiveStore,
     OutputStore,
     SimulatorGateway,
+    SiteStore,
 )
 from shared.services.reconciler import Reconciler
+from shared.services.sites import Sites
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,7 @@ class Adapters:
     queue: JobQueue
     simulators: SimulatorGateway
     clock: Clock
+    sites: SiteStore
     probes: list[Probe] = field(default_factory=list)
     close: Callable[[], None] = lambda: None
 
@@ -69,6 +73,7 @@ class App:
     agent_reports: AgentReports
     live: LiveRuns
     live_puller: LivePuller
+    sites: Sites
     manager: Manager
     reconciler: Reconciler
     health: Health
@@ -82,11 +87,20 @@ def build(settings: Settings, adapters: Adapters) -> App:
     signals = Signals(adapters.clock)
     answers = Answers(signals, adapters.clock, settings.follow_fresh_seconds)
     # every write wakes this instance's followers; agents and followers may read what it remembers
+    sites: Sites | None = None
+
+    def ended(job: Job) -> None:  # a write ended the job: keep its live files, release its grants
+        keep_live_files(adapters.live, job)
+        if sites is not None:
+            sites.release(job)
+
     job_store = SignallingJobRepository(adapters.jobs, signals, adapters.clock, settings.follow_fresh_seconds,
-                                        on_end=functools.partial(keep_live_files, adapters.live))
+                                        on_end=ended)
     changes = JobChanges(job_store, adapters.clock)
+    sites = Sites(adapters.sites, job_store, changes, adapters.queue, adapters.simulators, settings.simulators,
+                  adapters.clock)
     jobs = Jobs(adapters.cases, job_store, adapters.outputs, adapters.queue, changes, adapters.clock,
-                signals=signals, answers=answers, live=adapters.live)
+                signals=signals, answers=answers, live=adapters.live, sites=sites)
     live = LiveRuns(jobs, adapters.live, adapters.outputs, changes, signals, answers, adapters.clock,
                     pull_sites=frozenset(spec.name for spec in settings.simulators if not spec.nodes_call_out))
     agent = AgentOptions(callback_base_url=settings.agent_callback_url, retry_seconds=settings.agent_retry_seconds,
@@ -95,19 +109,20 @@ def build(settings: Settings, adapters: Adapters) -> App:
         settings=settings,
         auth=Authenticator(admin_role=settings.admin_role, dev_mode=settings.auth_dev_mode,
                            platform_auth=settings.platform_auth),
-        cases=Catalogue(adapters.cases, adapters.clock),
+        cases=Catalogue(adapters.cases, adapters.clock, settings.simulators),
         jobs=jobs,
         outputs=Outputs(jobs, adapters.outputs, adapters.live),
         agent_reports=AgentReports(job_store, adapters.outputs, changes, adapters.clock, live=adapters.live),
         live=live,
         live_puller=LivePuller(job_store, adapters.live, adapters.simulators, settings.simulators, live,
                                adapters.clock),
+        sites=sites,
         manager=Manager(adapters.cases, job_store, adapters.simulators, settings.simulators, agent, changes,
-                        adapters.clock, adapters.queue, max_deliveries=settings.jobs_queue_max_delivery_count,
+                        adapters.clock, adapters.queue, sites, max_deliveries=settings.jobs_queue_max_delivery_count,
                         waiting=WaitPolicy(horizon=timedelta(hours=settings.simulator_wait_hours),
                                            max_delay=timedelta(seconds=settings.simulator_retry_max_seconds))),
         reconciler=Reconciler(job_store, adapters.simulators, settings.simulators, adapters.outputs,
-                              adapters.queue, changes, adapters.clock,
+                              adapters.queue, changes, adapters.clock, sites,
                               stale_after=timedelta(seconds=settings.reconcile_stale_after_seconds)),
         health=Health(adapters.probes),
         adapters=adapters,
@@ -123,6 +138,7 @@ def azure_adapters(settings: Settings) -> Adapters:
     from shared.adapters.live_store import BlobLiveStore
     from shared.adapters.output_store import BlobOutputStore
     from shared.adapters.simulators import SshSimulatorGateway
+    from shared.adapters.site_store import TableSiteStore
     from shared.adapters.ssh import SshPool, SshSession
     from shared.adapters.system_clock import SystemClock
     from shared.adapters.table_paging import ContinuationTokens
@@ -152,6 +168,7 @@ def azure_adapters(settings: Settings) -> Adapters:
         queue=queue,
         simulators=SshSimulatorGateway(pool),
         clock=SystemClock(),
+        sites=TableSiteStore(clients, settings.jobs_table),
         probes=probes,
         close=pool.close,
     )

@@ -15,6 +15,7 @@ from shared.domain.cases import CaseDefinition, CaseHeader, PublishedCase
 from shared.domain.jobs import Job, agent_token_hash
 from shared.domain.messages import JobMessage
 from shared.domain.reconcile import Observation
+from shared.domain.sites import DurationHistory, Ledger, LineEntry
 from shared.errors import InvalidContinuation, NotFound, StaleWrite, TransientError
 from shared.services.ports import (
     CancelOutcome,
@@ -31,9 +32,11 @@ from shared.services.ports import (
     Page,
     Publication,
     SimulatorGateway,
+    SiteStore,
     StagedFile,
     Stored,
     Submission,
+    Survey,
 )
 from shared.wiring import Adapters, App, build
 
@@ -173,9 +176,6 @@ class InMemoryJobRepository(JobRepository):
         more = len(jobs) > per_page
         return Page([j.summary() for j in chosen], encode_continuation({"after": chosen[-1].job_id}) if more else None)
 
-    def list_stale(self, statuses, updated_before, limit):
-        stale = [j for j, _ in self.rows.values() if j.status in statuses and j.updated < updated_before]
-        return sorted(stale, key=lambda j: j.updated)[:limit]
 
 
 class RecordingJobQueue(JobQueue):
@@ -264,6 +264,51 @@ class InMemoryOutputStore(OutputStore):
         return hashlib.sha256(content).hexdigest()
 
 
+class InMemorySiteStore(SiteStore):
+    """Ledgers and histories with ETags (a counter), line entries in a dict per site."""
+
+    def __init__(self) -> None:
+        self.ledgers: dict[str, tuple[Ledger, str]] = {}
+        self.lines: dict[str, dict[str, LineEntry]] = {}
+        self.histories: dict[tuple[str, str, int], tuple[DurationHistory, str]] = {}
+        self._etags = itertools.count(1)
+        self.ledger_writes = 0
+
+    def ledger(self, site):
+        found = self.ledgers.get(site)
+        return Stored(*found) if found else None
+
+    def save_ledger(self, site, ledger, etag):
+        current = self.ledgers.get(site)
+        if (current[1] if current else None) != etag:
+            raise StaleWrite(f"the ledger of {site} changed")
+        self.ledger_writes += 1
+        self.ledgers[site] = (ledger, f"e{next(self._etags)}")
+        return Stored(*self.ledgers[site])
+
+    def enter(self, entry):
+        self.lines.setdefault(entry.site, {})[entry.job_id] = entry
+
+    def leave(self, site, job_id):
+        self.lines.get(site, {}).pop(job_id, None)
+
+    def line(self, site=None):
+        if site is not None:
+            return list(self.lines.get(site, {}).values())
+        return [entry for entries in self.lines.values() for entry in entries.values()]
+
+    def history(self, site, case_id, case_version):
+        found = self.histories.get((site, case_id, case_version))
+        return Stored(*found) if found else None
+
+    def save_history(self, site, case_id, case_version, history, etag):
+        key = (site, case_id, case_version)
+        current = self.histories.get(key)
+        if (current[1] if current else None) != etag:
+            raise StaleWrite("the history changed")
+        self.histories[key] = (history, f"e{next(self._etags)}")
+
+
 class FakeSimulatorGateway(SimulatorGateway):
     """Simulators in memory: the same exactly-once rules as the agent (a marker per job; a cancel
     leaves a mark that a later start honours). ``fail`` makes a method raise, once or always;
@@ -282,6 +327,8 @@ class FakeSimulatorGateway(SimulatorGateway):
         self.handed_over: list[tuple[str, dict]] = []
         self.channels: dict[tuple[str, str], live.LiveDelta] = {}  # what a pull finds in a job's directory
         self.pull_calls: list[tuple[str, dict]] = []
+        self.estimates: dict[str, datetime] = {}  # a Slurm site's own start estimate
+        self.surveys: list[str] = []
         self._failures: dict[str, list[Exception]] = {}
 
     def fail(self, method: str, error: Exception, times: int = 1) -> None:
@@ -314,9 +361,10 @@ class FakeSimulatorGateway(SimulatorGateway):
         self.cancel_calls.append(key)
         return CancelOutcome(stopped=key in self.markers, state="queued" if key in self.markers else "not delivered")
 
-    def load(self, simulator):
-        self._maybe_fail(f"load:{simulator.name}")
-        return self.loads.get(simulator.name, 0)
+    def survey(self, simulator, resources):
+        self._maybe_fail(f"survey:{simulator.name}")
+        self.surveys.append(simulator.name)
+        return Survey(load=self.loads.get(simulator.name, 0), estimated_start=self.estimates.get(simulator.name))
 
     def observe(self, simulator, job_ids):
         self._maybe_fail(f"observe:{simulator.name}")
@@ -443,6 +491,7 @@ class FakeWorld:
     queue: RecordingJobQueue
     simulators: FakeSimulatorGateway
     clock: FakeClock
+    sites: InMemorySiteStore
 
 
 def fake_app(simulators: list | None = None, **settings: str) -> FakeWorld:
@@ -453,6 +502,6 @@ def fake_app(simulators: list | None = None, **settings: str) -> FakeWorld:
     clock = FakeClock()
     world = dict(cases=InMemoryCaseRepository(), jobs=InMemoryJobRepository(), outputs=InMemoryOutputStore(),
                  live=InMemoryLiveStore(clock), queue=RecordingJobQueue(), simulators=FakeSimulatorGateway(),
-                 clock=clock)
+                 clock=clock, sites=InMemorySiteStore())
     app = build(Settings.from_environ(environ), Adapters(**world))
     return FakeWorld(app=app, **world)

@@ -5,11 +5,9 @@ shared/domain/jobs.py), row key = the job id. So reading a job by id is a point 
 jobs are one partition whose row keys sort newest first. The whole job is kept as JSON (split over
 properties when long); status, case and times are also plain columns, for filters and the list.
 
-The reconciler's ``list_stale`` is the one query across partitions: Table storage answers it by
-scanning the table with the filter on the status and updated columns. It runs once per reconciler
-cycle (minutes apart) and returns only the few jobs still active, so the scan is cheap next to the
-point reads; if the table ever grows into the millions, an index entity per active job would be the
-next step.
+Nothing queries across partitions by status: the reconciler finds active jobs through the sites'
+lines (shared/adapters/site_store.py), one small entity per active job, kept in this table under
+partitions that sort after every job's.
 
 An Idempotency-Key is stored as a row ``~idem-<hash>`` in the same partition, inserted in the same
 entity-group transaction as the job: either both exist or neither.
@@ -18,8 +16,6 @@ entity-group transaction as the job: either both exist or neither.
 from __future__ import annotations
 
 import json
-from datetime import datetime
-from itertools import islice
 from typing import Any
 
 from azure.core import MatchConditions
@@ -42,6 +38,10 @@ class TableJobRepository(JobRepository):
         self._clients = clients
         self._table_name = table
         self._tokens = tokens or ContinuationTokens(clients, table)
+
+    @property
+    def table_name(self) -> str:
+        return self._table_name
 
     @property
     def _table(self):
@@ -120,17 +120,6 @@ class TableJobRepository(JobRepository):
         with storage_errors(f"listing the jobs of {owner or 'every user'}"):
             return read_page(self._table, self._tokens, query, per_page, continuation, _summary,
                              select=_SUMMARY_COLUMNS, parameters=parameters, skip=skip)
-
-    def list_stale(self, statuses: list[JobStatus], updated_before: datetime, limit: int) -> list[Job]:
-        parameters: dict[str, Any] = {f"status{i}": s.value for i, s in enumerate(statuses)}
-        either = " or ".join(f"status eq @status{i}" for i in range(len(statuses)))
-        parameters["before"] = updated_before
-        with storage_errors("listing stale jobs"):
-            # spaces around the parentheses: the SDK finds @parameters by splitting the filter on spaces
-            entities = self._table.query_entities(f"( {either} ) and updated lt @before", parameters=parameters,
-                                                  results_per_page=min(limit, 1000))
-            jobs = [_job(entity) for entity in islice(entities, limit)]
-        return sorted(jobs, key=lambda job: job.updated)
 
 
 def _entity(job: Job) -> dict[str, Any]:

@@ -12,6 +12,7 @@ its exit statuses into simgate's errors.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 from pydantic import ValidationError
 
@@ -25,7 +26,7 @@ from shared.domain.jobs import JOB_ID
 from shared.domain.live import LiveDelta
 from shared.domain.reconcile import Observation
 from shared.errors import RemoteCommandFailed, SchedulerUnavailable, SimulatorError, SubmissionRejected, without_paths
-from shared.services.ports import CancelOutcome, Handover, Link, PullRequest, SimulatorGateway, Submission
+from shared.services.ports import CancelOutcome, Handover, Link, PullRequest, SimulatorGateway, Submission, Survey
 
 COMMAND_TIMEOUT = 120.0
 OBSERVE_BATCH = 200  # job ids per status command: keeps the command line far below ARG_MAX
@@ -53,8 +54,15 @@ class SshSimulatorGateway(SimulatorGateway):
         answer = self._agent(simulator, "cancel", [self._workdir(simulator), job_id], b"", "cancelling")
         return CancelOutcome(stopped=bool(answer.get("stopped")), state=str(answer.get("state", "unknown")))
 
-    def load(self, simulator: SimulatorSpec) -> int:
-        return int(self._agent(simulator, "load", [simulator.scheduler], b"", "asking for its load").get("load", 0))
+    def survey(self, simulator: SimulatorSpec, resources: dict) -> Survey:
+        answer = self._agent(simulator, "survey", [simulator.scheduler], json.dumps(resources).encode(),
+                             "asking for its load")
+        try:
+            start = answer.get("estimated_start")
+            return Survey(load=int(answer.get("load", 0)),
+                          estimated_start=datetime.fromisoformat(start) if isinstance(start, str) else None)
+        except (TypeError, ValueError):
+            raise SimulatorError(f"simulator {simulator.name} gave an unreadable survey: {answer!r:.200}") from None
 
     def observe(self, simulator: SimulatorSpec, job_ids: list[str]) -> dict[str, Observation]:
         for job_id in job_ids:

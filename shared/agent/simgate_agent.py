@@ -70,6 +70,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -564,6 +565,39 @@ def parse_squeue_load(returncode: int, stdout: str, stderr: str) -> int:
     return sum(1 for row in _squeue_rows(returncode, stdout, stderr) if row[0].startswith(SLURM_NAME_PREFIX))
 
 
+def sbatch_test_argv(resources: JobResources) -> list:
+    """Ask Slurm when it would start a run with these resources, submitting nothing."""
+    argv = ["sbatch", "--test-only", "--ntasks=1", f"--cpus-per-task={int(resources.cores or 1)}"]
+    if resources.memory_mb:
+        argv.append(f"--mem={int(resources.memory_mb)}M")
+    if resources.wall_time_minutes:
+        argv.append(f"--time={int(resources.wall_time_minutes)}")
+    if resources.partition:
+        argv.append(f"--partition={resources.partition}")
+    if resources.account:
+        argv.append(f"--account={resources.account}")
+    return [*argv, "--wrap=true"]
+
+
+_TEST_ONLY = re.compile(r"to start at (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)")
+
+
+def parse_sbatch_test(returncode: int, stdout: str, stderr: str, zone=None):
+    """When Slurm said it would start the run ("sbatch: Job 7 to start at 2026-12-07T10:00:00 using 1
+    processors on nodes n1 in partition debug"), in UTC (ISO 8601); None when it said no time. The
+    time is the cluster's local time (``zone``: this machine's when None). Refused when Slurm refused
+    the resources; Temporary when its controller could not be reached."""
+    if returncode != 0:
+        message = _tail(stderr, 1000) or f"sbatch --test-only exited with {returncode}"
+        raise (Temporary if slurm_unavailable(message) else Refused)(message)
+    found = _TEST_ONLY.search(stderr + "\n" + stdout)
+    if not found:
+        return None
+    local = datetime.strptime(found.group(1), "%Y-%m-%dT%H:%M:%S")
+    at = local.replace(tzinfo=zone) if zone is not None else local.astimezone()
+    return at.astimezone(timezone.utc).isoformat()
+
+
 def scancel_argv(job_id: str, scheduler_job_id=None) -> list:
     """By the Slurm job id; by the job's name when that was never recorded."""
     return ["scancel", str(scheduler_job_id) if scheduler_job_id else f"--name={slurm_job_name(job_id)}"]
@@ -619,6 +653,9 @@ class Direct:
 
     def load(self) -> int:
         return sum(1 for _ in running_agents())
+
+    def estimate(self, resources: JobResources):
+        return None  # simgate's governor decides when a direct run starts
 
     def submit(self, job: JobDescription, directory: JobDirectory) -> str:
         return str(fork_agent(directory))
@@ -703,6 +740,9 @@ class Slurm:
 
     def load(self) -> int:
         return parse_squeue_load(*run_command(squeue_load_argv()))
+
+    def estimate(self, resources: JobResources):
+        return parse_sbatch_test(*run_command(sbatch_test_argv(resources)))
 
     def states(self, job_ids: list) -> dict:
         if not job_ids:
@@ -1404,11 +1444,21 @@ def pull(workdir: str, requests_bytes: bytes) -> dict:
     return {"jobs": jobs}
 
 
-def load(scheduler: str) -> dict:
-    """How many simgate jobs this user has queued or running under ``scheduler``."""
+def survey(scheduler: str, resources_bytes: bytes) -> dict:
+    """How many simgate jobs this user has queued or running under ``scheduler``, and when the scheduler
+    would start one more run with the resources on stdin (Slurm only)."""
     if scheduler not in SCHEDULERS:
         raise Refused(f"unknown scheduler {scheduler!r}")
-    return {"load": SCHEDULERS[scheduler].load()}
+    document = json_object(resources_bytes, "the resources", "a JSON object") if resources_bytes.strip() else {}
+    resources = JobResources(
+        cores=_read(document, "cores", _integer, 1),
+        memory_mb=_read(document, "memory_mb", _integer, None),
+        wall_time_minutes=_read(document, "wall_time_minutes", _number, None),
+        partition=_read(document, "partition", _string, None),
+        account=_read(document, "account", _string, None),
+    )
+    runner = SCHEDULERS[scheduler]
+    return {"load": runner.load(), "estimated_start": runner.estimate(resources)}
 
 
 def _stdin() -> bytes:
@@ -1420,13 +1470,13 @@ COMMANDS = {
     "start": (2, lambda a: start(a[0], a[1], _stdin())),
     "cancel": (2, lambda a: cancel(a[0], a[1])),
     "status": (-1, lambda a: status(a[0], a[1:])),
-    "load": (1, lambda a: load(a[0])),
+    "survey": (1, lambda a: survey(a[0], _stdin())),
     "deliver": (1, lambda a: deliver(a[0], _stdin())),
     "pull": (1, lambda a: pull(a[0], _stdin())),
     "run": (1, lambda a: run(JobDirectory(a[0]))),
     "upload": (1, lambda a: upload_outputs(JobDirectory(a[0]))),
 }
-USAGE = ("usage: start|cancel <work dir> <job id> | status <work dir> <job id>... | load <scheduler> "
+USAGE = ("usage: start|cancel <work dir> <job id> | status <work dir> <job id>... | survey <scheduler> "
          "| deliver|pull <work dir> | run|upload <job dir>")
 
 

@@ -13,12 +13,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shared.domain import cases as domain_cases
 from shared.domain import jobs as domain_jobs
+from shared.domain import sites as domain_sites
 from shared.domain.cases import PublishedCase
 from shared.domain.fields import FieldSpec, FieldType, FieldValue
 from shared.domain.jobs import Job, JobStatus
 from shared.domain.live import STREAMS
 from shared.domain.outputs import Output
-from shared.services import health, live
+from shared.services import health, live, sites
 from shared.services.ports import Link, Publication
 
 
@@ -149,6 +150,8 @@ class CaseDetails(CaseHeader):
     outputs: list[CaseOutput] = Field(description="the files a run produces")
     resources: CaseResources = Field(description="what one run needs")
     simulators: list[str] = Field(description="the simulators the case may run on; empty: any")
+    licences: dict[str, int] = Field(default_factory=dict,
+                                     description="solver licences one run holds while it is on its site")
 
     @classmethod
     def of(cls, case: PublishedCase, latest_version: int) -> "CaseDetails":
@@ -157,7 +160,8 @@ class CaseDetails(CaseHeader):
                    description=d.description, fields=[FieldInfo.of(f) for f in d.fields],
                    scripts=[ScriptInfo(name=n, entry_point=n == d.entry_point) for n in d.scripts],
                    entry_point=d.entry_point, outputs=[CaseOutput(**o.model_dump()) for o in d.outputs],
-                   resources=CaseResources(**d.resources.model_dump()), simulators=d.simulators)
+                   resources=CaseResources(**d.resources.model_dump()), simulators=d.simulators,
+                   licences=dict(d.licences))
 
 
 class Published(Answer):
@@ -232,6 +236,7 @@ class JobDetails(JobSummary):
     scheduler_job_id: str | None
     error: str | None
     outputs: OutputsSummary
+    placement: str = Field(default="", description="where the job went and why (empty until it has a site)")
 
     @classmethod
     def of(cls, job: Job) -> "JobDetails":
@@ -239,6 +244,7 @@ class JobDetails(JobSummary):
         return cls(**JobSummary.of(job).model_dump(), uws_status=job.status.uws, fields=job.fields,
                    history=[Transition.of(t) for t in job.history],
                    detail=job.detail, simulator=job.simulator, scheduler_job_id=job.scheduler_job_id, error=job.error,
+                   placement=job.placement,
                    cancel_requested=CancelRequestInfo(by=request.by, at=request.at) if request else None,
                    outputs=OutputsSummary(count=len(job.outputs),
                                           bytes=sum(int(o.get("size", 0)) for o in job.outputs)))
@@ -257,6 +263,91 @@ class JobStatusInfo(Answer):
     def of(cls, job: Job) -> "JobStatusInfo":
         return cls(job_id=job.job_id, status=job.status, uws_status=job.status.uws, updated_at=job.updated,
                    detail=job.detail, progress=job.progress, cancel_requested=job.cancel_requested is not None)
+
+
+# --- sites ---
+
+
+class SiteLimitsInfo(Answer):
+    model_config = TOLERANT
+
+    max_parallel_jobs: int = Field(description="jobs on the site at once, from their start until they leave it")
+    licences: dict[str, int] = Field(default_factory=dict, description="solver licences the site has, by name")
+    max_jobs_per_user: int | None = Field(default=None, description="jobs of one user on the site at once")
+
+    @classmethod
+    def of(cls, limits: domain_sites.SiteLimits) -> "SiteLimitsInfo":
+        return cls(**limits.model_dump())
+
+
+class OfferInfo(Answer):
+    """One site for one job: whether it can run it, how busy it is, and when it would start it."""
+
+    model_config = TOLERANT
+
+    simulator: str
+    scheduler: str
+    available: bool
+    reason: str | None = Field(description="why the site cannot take the job (null when it can)")
+    running: int = Field(description="jobs holding a slot there now")
+    waiting: int = Field(description="jobs in its line waiting for a slot, a licence or their owner's share")
+    limits: SiteLimitsInfo
+    licences_in_use: dict[str, int]
+    estimated_start: datetime | None = Field(description="an estimate; null when nothing is known to estimate from")
+    start_basis: str = Field(description="what the start estimate rests on")
+    estimated_duration_s: float | None
+    basis: str = Field(description='what the duration rests on: "median of N finished runs ..." or "no history"')
+
+    @classmethod
+    def of(cls, offer: sites.Offer) -> "OfferInfo":
+        return cls(simulator=offer.simulator, scheduler=offer.scheduler, available=offer.available,
+                   reason=offer.reason, running=offer.running, waiting=offer.waiting,
+                   limits=SiteLimitsInfo.of(offer.limits), licences_in_use=offer.licences_in_use,
+                   estimated_start=offer.estimated_start, start_basis=offer.start_basis,
+                   estimated_duration_s=offer.estimated_duration_s, basis=offer.basis)
+
+
+class JobOffers(Answer):
+    job_id: str
+    simulator: str | None = Field(description="the site the job went to (null until it has one)")
+    placement: str = Field(description="why it went there")
+    offers: list[OfferInfo] = Field(description="every simulator the job's case may use, in configuration order")
+
+
+class WaitingInfo(Answer):
+    model_config = TOLERANT
+
+    job_id: str
+    owner: str
+    since: datetime
+    place: int = Field(description="1 for the head of the line")
+    reason: str
+
+
+class SiteInfo(Answer):
+    """A site as admins see it: limits, what is in use, who waits."""
+
+    model_config = TOLERANT
+
+    name: str
+    scheduler: str
+    nodes_call_out: bool
+    reachable: bool
+    reason: str | None = Field(description="why it could not be reached (null when it could)")
+    limits: SiteLimitsInfo
+    running: int
+    licences_in_use: dict[str, int]
+    per_user: dict[str, int] = Field(description="jobs holding a slot, by user")
+    waiting: list[WaitingInfo]
+
+    @classmethod
+    def of(cls, view: sites.SiteView) -> "SiteInfo":
+        spec = view.spec
+        return cls(name=spec.name, scheduler=spec.scheduler, nodes_call_out=spec.nodes_call_out,
+                   reachable=view.reachable, reason=view.reason, limits=SiteLimitsInfo.of(spec.limits),
+                   running=view.running, licences_in_use=view.licences_in_use, per_user=view.per_user,
+                   waiting=[WaitingInfo(job_id=w.job_id, owner=w.owner, since=w.since, place=w.place,
+                                        reason=w.reason) for w in view.waiting])
 
 
 class FieldsSet(Answer):

@@ -60,6 +60,7 @@ class Operation:
     answers: dict[int, Any]  # status -> the answer's type (a model, list[model], str for HTML), or None
     query: type[BaseModel] | None = None
     body: type[BaseModel] | None = None
+    body_required: bool = True  # False: the body may be left out (its model's defaults apply)
     errors: tuple[int, ...] = ()
     request_headers: dict[str, str] = field(default_factory=dict)  # name -> description
     answer_headers: dict[str, str] = field(default_factory=dict)  # name -> description (on the success)
@@ -131,7 +132,7 @@ def _operation(path: str, op: Operation, schemas: "_Schemas") -> dict[str, Any]:
         described["parameters"] = parameters
     if op.body is not None:
         schema = schemas.ref(op.body, "validation")
-        described["requestBody"] = {"required": True, "content": {"application/json": {"schema": schema}}}
+        described["requestBody"] = {"required": op.body_required, "content": {"application/json": {"schema": schema}}}
     responses: dict[str, Any] = {}
     for status, answer in op.answers.items():
         responses[str(status)] = _answer(status, answer, op.answer_headers, schemas)

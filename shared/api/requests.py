@@ -109,6 +109,15 @@ class NewJob(Request):
     fields: FieldValues = Field(default_factory=dict)
 
 
+class RunRequest(Request):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True,
+                              json_schema_extra={"examples": [{}, {"simulator": "local"}]})
+
+    simulator: str | None = Field(default=None, min_length=1, max_length=40,
+                                  description="run on this simulator; without it the job goes to the offer that "
+                                              "starts it soonest (see the job's offers)")
+
+
 class FieldsUpdate(Request):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"fields": {"material": "brass"}}]})
 

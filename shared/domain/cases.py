@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from shared.domain.fields import FieldSpec, FieldValue, check_values, missing_required
 from shared.domain.scripts import BUILTINS, render_scripts, template_problems
+from shared.domain.sites import checked_licences
 from shared.domain.text import Line, Text
 from shared.errors import ValidationFailed, describe_pydantic_errors
 
@@ -79,6 +80,8 @@ class CaseDefinition(BaseModel):
     resources: ResourceSpec = Field(default_factory=ResourceSpec)
     simulators: list[str] = Field(default_factory=list, max_length=50,
                                   description="simulators the case may run on; empty means any")
+    licences: dict[str, int] = Field(default_factory=dict, max_length=20,
+                                     description="solver licences one run holds while it is on its site")
 
     @field_validator("tags")
     @classmethod
@@ -87,6 +90,11 @@ class CaseDefinition(BaseModel):
             if not 1 <= len(tag) <= 40 or not tag.strip() == tag:
                 raise ValueError(f"tag {tag!r} must be 1 to 40 characters without surrounding spaces")
         return value
+
+    @field_validator("licences")
+    @classmethod
+    def _licence_names_and_counts(cls, value: dict[str, int]) -> dict[str, int]:
+        return checked_licences(value)
 
     @field_validator("scripts")
     @classmethod

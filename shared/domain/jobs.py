@@ -180,6 +180,17 @@ class Job(BaseModel):
     # Hashes of tokens sent with starts whose answer is not known yet (the agent may already use one).
     pending_token_hashes: list[str] = Field(default_factory=list, max_length=MAX_PENDING_TOKENS)
     waiting: Waiting | None = None
+    placement: str = ""  # where the job went and why ("chosen by alice", "soonest of 2 offers: ...")
+
+    @property
+    def sent(self) -> bool:
+        """Whether a start may have reached its simulator (a token went out with one)."""
+        return bool(self.agent_token_hash or self.pending_token_hashes or self.scheduler_job_id)
+
+    @property
+    def submitted_at(self) -> datetime:
+        """When it was asked to run: its place in its site's line."""
+        return next((t.at for t in reversed(self.history) if t.status == JobStatus.SUBMITTED), self.updated)
 
     @property
     def start_attempt(self) -> int:
@@ -190,6 +201,9 @@ class Job(BaseModel):
         """Whether ``presented`` is the hash of a token this job's agent may hold (constant time)."""
         known = [h for h in (self.agent_token_hash, *self.pending_token_hashes) if h]
         return any([hmac.compare_digest(presented, h) for h in known])  # a list: compare every one
+
+    def placed(self, simulator: str, why: str) -> "Job":
+        return self.model_copy(update={"simulator": simulator, "placement": why})
 
     def with_pending_token(self, token_hash: str, simulator: str) -> "Job":
         pending = [*self.pending_token_hashes, token_hash][-MAX_PENDING_TOKENS:]

@@ -27,6 +27,9 @@ class JobMessage(BaseModel):
     job_id: str
     case_id: str | None = None
     attempt: int = Field(default=0, ge=0)  # which start: 0 the first, n the n-th retry while waiting
+    # What sent a start again while the job waited for room on its site (a release, a reconciler cycle):
+    # part of the id, so that a nudge is not dropped as a duplicate of the first start.
+    nudge: str | None = Field(default=None, max_length=120, pattern=r"^[A-Za-z0-9:._-]+$")
 
     @field_validator("job_id")
     @classmethod
@@ -36,10 +39,10 @@ class JobMessage(BaseModel):
         return value
 
     @classmethod
-    def start(cls, job: Job, attempt: int | None = None) -> "JobMessage":
+    def start(cls, job: Job, attempt: int | None = None, nudge: str | None = None) -> "JobMessage":
         """The start of ``job``: by default the one its current attempt waits for."""
         return cls(action="start", job_id=job.job_id, case_id=job.case_id,
-                   attempt=job.start_attempt if attempt is None else attempt)
+                   attempt=job.start_attempt if attempt is None else attempt, nudge=nudge)
 
     @classmethod
     def cancel(cls, job: Job) -> "JobMessage":
@@ -47,7 +50,8 @@ class JobMessage(BaseModel):
 
     @property
     def message_id(self) -> str:
-        return f"{self.job_id}:{self.action}" + (f":{self.attempt}" if self.attempt else "")
+        return (f"{self.job_id}:{self.action}" + (f":{self.attempt}" if self.attempt else "")
+                + (f":{self.nudge}" if self.nudge else ""))
 
     @property
     def subject(self) -> str:
@@ -58,6 +62,8 @@ class JobMessage(BaseModel):
         body = {"action": self.action, "job_id": self.job_id}
         if self.attempt:
             body["attempt"] = self.attempt
+        if self.nudge:
+            body["nudge"] = self.nudge
         return json.dumps(body)
 
     def properties(self) -> dict[str, str]:

@@ -4,10 +4,12 @@ the API and from the case-folder loader alike."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from shared.auth import Principal
-from shared.domain.cases import CaseHeader, PublishedCase, parse_definition
+from shared.config import SimulatorSpec
+from shared.domain.cases import CaseDefinition, CaseHeader, PublishedCase, parse_definition
 from shared.errors import Forbidden, ValidationFailed
 from shared.services.paging import fetch_page
 from shared.services.ports import CaseRepository, Clock, Page, PageRequest, Publication
@@ -18,9 +20,10 @@ SEARCHED = 5000  # a search reads at most this many case headers
 
 
 class Catalogue:
-    def __init__(self, cases: CaseRepository, clock: Clock) -> None:
+    def __init__(self, cases: CaseRepository, clock: Clock, simulators: Sequence[SimulatorSpec] = ()) -> None:
         self._cases = cases
         self._clock = clock
+        self._simulators = simulators
 
     def list(self, page: PageRequest, *, words: str | None = None, tag: str | None = None) -> Page[CaseHeader]:
         """A page of case headers in id order; with ``words`` or a ``tag``, of the cases that match."""
@@ -55,10 +58,27 @@ class Catalogue:
                 raise ValidationFailed("the definition is for another case", errors=[
                     {"field": "id", "message": f"is '{body_id}' but the URL names case '{case_id}'"}])
         definition = parse_definition(document)
+        self._check_licences(definition)
         publication = self._cases.publish(definition, caller.user_id, self._clock.now())
         if publication.changed:
             log.info("case %s version %d published by %s", definition.id, publication.case.version, caller.user_id)
         return publication
+
+    def _check_licences(self, definition: CaseDefinition) -> None:
+        """A case whose runs need licences that no site it may run on has could never run: refused. (An
+        app with no simulator configured at all only keeps a catalogue: it publishes unchecked.)"""
+        if not self._simulators:
+            return
+        sites = [s for s in self._simulators if not definition.simulators or s.name in definition.simulators]
+        problems = []
+        for name, count in sorted(definition.licences.items()):
+            if not any(site.licences.get(name, 0) >= count for site in sites):
+                have = ", ".join(f"{s.name} has {s.licences[name]}" for s in sites if name in s.licences)
+                problems.append({"field": f"licences.{name}", "message": f"a run needs {count} {name} licence"
+                                 f"{'s' if count > 1 else ''} and no simulator the case may run on has them"
+                                 + (f" ({have})" if have else "")})
+        if problems:
+            raise ValidationFailed("no simulator has the licences this case needs", errors=problems)
 
 
 def _matches(header: CaseHeader, words: str | None, tag: str | None) -> bool:

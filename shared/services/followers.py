@@ -17,7 +17,6 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime
 from typing import Generic, TypeVar
 
 from shared.auth import Principal
@@ -175,8 +174,6 @@ class SignallingJobRepository(JobRepository):
                   status: JobStatus | None = None, case_id: str | None = None) -> Page[JobSummary]:
         return self._inner.list_jobs(owner, per_page, continuation, skip=skip, status=status, case_id=case_id)
 
-    def list_stale(self, statuses: list[JobStatus], updated_before: datetime, limit: int) -> list[Job]:
-        return self._inner.list_stale(statuses, updated_before, limit)
 
 
 class Listings:

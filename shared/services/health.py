@@ -64,6 +64,15 @@ class Health:
             return report
 
 
+def misconfigured(exc: SimgateError) -> HealthReport:
+    """Health when the settings cannot be read: which settings are invalid (names only: an unsigned
+    caller reads this; why is in the log)."""
+    log.error("health: %s", exc.detail)
+    names = [e["field"] for e in exc.errors if e.get("field")] or ["settings"]
+    return HealthReport(checks=[ProbeResult(group="configuration", name=name, ok=False, latency_ms=0,
+                                            error="invalid setting; the app's log says why") for name in names])
+
+
 def check_health(probes: list[Probe], timeout: float = 8.0) -> HealthReport:
     if not probes:
         return HealthReport(checks=[])

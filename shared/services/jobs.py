@@ -41,6 +41,7 @@ from shared.services.ports import (
     PageRequest,
     Stored,
 )
+from shared.services.sites import Offer, Sites
 
 log = logging.getLogger("simgate.jobs")
 
@@ -49,7 +50,8 @@ STATUS = "status"
 
 class Jobs:
     def __init__(self, cases: CaseRepository, jobs: JobRepository, outputs: OutputStore, queue: JobQueue,
-                 changes: JobChanges, clock: Clock, *, signals: Signals, answers: Answers, live: LiveStore) -> None:
+                 changes: JobChanges, clock: Clock, *, signals: Signals, answers: Answers, live: LiveStore,
+                 sites: Sites) -> None:
         self._cases = cases
         self._jobs = jobs
         self._outputs = outputs
@@ -59,6 +61,7 @@ class Jobs:
         self._signals = signals
         self._answers = answers
         self._live = live
+        self._sites = sites
 
     # --- reading ---
 
@@ -151,25 +154,38 @@ class Jobs:
 
         return self._change(caller, job_id, change, if_match)
 
-    def run(self, caller: Principal, job_id: str) -> Stored[Job]:
-        """Draft -> submitted, and the start message queued. Running a job that is already on its way
-        changes nothing; for a submitted one the start message is sent again (a crash may have lost it)."""
+    def run(self, caller: Principal, job_id: str, simulator: str | None = None) -> Stored[Job]:
+        """Draft -> submitted (on ``simulator`` if the caller chose one), in its site's line, and the
+        start message queued. Running a job that is already on its way changes nothing; for a submitted
+        one the start message is sent again (a crash may have lost it)."""
         now = self._clock.now()
 
         def change(job: Job) -> Job:
             if job.status.terminal:
                 raise Conflict(f"job {job_id} is {job.status.value}; it cannot run again")
             if job.status != JobStatus.DRAFT:
+                if simulator and job.simulator and simulator != job.simulator:
+                    raise Conflict(f"job {job_id} is already {job.status.value} on {job.simulator}")
                 return job
             case = self._cases.get(job.case_id, job.case_version)
             case.render(job.fields, job_id=job.job_id, job_title=job.title)  # 422 now, not a failed job later
-            return job.move(JobStatus.SUBMITTED, at=now, source=f"api:{caller.user_id}", reason="run requested")
+            moved = job.move(JobStatus.SUBMITTED, at=now, source=f"api:{caller.user_id}", reason="run requested")
+            if simulator:
+                self._sites.check_choice(case, simulator)
+                moved = moved.placed(simulator, f"{simulator}: chosen by {caller.user_id}")
+            self._sites.enlist(moved, case, simulator)  # in the line before the job says it is submitted
+            return moved
 
         stored = self._change(caller, job_id, change)
         if stored.item.status == JobStatus.SUBMITTED and not stored.item.cancel_requested:
             self._queue.send(JobMessage.start(stored.item))
             job_log(log, job_id).info("run requested by %s: start message queued", caller.user_id)
         return stored
+
+    def offers(self, caller: Principal, job_id: str) -> tuple[Job, list[Offer]]:
+        """The caller's job, where it could run, and when each site would start it."""
+        job = self.get(caller, job_id).item
+        return job, self._sites.offers(job, self._cases.get(job.case_id, job.case_version))
 
     def cancel(self, caller: Principal, job_id: str) -> Stored[Job]:
         """A draft is cancelled at once; an active job is marked and the manager asked to cancel it."""

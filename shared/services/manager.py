@@ -29,17 +29,11 @@ from shared.domain.bundle import Placement, build_bundle
 from shared.domain.cases import PublishedCase
 from shared.domain.jobs import Job, JobStatus, Waiting, agent_token_hash, decide, new_agent_token
 from shared.domain.messages import JobMessage
-from shared.errors import (
-    ConfigurationError,
-    SimgateError,
-    SimulatorError,
-    SimulatorNotReached,
-    StaleWrite,
-    TransientError,
-)
+from shared.errors import ConfigurationError, SimgateError, SimulatorError, SimulatorNotReached, TransientError
 from shared.logs import job_log
 from shared.services.changes import Change, JobChanges
 from shared.services.ports import CaseRepository, Clock, JobQueue, JobRepository, SimulatorGateway, Stored, Submission
+from shared.services.sites import Sites
 
 log = logging.getLogger("simgate.manager")
 
@@ -82,7 +76,7 @@ class AgentOptions:
 class Manager:
     def __init__(self, cases: CaseRepository, jobs: JobRepository, simulators: SimulatorGateway,
                  simulator_specs: Sequence[SimulatorSpec], agent: AgentOptions, changes: JobChanges, clock: Clock,
-                 queue: JobQueue, max_deliveries: int, waiting: WaitPolicy = WaitPolicy()) -> None:
+                 queue: JobQueue, sites: Sites, max_deliveries: int, waiting: WaitPolicy = WaitPolicy()) -> None:
         self.cases = cases
         self.jobs = jobs
         self.simulators = simulators
@@ -91,6 +85,7 @@ class Manager:
         self.changes = changes
         self.clock = clock
         self.queue = queue
+        self.sites = sites
         self.max_deliveries = max_deliveries
         self.waiting = waiting
 
@@ -147,22 +142,32 @@ class Manager:
         if attempt != job.start_attempt:
             return f"nothing to do: start {attempt} was superseded by start {job.start_attempt}"
         if job.cancel_requested:
-            if job.simulator:
+            if job.simulator and job.sent:
                 self.simulators.cancel(self._spec(job.simulator), job_id)
             return self._cancelled(job_id)
         case = self.cases.get(job.case_id, job.case_version)
         scripts = case.render(job.fields, job_id=job.job_id, job_title=job.title)
-        where = job.simulator or ", ".join(s.name for s in self._candidates(case))
+        where = job.simulator or ", ".join(s.name for s in self.sites.candidates(case))
         token = new_agent_token()
         recorded = None  # the hash of the token once it is kept with the job
         try:
-            spec = self._spec(job.simulator) if job.simulator else self._choose(case)
+            if job.simulator is None:
+                stored = self._place(stored, case)
+                job = stored.item
+            spec = self._spec(job.simulator)
             where = spec.name
-            # The hash is kept before the agent can use the token; a rival delivery's write fails here.
-            try:
-                stored = self.jobs.update(job.with_pending_token(agent_token_hash(token), spec.name), stored.etag)
-            except StaleWrite:
-                raise TransientError(f"job {job_id} changed while it was being started") from None
+            wait = self.sites.acquire(spec, job, case)
+            if wait is not None:  # no room: the job waits in line; a release sends its start again
+                self.sites.note_wait(job_id, wait)
+                job_log(log, job_id, spec.name).info("%s", wait.describe())
+                return wait.describe()
+            # The hash is kept before the agent can use the token. A write that meets a change made since
+            # (a waiting detail, a rival delivery's token) reads the job again: the simulator's marker
+            # keeps a second delivery from submitting twice, and each token it may hold stays valid.
+            stored = self._keep_pending(stored, agent_token_hash(token), spec.name, attempt)
+            if stored is None or agent_token_hash(token) not in stored.item.pending_token_hashes:
+                return f"nothing to do: the job is {stored.item.status.value if stored else 'gone'}"
+            job = stored.item
             recorded = agent_token_hash(token)
             bundle = build_bundle(case, job, _placement(spec), scripts, callback_base_url=self.agent.callback_base_url,
                                   token=token, retry_seconds=self.agent.retry_seconds, ca_bundle=self.agent.ca_bundle)
@@ -185,37 +190,35 @@ class Manager:
         if job.status.terminal:
             return f"nothing to do: the job is {job.status.value}"
         note = ""
-        if job.simulator:
+        if job.simulator and job.sent:
             outcome = self.simulators.cancel(self._spec(job.simulator), job_id)
             note = f"; stopped on {job.simulator}" if outcome.stopped else f"; it was {outcome.state} on {job.simulator}"
         return self._cancelled(job_id, note)
 
     # --- steps ---
 
-    def _candidates(self, case: PublishedCase) -> list[SimulatorSpec]:
-        candidates = [s for s in self.simulator_specs if case.may_run_on(s.name)]
-        if not candidates:
-            allowed = ", ".join(case.definition.simulators) or "any"
-            raise ConfigurationError(f"no configured simulator may run case {case.id} (it runs on: {allowed})")
-        return candidates
+    def _place(self, stored: Stored[Job], case: PublishedCase) -> Stored[Job]:
+        """Choose the job's site (the offer that starts it soonest), record where and why, and move it
+        into that site's line."""
+        spec, why = self.sites.choose(stored.item, case)
 
-    def _choose(self, case: PublishedCase) -> SimulatorSpec:
-        """The first allowed simulator with a free slot, else the least loaded; unreachable ones are
-        passed over while another can be asked."""
-        candidates = self._candidates(case)
-        if len(candidates) == 1:
-            return candidates[0]
-        loads, last_error = [], None
-        for spec in candidates:
-            try:
-                loads.append((spec, self.simulators.load(spec)))
-            except SimulatorError as exc:
-                log.warning("simulator %s passed over: %s", spec.name, exc.detail, extra={"simulator": spec.name})
-                last_error = exc
-        if not loads:
-            raise last_error
-        free = [spec for spec, load in loads if load < spec.max_parallel_jobs]
-        return free[0] if free else min(loads, key=lambda pair: pair[1] / pair[0].max_parallel_jobs)[0]
+        def place(job: Job) -> Job:  # a rival delivery may have placed it meanwhile: its choice stands
+            return job.placed(spec.name, why) if job.simulator is None else job
+
+        placed = self.changes.apply(stored.item.job_id, place, known=stored)
+        if placed is None:
+            raise TransientError(f"job {stored.item.job_id} was deleted while its site was chosen")
+        self.sites.place(placed.item, case)
+        job_log(log, placed.item.job_id, spec.name).info("placed on %s", why)
+        return placed
+
+    def _keep_pending(self, stored: Stored[Job], token_hash: str, simulator: str, attempt: int) -> Stored[Job] | None:
+        def keep(job: Job) -> Job:
+            if job.status != JobStatus.SUBMITTED or job.cancel_requested or job.start_attempt != attempt:
+                return job  # news since it was read: the message that brought it decides
+            return job.with_pending_token(token_hash, simulator)
+
+        return self.changes.apply(stored.item.job_id, keep, known=stored)
 
     def _spec(self, name: str) -> SimulatorSpec:
         spec = simulator_named(self.simulator_specs, name)
@@ -263,8 +266,10 @@ class Manager:
                  "agent_token_hash": submitted.token_hash, "pending_token_hashes": [], "waiting": None}
 
         def change(job: Job) -> Job:
-            if job.status == JobStatus.SUBMITTED:
-                return job.move(JobStatus.QUEUED, at=self.clock.now(), source=SOURCE, reason=f"queued on {where}", **facts)
+            if job.status == JobStatus.SUBMITTED:  # the history keeps what it waited for, if it did
+                waited = f", after {job.detail}" if job.detail.startswith("waiting for ") else ""
+                return job.move(JobStatus.QUEUED, at=self.clock.now(), source=SOURCE, reason=f"queued on {where}{waited}",
+                                **facts)
             if job.status.terminal or all(getattr(job, k) == v for k, v in facts.items()):
                 return job
             return job.model_copy(update=facts)  # the agent reported before the manager could: keep its status

@@ -20,6 +20,7 @@ from shared.domain.jobs import Job, JobStatus, JobSummary
 from shared.domain.live import LiveDelta, LiveListing
 from shared.domain.messages import JobMessage
 from shared.domain.reconcile import Observation
+from shared.domain.sites import DurationHistory, Ledger, LineEntry
 
 Item = TypeVar("Item")
 
@@ -159,10 +160,6 @@ class JobRepository(abc.ABC):
         """The owner's jobs newest first (every owner's, owner by owner, for None), exactly ``per_page``
         of them unless it is the last page; without a token, after the first ``skip`` (read cheaply)."""
 
-    @abc.abstractmethod
-    def list_stale(self, statuses: list[JobStatus], updated_before: datetime, limit: int) -> list[Job]:
-        """Jobs of every owner in one of ``statuses`` that nothing has changed since ``updated_before``:
-        at most ``limit`` of them, the least recently updated first where the store can tell."""
 
 
 class JobQueue(abc.ABC):
@@ -295,7 +292,53 @@ class LiveStore(abc.ABC):
         """The jobs someone followed since ``since`` (one listing); older marks are removed."""
 
 
+# --- sites ---
+
+
+class SiteStore(abc.ABC):
+    """The governor's records beside the jobs: per site, its ledger of grants (written with ETag
+    conditions), one line entry per job active on it (or waiting for a site: ``UNPLACED``), and the
+    run times of each case version's finished runs there."""
+
+    @abc.abstractmethod
+    def ledger(self, site: str) -> Stored[Ledger] | None:
+        """The site's ledger, None before its first grant."""
+
+    @abc.abstractmethod
+    def save_ledger(self, site: str, ledger: Ledger, etag: str | None) -> Stored[Ledger]:
+        """Replace the ledger if it still has ``etag`` (create it for None); StaleWrite otherwise."""
+
+    @abc.abstractmethod
+    def enter(self, entry: LineEntry) -> None:
+        """Put the job in its site's line (again: the same entry, unchanged)."""
+
+    @abc.abstractmethod
+    def leave(self, site: str, job_id: str) -> None:
+        """Take the job out of the site's line; nothing if it is not in it."""
+
+    @abc.abstractmethod
+    def line(self, site: str | None = None) -> list[LineEntry]:
+        """The jobs in the site's line (every site's, and the unplaced, for None)."""
+
+    @abc.abstractmethod
+    def history(self, site: str, case_id: str, case_version: int) -> Stored[DurationHistory] | None:
+        """The run times of the case version's finished runs on the site."""
+
+    @abc.abstractmethod
+    def save_history(self, site: str, case_id: str, case_version: int, history: DurationHistory,
+                     etag: str | None) -> None:
+        """Replace the history if it still has ``etag`` (create it for None); StaleWrite otherwise."""
+
+
 # --- simulators ---
+
+
+@dataclass(frozen=True)
+class Survey:
+    """A site as it answers now: the simgate jobs it has, and when its scheduler would start one more."""
+
+    load: int
+    estimated_start: datetime | None = None  # Slurm's own estimate (sbatch --test-only); None for direct
 
 
 @dataclass(frozen=True)
@@ -346,8 +389,8 @@ class SimulatorGateway(abc.ABC):
         """Stop the job and keep it from ever starting."""
 
     @abc.abstractmethod
-    def load(self, simulator: SimulatorSpec) -> int:
-        """How many simgate jobs the simulator has queued or running."""
+    def survey(self, simulator: SimulatorSpec, resources: dict) -> Survey:
+        """The simulator's load and, for a Slurm site, when it would start a run needing ``resources``."""
 
     @abc.abstractmethod
     def observe(self, simulator: SimulatorSpec, job_ids: list[str]) -> dict[str, Observation]:

@@ -1,16 +1,21 @@
 """The reconciler: one cycle, run by a timer. It repairs jobs whose webhooks were lost and fails the
 ones that vanished, so no job stays queued, running or in cleanup with nobody working on it.
 
-A cycle lists the stale jobs (active, unchanged for ``stale_after``), asks each simulator about all
+A cycle reads the jobs in the sites' lines (shared/services/sites.py: every job active on a site or
+waiting for one, so a cycle costs what is active, not the table's history), takes the stale ones
+(unchanged for ``stale_after``), asks each simulator about all
 of its stale jobs in one batch, and moves each job as ``shared.domain.reconcile.verdict`` says. Jobs
 whose outputs are still on the simulator because their agent could not deliver them move to cleanup
 and get a fresh upload grant, handed to the agent over SSH in one more batch per simulator; the agent
 uploads in the background and reports done. Jobs still ``submitted`` get their start message again
-(unless they are waiting for an unreachable simulator and their next attempt is still due), and
+(unless they are waiting for an unreachable simulator and their next attempt is still due, or wait
+in their site's line for a grant), and
 active jobs with a cancel request their cancel message: the manager handles both idempotently, and
 Service Bus drops a resend whose original it already has (duplicate detection on the message id).
 Each cycle also sweeps the staging area the upload grants write to: the uploads of jobs that have
-ended or no longer exist are removed, so an old grant's writes last one cycle at most.
+ended or no longer exist are removed, so an old grant's writes last one cycle at most. Last, the
+governor recounts every site from the jobs' own states: grants of jobs that left are dropped, and the
+jobs that fit now are sent their start.
 
 It never overrides fresher news: a job that changed after it was listed is left to the next cycle,
 and a simulator that cannot be reached is skipped (its jobs are not failed for it).
@@ -37,6 +42,7 @@ from shared.services.agent_reports import UPLOAD_GRANT_TTL
 from shared.services.changes import JobChanges
 from shared.services.outputs import release_after_seal, sealed_outputs, sweep_staging
 from shared.services.ports import Clock, JobQueue, JobRepository, Link, OutputStore, SimulatorGateway
+from shared.services.sites import Recount, Sites
 
 log = logging.getLogger("simgate.reconciler")
 
@@ -54,6 +60,7 @@ class Cycle:
     handed_over: int = 0  # jobs whose agents got a fresh upload grant
     swept: int = 0  # jobs whose staged uploads were removed (ended or gone)
     unreachable: list[str] = field(default_factory=list)
+    recount: Recount | None = None
 
     def __str__(self) -> str:
         parts = [f"{self.examined} stale jobs examined"]
@@ -65,12 +72,15 @@ class Cycle:
             parts.append(f"staged uploads of {self.swept} ended or deleted jobs removed")
         if self.unreachable:
             parts.append(f"not reached: {', '.join(self.unreachable)}")
+        if self.recount:
+            parts.append(str(self.recount))
         return "; ".join(parts)
 
 
 class Reconciler:
     def __init__(self, jobs: JobRepository, simulators: SimulatorGateway, simulator_specs: Sequence[SimulatorSpec],
-                 outputs: OutputStore, queue: JobQueue, changes: JobChanges, clock: Clock, stale_after: timedelta,
+                 outputs: OutputStore, queue: JobQueue, changes: JobChanges, clock: Clock, sites: Sites,
+                 stale_after: timedelta,
                  max_jobs: int = MAX_JOBS_PER_CYCLE) -> None:
         self.jobs = jobs
         self.simulators = simulators
@@ -79,6 +89,7 @@ class Reconciler:
         self.queue = queue
         self.changes = changes
         self.clock = clock
+        self.sites = sites
         self.stale_after = stale_after
         self.max_jobs = max_jobs
 
@@ -92,11 +103,13 @@ class Reconciler:
 
     def _repair(self, cycle: Cycle) -> None:
         now = self.clock.now()
-        stale = self.jobs.list_stale([JobStatus.SUBMITTED, *RECONCILED], now - self.stale_after, self.max_jobs)
-        if len(stale) >= self.max_jobs:
-            log.warning("more than %d stale jobs: the rest wait for the next cycle", self.max_jobs)
+        known = self._active()
+        before = now - self.stale_after
+        stale = sorted((job for job in known.values() if job is not None and job.updated < before
+                        and job.status in (JobStatus.SUBMITTED, *RECONCILED)), key=lambda job: job.updated)
         cycle.examined = len(stale)
         by_simulator: dict[str, list[Job]] = defaultdict(list)
+        granted: dict[str, set[str]] = {}
         for job in stale:
             if job.cancel_requested:
                 self.queue.send(JobMessage.cancel(job))
@@ -104,6 +117,9 @@ class Reconciler:
             elif job.status == JobStatus.SUBMITTED:
                 if job.waiting and job.waiting.next_attempt_at + self.stale_after > now:
                     continue  # waiting visibly for its simulator; its next start is scheduled
+                if job.simulator and job.job_id not in granted.setdefault(job.simulator,
+                                                                          self.sites.granted(job.simulator)):
+                    continue  # waiting in its site's line: the recount sends its start when it fits
                 self.queue.send(JobMessage.start(job))
                 cycle.resent["start"] += 1
             elif self._spec(job.simulator) is None:
@@ -128,6 +144,20 @@ class Reconciler:
                             grants[job.job_id] = grant
             if grants:
                 self._hand_over(self._spec(name), grants, cycle)
+        cycle.recount = self.sites.recount(known, at=now.strftime("%Y%m%dT%H%M%S"))
+
+    def _active(self) -> dict[str, Job | None]:
+        """Every job in a site's line (those active or waiting for a site), read by id: a cycle costs
+        what is active, never the whole history of jobs."""
+        ids = self.sites.line_jobs()
+        if len(ids) > self.max_jobs:
+            log.warning("%d active jobs: %d examined this cycle, the rest in the next", len(ids), self.max_jobs)
+            ids = ids[:self.max_jobs]
+        known: dict[str, Job | None] = {}
+        for job_id in ids:
+            found = self.jobs.find(job_id)
+            known[job_id] = found.item if found else None
+        return known
 
     def _sweep(self, cycle: Cycle) -> None:
         try:

@@ -15,12 +15,15 @@ from tests.loopback import TcpGate
 
 @pytest.fixture(scope="session")
 def app_env(storage_env, sshd, slurm_sshd, storage, tmp_path_factory) -> dict[str, str]:
-    """The sample's settings on the test services: the direct simulator "test" first, then "test-slurm", and
-    "test-slurm-closed", the same Slurm cluster as a site whose compute nodes cannot call out."""
+    """The sample's settings on the test services: the direct simulator "test" first (with two "solver"
+    licences), then "test-slurm", "test-slurm-closed", the same Slurm cluster as a site whose compute nodes
+    cannot call out, and "test-shared", the direct simulator again as a site shared fairly (4 slots, at
+    most 2 per user). A case that names no simulator goes to the first with room: "test" unless it is full."""
     sample = read_local_settings(PROJECT_ROOT / "local.settings.sample.json")["Values"]
     simulators = []
-    for simulator, changes in ((sshd, {}), (slurm_sshd, {}),
-                               (slurm_sshd, {"name": "test-slurm-closed", "nodes_call_out": False})):
+    for simulator, changes in ((sshd, {"licences": {"solver": 2}}), (slurm_sshd, {}),
+                               (slurm_sshd, {"name": "test-slurm-closed", "nodes_call_out": False}),
+                               (sshd, {"name": "test-shared", "max_parallel_jobs": 4, "max_jobs_per_user": 2})):
         spec = {**json.loads(simulator.spec.model_dump_json()), **changes}
         spec["workdir"] = str(tmp_path_factory.mktemp(f"{spec['name']}-jobs"))
         simulators.append(spec)

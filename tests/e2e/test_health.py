@@ -25,6 +25,7 @@ def test_health_reports_every_dependency_reachable(local_host):
         ("simulators", "test"): True,
         ("simulators", "test-slurm"): True,
         ("simulators", "test-slurm-closed"): True,
+        ("simulators", "test-shared"): True,
     }
     assert response.headers["Cache-Control"] == "no-store"
 
@@ -51,9 +52,17 @@ def test_health_is_503_and_says_why_when_a_simulator_is_not_trusted(local_host, 
     assert sim["ok"] is False and sim["error"] == "Simulator host key does not match the pinned key"
 
 
-def test_a_broken_configuration_is_a_500_problem_that_names_nothing_secret(local_host, monkeypatch):
+def test_a_broken_configuration_names_the_setting_and_never_its_value(local_host, monkeypatch):
     response = health_with(local_host, monkeypatch, SIMULATORS="{broken")
-    assert response.status_code == 500
-    assert response.headers["Content-Type"].startswith("application/problem+json")
-    assert response.json()["type"] == "urn:simgate:problem:misconfigured"
-    assert "SIMULATORS" not in response.text
+    assert response.status_code == 503 and response.json()["status"] == "degraded"
+    assert [(c["group"], c["name"], c["ok"]) for c in response.json()["checks"]] == [
+        ("configuration", "SIMULATORS", False)]
+    assert "broken" not in response.text
+
+
+def test_a_malformed_site_limit_is_named_by_health_not_found_at_run_time(local_host, app_env, monkeypatch):
+    simulators = json.loads(app_env["SIMULATORS"])
+    simulators[0]["licences"] = {"solver": "two"}
+    response = health_with(local_host, monkeypatch, SIMULATORS=json.dumps(simulators))
+    assert response.status_code == 503
+    assert [c["name"] for c in response.json()["checks"]] == ["SIMULATORS"]

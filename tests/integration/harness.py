@@ -18,6 +18,7 @@ from devstack.processes import free_port, wait_until
 from devstack.sshd import login_user, start_sshd
 from shared.adapters.job_queue import StorageJobQueue, decode_envelope
 from shared.adapters.simulators import SshSimulatorGateway, job_directory
+from shared.adapters.site_store import TableSiteStore
 from shared.adapters.ssh import SshPool, SshSession
 from shared.adapters.system_clock import SystemClock
 from shared.agent import simgate_agent
@@ -30,6 +31,7 @@ from shared.http import problem_kind, problem_of
 from shared.services.agent_reports import AgentReports
 from shared.services.changes import JobChanges
 from shared.services.manager import AgentOptions, Delivery, Manager, WaitPolicy
+from shared.services.sites import Sites
 from tests import conftest
 from tests.loopback import JsonHandler, LoopbackServer
 
@@ -74,6 +76,16 @@ QUICK_RETRIES = WaitPolicy(horizon=timedelta(hours=1), first_delay=timedelta(sec
                            max_delay=timedelta(seconds=1))
 
 
+class Ungoverned(Sites):
+    """The sites' lines as the app keeps them, without their limits: these tests are about the start path
+    over SSH and the agent's own slot on the simulator; the governor's grants are tested on their own
+    (tests/integration/test_site_store.py, tests/e2e/test_governor.py)."""
+
+    def acquire(self, spec, job, case):
+        self.enlist(job, case, spec.name)
+        return None
+
+
 class Harness:
     def __init__(self, repositories, spec: SimulatorSpec, gateway_class=SshSimulatorGateway, *,
                  callback_base_url: str | None = None, waiting: WaitPolicy = QUICK_RETRIES,
@@ -85,9 +97,17 @@ class Harness:
         self.queue = StorageJobQueue(self.storage, "h" + uuid.uuid4().hex[:20])  # this harness's own queue
         self.storage.queue_service.create_queue(self.queue.queue_name)
         clock = SystemClock()
+        changes = JobChanges(self.jobs, clock)
+        self.site_store = TableSiteStore(self.storage, self.jobs.table_name)  # beside the jobs, as in the app
+        self.sites = self.governor([spec])
         self.manager = Manager(self.cases, self.jobs, self.gateway, [spec], AgentOptions(callback_base_url, **agent_options),
-                               JobChanges(self.jobs, clock), clock, self.queue, max_deliveries=FIRST.max_count,
+                               changes, clock, self.queue, self.sites, max_deliveries=FIRST.max_count,
                                waiting=waiting)
+
+    def governor(self, specs) -> Sites:
+        clock = SystemClock()
+        return Ungoverned(self.site_store, self.jobs, JobChanges(self.jobs, clock), self.queue, self.gateway, specs,
+                          clock)
 
     def submitted_job(self, **fields) -> Job:
         at = now()
@@ -95,6 +115,7 @@ class Harness:
         job = Job(job_id=new_job_id("alice", at), owner="alice", title="Test 1", case_id="holder", case_version=1,
                   fields=values, status=JobStatus.SUBMITTED, created=at, updated=at,
                   history=[Transition(status=JobStatus.SUBMITTED, at=at, source="api:alice")])
+        self.sites.enlist(job, self.cases.get(job.case_id, job.case_version))  # as a run puts it in line
         self.jobs.add(job)
         return job
 

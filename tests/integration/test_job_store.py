@@ -144,22 +144,3 @@ def test_large_field_values_are_split_over_properties(repository):
     entity = repository._table.get_entity(partition_of(job.job_id), job.job_id)
     assert entity["job_chunks"] > 1
     assert not entity["RowKey"].startswith(IDEMPOTENCY_PREFIX)
-
-
-def test_stale_jobs_are_found_across_owners_by_status_and_last_update(repository):
-    old, recent = NOW - timedelta(hours=1), NOW + timedelta(minutes=1)
-    wanted = [
-        new_job("alice", old, status=JobStatus.RUNNING),
-        new_job("bob", old - timedelta(minutes=5), status=JobStatus.QUEUED),
-    ]
-    others = [
-        new_job("carol", recent, status=JobStatus.RUNNING),  # updated after the cut-off
-        new_job("dave", old, status=JobStatus.DONE),  # finished
-        new_job("erin", old, status=JobStatus.DRAFT),
-    ]
-    for job in wanted + others:
-        repository.add(job, IdempotencyRecord(key_hash=job.job_id[-8:], request_hash="r"))  # rows without status too
-    found = repository.list_stale([JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.CLEANUP], NOW, limit=10)
-    assert [job.job_id for job in found] == [wanted[1].job_id, wanted[0].job_id]  # least recently updated first
-    assert found[0] == wanted[1]
-    assert len(repository.list_stale([JobStatus.QUEUED, JobStatus.RUNNING], NOW, limit=1)) == 1

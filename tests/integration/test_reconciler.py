@@ -97,7 +97,7 @@ class World:
         # stale at once: the tests decide when a cycle runs
         clock = SystemClock()
         return Reconciler(self.jobs, self.gateway, specs, self.outputs, self.queue, JobChanges(self.jobs, clock),
-                          clock, stale_after=timedelta(0))
+                          clock, self.harness.governor(specs), stale_after=timedelta(0))
 
     def started(self, **fields):
         job = self.harness.submitted_job(**fields)

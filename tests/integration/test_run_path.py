@@ -206,7 +206,7 @@ def test_outputs_the_agent_could_not_deliver_are_brought_home_by_the_reconciler(
                       ca_bundle=str(azurite.ca_bundle))
     clock = SystemClock()
     reconciler = Reconciler(jobs, SshSimulatorGateway(harness.pool), [spec], outputs, harness.queue,
-                            JobChanges(jobs, clock), clock, stale_after=timedelta(0))
+                            JobChanges(jobs, clock), clock, harness.sites, stale_after=timedelta(0))
     try:
         job = harness.submitted_job()
         harness.start(job.job_id)

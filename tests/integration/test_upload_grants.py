@@ -15,6 +15,7 @@ import requests
 from shared.adapters.job_store import TableJobRepository
 from shared.adapters.live_store import BlobLiveStore
 from shared.adapters.output_store import BlobOutputStore
+from shared.adapters.site_store import TableSiteStore
 from shared.adapters.system_clock import SystemClock
 from shared.auth import Principal
 from shared.domain.jobs import Job, JobStatus, Transition, agent_token_hash, new_job_id
@@ -26,6 +27,7 @@ from shared.services.followers import Answers, Signals
 from shared.services.jobs import Jobs
 from shared.services.outputs import Outputs
 from shared.services.reconciler import Reconciler
+from shared.services.sites import Sites
 from tests.conftest import own_container
 from tests.fakes import FakeSimulatorGateway, InMemoryCaseRepository, RecordingJobQueue
 
@@ -54,11 +56,13 @@ class App:
         live = BlobLiveStore(storage, container.container_name)
         self.reports = AgentReports(self.jobs, self.store, changes, clock, live=live)
         signals = Signals(clock)
+        sites = Sites(TableSiteStore(storage, table), self.jobs, changes, RecordingJobQueue(), FakeSimulatorGateway(),
+                      [], clock)
         self.service = Jobs(InMemoryCaseRepository(), self.jobs, self.store, RecordingJobQueue(), changes, clock,
-                            signals=signals, answers=Answers(signals, clock, 0), live=live)
+                            signals=signals, answers=Answers(signals, clock, 0), live=live, sites=sites)
         self.outputs = Outputs(self.service, self.store, live)
         self.reconciler = Reconciler(self.jobs, FakeSimulatorGateway(), [], self.store, RecordingJobQueue(), changes,
-                                     clock, stale_after=timedelta(minutes=10))
+                                     clock, sites, stale_after=timedelta(minutes=10))
 
     def running_job(self) -> Job:
         at = SystemClock().now()

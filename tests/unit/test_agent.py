@@ -218,8 +218,9 @@ def queued_behind_a_holder(tmp_path: Path) -> tuple[Path, Path]:
 def test_direct_jobs_wait_for_a_free_slot_and_count_in_the_load(tmp_path):
     holder, waiter = queued_behind_a_holder(tmp_path)
     assert not (waiter / "run" / "ran").exists()
-    code, answer = agent(tmp_path, "load", "direct")
+    code, answer = agent(tmp_path, "survey", "direct")
     assert code == 0 and answer["load"] >= 2  # every agent of this user counts, these two among them
+    assert answer["estimated_start"] is None  # a direct site's start is the governor's to tell
     (holder / "release").touch()
     wait_for(waiter, "finished")
     assert (waiter / "run" / "ran").exists()
@@ -240,7 +241,7 @@ def test_a_direct_job_past_its_wall_time_is_stopped_and_failed(tmp_path):
     assert "wall time" in failed["reason"]
 
 
-@pytest.mark.parametrize("argv", [["explode"], ["start", "only-one-argument"], ["load"], []])
+@pytest.mark.parametrize("argv", [["explode"], ["start", "only-one-argument"], ["survey"], []])
 def test_a_bad_command_is_refused(tmp_path, argv):
     code, answer = agent(tmp_path, *argv) if argv else agent(tmp_path, "")
     assert code == 2 and "usage" in answer["error"]

@@ -23,12 +23,14 @@ from shared.errors import (
 )
 from shared.services.changes import JobChanges
 from shared.services.manager import AgentOptions, Delivery, Manager, WaitPolicy
+from shared.services.sites import Sites
 from tests.factories import case_document
 from tests.fakes import (
     FakeClock,
     FakeSimulatorGateway,
     InMemoryCaseRepository,
     InMemoryJobRepository,
+    InMemorySiteStore,
     RecordingJobQueue,
 )
 
@@ -51,9 +53,12 @@ class World:
         self.gateway = FakeSimulatorGateway()
         self.queue = RecordingJobQueue()
         self.clock = FakeClock(NOW + timedelta(minutes=1))
+        self.sites = InMemorySiteStore()
+        changes = JobChanges(self.jobs, self.clock)
+        self.governor = Sites(self.sites, self.jobs, changes, self.queue, self.gateway, specs or [spec()], self.clock)
         self.manager = Manager(self.cases, self.jobs, self.gateway, specs or [spec()],
-                               AgentOptions("https://simgate.example.org/api"), JobChanges(self.jobs, self.clock),
-                               self.clock, self.queue, max_deliveries=FIRST.max_count,
+                               AgentOptions("https://simgate.example.org/api"), changes,
+                               self.clock, self.queue, self.governor, max_deliveries=FIRST.max_count,
                                waiting=WaitPolicy(horizon=timedelta(hours=1), max_delay=timedelta(minutes=5)))
 
     def submitted_job(self, **changes) -> Job:
@@ -316,42 +321,79 @@ def test_an_agent_that_reports_before_the_manager_records_keeps_its_status():
     assert stored.status == JobStatus.RUNNING and stored.simulator == "hpc" and stored.scheduler_job_id == "1001"
 
 
-def test_a_changed_job_during_the_start_is_retried_not_doubled():
+def test_a_job_changed_during_its_start_is_read_again_and_started_once():
     world = World()
     job = world.submitted_job()
     original_update = world.jobs.update
     calls = []
 
-    def rival_first(job_to_write, etag):
+    def rival_first(job_to_write, etag):  # e.g. the reconciler refreshed its waiting detail meanwhile
         calls.append(job_to_write.status)
         if len(calls) == 1:
-            raise StaleWrite("a rival delivery wrote first")
+            raise StaleWrite("another writer wrote first")
         return original_update(job_to_write, etag)
 
     world.jobs.update = rival_first
-    with pytest.raises(TransientError):
-        world.start(job.job_id)
-    assert world.gateway.delivered == {}
+    world.start(job.job_id)
+    assert world.job(job.job_id).status == JobStatus.QUEUED and world.gateway.submit_count == 1
+    assert len(world.gateway.delivered) == 1
 
 
-def test_placement_follows_the_case_restriction_and_the_simulators_loads():
-    specs = [spec("a", max_parallel_jobs=2), spec("b", max_parallel_jobs=2), spec("c", max_parallel_jobs=4)]
+def test_a_job_cancelled_during_its_start_is_not_sent():
+    world = World()
+    job = world.submitted_job()
+    original_update = world.jobs.update
+
+    def cancelled_first(job_to_write, etag):
+        if job_to_write.pending_token_hashes and not world.job(job.job_id).cancel_requested:
+            stored = world.jobs.get(job.job_id)
+            original_update(stored.item.request_cancel("alice", NOW), stored.etag)
+            raise StaleWrite("cancelled meanwhile")
+        return original_update(job_to_write, etag)
+
+    world.jobs.update = cancelled_first
+    assert world.start(job.job_id) == "nothing to do: the job is submitted"
+    assert world.gateway.start_calls == []
+
+
+def test_placement_takes_the_offer_that_starts_soonest_and_records_why():
+    specs = [spec("a", scheduler="direct", max_parallel_jobs=1), spec("b", scheduler="direct", max_parallel_jobs=2)]
     world = World(specs)
-    world.gateway.loads = {"a": 2, "b": 1, "c": 1}
-    first = world.submitted_job()
+    placed = []
+    for _ in range(3):
+        job = world.submitted_job()
+        world.start(job.job_id)
+        placed.append(world.job(job.job_id))
+    assert [job.simulator for job in placed] == ["a", "b", "b"]  # a is full after the first: b starts sooner
+    assert placed[1].placement.startswith("b: the soonest of 2 available offers (estimated start now)")
+    assert all(job.status == JobStatus.QUEUED for job in placed)
+
+
+def test_an_unreachable_site_is_passed_over_when_another_can_take_the_job():
+    specs = [spec("a", scheduler="direct"), spec("b", scheduler="direct")]
+    world = World(specs)
+    world.gateway.fail("survey:a", SimulatorUnreachable("down"))
+    job = world.submitted_job()
+    world.start(job.job_id)
+    assert world.job(job.job_id).simulator == "b"
+
+
+def test_a_case_restricted_to_one_site_goes_there_without_asking_anyone():
+    world = World([spec("a"), spec("c")], case_changes={"simulators": ["c"]})
+    job = world.submitted_job()
+    world.start(job.job_id)
+    assert world.job(job.job_id).simulator == "c" and world.gateway.surveys == []
+
+
+def test_a_start_without_room_leaves_the_job_submitted_saying_why_and_sends_nothing():
+    world = World([spec("a", scheduler="direct", max_parallel_jobs=1)])
+    first, second = world.submitted_job(), world.submitted_job()
     world.start(first.job_id)
-    assert world.job(first.job_id).simulator == "b"  # a is full; b is first with a free slot
-
-    world.gateway.loads = {"a": 2, "b": 2, "c": 4}
-    world.gateway.fail("load:b", SimulatorUnreachable("down"))
-    second = world.submitted_job()
-    world.start(second.job_id)
-    assert world.job(second.job_id).simulator == "a"  # all full: the least loaded (b passed over)
-
-    restricted = World(specs, case_changes={"simulators": ["c"]})
-    job = restricted.submitted_job()
-    restricted.start(job.job_id)
-    assert restricted.job(job.job_id).simulator == "c"
+    outcome = world.start(second.job_id)
+    waiting = world.job(second.job_id)
+    assert outcome == waiting.detail == "waiting for a slot on a (1/1 in use, 1st in line)"
+    assert waiting.status == JobStatus.SUBMITTED and waiting.simulator == "a" and not waiting.sent
+    assert [job_id for _, job_id in world.gateway.start_calls] == [first.job_id]
 
 
 def test_a_case_no_configured_simulator_may_run_fails_clearly():

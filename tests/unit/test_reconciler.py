@@ -10,10 +10,19 @@ import pytest
 from shared.config import SimulatorSpec
 from shared.domain.jobs import CancelRequest, Job, JobStatus, Transition, new_job_id
 from shared.domain.reconcile import Observation
+from shared.domain.sites import UNPLACED, LineEntry
 from shared.errors import SimulatorUnreachable
 from shared.services.changes import JobChanges
 from shared.services.reconciler import Reconciler
-from tests.fakes import FakeClock, FakeSimulatorGateway, InMemoryJobRepository, InMemoryOutputStore, RecordingJobQueue
+from shared.services.sites import Sites
+from tests.fakes import (
+    FakeClock,
+    FakeSimulatorGateway,
+    InMemoryJobRepository,
+    InMemoryOutputStore,
+    InMemorySiteStore,
+    RecordingJobQueue,
+)
 
 NOW = datetime(2026, 5, 1, 12, tzinfo=timezone.utc)
 STALE = NOW - timedelta(minutes=30)
@@ -32,8 +41,12 @@ class World:
         self.outputs = InMemoryOutputStore()
         self.queue = RecordingJobQueue()
         clock = FakeClock(NOW)
-        self.reconciler = Reconciler(self.jobs, self.gateway, [spec("hpc"), spec("cluster", "slurm")], self.outputs,
-                                     self.queue, JobChanges(self.jobs, clock), clock, stale_after=timedelta(minutes=10))
+        self.sites = InMemorySiteStore()
+        specs = [spec("hpc"), spec("cluster", "slurm")]
+        changes = JobChanges(self.jobs, clock)
+        governor = Sites(self.sites, self.jobs, changes, self.queue, self.gateway, specs, clock)
+        self.reconciler = Reconciler(self.jobs, self.gateway, specs, self.outputs, self.queue, changes, clock,
+                                     governor, stale_after=timedelta(minutes=10))
 
     def job(self, status: JobStatus, *, simulator: str | None = "hpc", updated: datetime = STALE, seq: int = 0,
             **changes) -> Job:
@@ -42,6 +55,8 @@ class World:
                   fields={}, status=status, created=created, updated=updated, simulator=simulator,
                   history=[Transition(status=status, at=updated, source="manager")], **changes)
         self.jobs.add(job)
+        if status.active:  # every active job is in its site's line, as the API and the manager leave it
+            self.sites.enter(LineEntry(site=simulator or UNPLACED, job_id=job.job_id, owner=job.owner, since=created))
         return job
 
     def observe(self, job: Job, simulator: str = "hpc", **facts) -> None:

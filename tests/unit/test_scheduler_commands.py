@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import shlex
+from datetime import timedelta, timezone
 
 import pytest
 
@@ -23,11 +24,13 @@ from shared.agent.simgate_agent import (
     agent_argv,
     is_agent_cmdline,
     parse_sbatch,
+    parse_sbatch_test,
     parse_scancel,
     parse_squeue_find,
     parse_squeue_load,
     parse_squeue_states,
     sbatch_argv,
+    sbatch_test_argv,
     scancel_argv,
     slurm_unavailable,
     squeue_find_argv,
@@ -296,3 +299,16 @@ def test_the_status_command_reports_each_slurm_jobs_state_and_whether_it_is_aliv
     jobs = json.loads(capsys.readouterr().out)["jobs"]
     assert {job_id: (seen["scheduler_state"], seen["alive"]) for job_id, seen in jobs.items()} == {
         "a": ("PENDING", True), "b": ("OUT_OF_MEMORY", False), "c": (None, False)}
+
+
+def test_sbatch_test_only_asks_with_the_runs_resources_and_its_start_is_read_in_utc():
+    resources = JobResources(cores=4, memory_mb=512, wall_time_minutes=30, partition="debug", account="proj")
+    assert sbatch_test_argv(resources) == ["sbatch", "--test-only", "--ntasks=1", "--cpus-per-task=4", "--mem=512M",
+                                           "--time=30", "--partition=debug", "--account=proj", "--wrap=true"]
+    said = "sbatch: Job 4242 to start at 2026-12-07T10:15:00 using 4 processors on nodes n1 in partition debug\n"
+    assert parse_sbatch_test(0, "", said, zone=timezone(timedelta(hours=1))) == "2026-12-07T09:15:00+00:00"
+    assert parse_sbatch_test(0, "", "sbatch: nothing to say\n") is None
+    with pytest.raises(Refused):
+        parse_sbatch_test(1, "", "sbatch: error: invalid partition specified: nope")
+    with pytest.raises(Temporary):
+        parse_sbatch_test(1, "", UNREACHABLE)
