@@ -110,6 +110,8 @@ WaitOption = Annotated[bool, typer.Option("--wait", "-w", help=(
 SetOption = Annotated[list[str] | None, typer.Option("--set", "-s", metavar="NAME=VALUE", help=(
     "A field value, converted to the field's type; repeat for more."))]
 JobArgument = Annotated[str, typer.Argument(metavar="JOB", help="The job's id.")]
+SimulatorOption = Annotated[str | None, typer.Option("--simulator", metavar="NAME", help=(
+    "Run it on this simulator (simgate offers JOB lists them). [default: the one that starts it soonest]"))]
 
 
 # --- cases ---
@@ -161,6 +163,7 @@ def new_job(
     title: Annotated[str, typer.Option("--title", "-t", help="The job's title.")],
     values: SetOption = None,
     run: Annotated[bool, typer.Option("--run", help="Run it right away.")] = False,
+    simulator: SimulatorOption = None,
     wait: WaitOption = False,
     json: JsonOption = False,
 ) -> None:
@@ -174,10 +177,10 @@ def new_job(
     from cli import render
     from cli.workflows import create_job
 
-    api = session(ctx).api()
-    created = create_job(api, case_id, title, values or [])
+    _check_run_choice(run or wait, simulator)
+    created = create_job(session(ctx).api(), case_id, title, values or [])
     render.note(f"created job {created.job_id} (draft)")
-    _start_new(ctx, created, run or wait, wait, json)
+    _start_new(ctx, created, run or wait, wait, json, simulator)
 
 
 @app.command("set")
@@ -200,12 +203,30 @@ def set_fields(
     render.stdout().print(render.values_table(answer.fields))
 
 
+@app.command("offers")
+def job_offers(ctx: typer.Context, job_id: JobArgument, json: JsonOption = False) -> None:
+    """Where a job could run: each simulator its case may use, how busy it is, when it would start it.
+
+    Starts and durations are estimates: what each rests on is listed under the table. Choose one with
+    simgate run JOB --simulator NAME.
+    """
+    from cli import render
+
+    answer = session(ctx).api().offers(job_id)
+    if json:
+        return render.print_json(answer)
+    if not answer.offers:
+        return render.note(f"no configured simulator may run job {job_id}'s case")
+    render.offers_view(render.stdout(), answer)
+
+
 @app.command("run")
-def run_job(ctx: typer.Context, job_id: JobArgument, wait: WaitOption = False, json: JsonOption = False) -> None:
+def run_job(ctx: typer.Context, job_id: JobArgument, simulator: SimulatorOption = None, wait: WaitOption = False,
+            json: JsonOption = False) -> None:
     """Run a draft job (again while submitted: sends its start again)."""
     from cli import render
 
-    accepted = session(ctx).api().run(job_id)
+    accepted = session(ctx).api().run(job_id, simulator)
     if wait:
         return _follow(ctx, job_id, json)
     if json:
@@ -213,12 +234,18 @@ def run_job(ctx: typer.Context, job_id: JobArgument, wait: WaitOption = False, j
     render.note(f"job {job_id} is {accepted.status.value}; follow it with: simgate status {job_id} --wait")
 
 
-def _start_new(ctx: typer.Context, created: Any, run: bool, wait: bool, json: bool) -> None:
-    """A job just created: its id on stdout (or its JSON), run and followed if asked."""
+def _check_run_choice(run: bool, simulator: str | None) -> None:
+    if simulator is not None and not run:
+        raise UsageProblem("--simulator chooses where the job runs: add --run (or --wait)")
+
+
+def _start_new(ctx: typer.Context, created: Any, run: bool, wait: bool, json: bool,
+               simulator: str | None = None) -> None:
+    """A job just created: its id on stdout (or its JSON), run (where asked) and followed if asked."""
     from cli import render
 
     if run:
-        accepted = session(ctx).api().run(created.job_id)
+        accepted = session(ctx).api().run(created.job_id, simulator)
         render.note(f"job {created.job_id} is {accepted.status.value}")
     if wait:
         return _follow(ctx, created.job_id, json, print_id=True)
@@ -332,6 +359,7 @@ def relaunch_job(
     job_id: JobArgument,
     values: SetOption = None,
     run: Annotated[bool, typer.Option("--run", help="Run the new job right away.")] = False,
+    simulator: SimulatorOption = None,
     wait: WaitOption = False,
     json: JsonOption = False,
 ) -> None:
@@ -339,9 +367,10 @@ def relaunch_job(
     from cli import render
     from cli.workflows import relaunch
 
+    _check_run_choice(run or wait, simulator)
     created = relaunch(session(ctx).api(), job_id, values or [])
     render.note(f"created job {created.job_id} (draft) from {job_id}")
-    _start_new(ctx, created, run or wait, wait, json)
+    _start_new(ctx, created, run or wait, wait, json, simulator)
 
 
 @app.command("delete")
@@ -357,6 +386,22 @@ def delete_job(
         typer.confirm(f"Delete job {job_id} and its outputs?", abort=True, err=True)
     session(ctx).api().delete(job_id)
     render.note(f"deleted job {job_id}")
+
+
+# --- simulators ---
+
+
+@app.command("simulators")
+def simulators(ctx: typer.Context, json: JsonOption = False) -> None:
+    """Admins: every simulator with its limits, what is in use, whether it answers, and who waits."""
+    from cli import render
+
+    sites = session(ctx).api().simulators()
+    if json:
+        return render.print_json(sites)
+    if not sites:
+        return render.note("no simulators are configured")
+    render.simulators_view(render.stdout(), sites)
 
 
 # --- outputs ---

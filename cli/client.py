@@ -24,6 +24,7 @@ from shared.api.models import (
     FieldsSet,
     JobCreated,
     JobDetails,
+    JobOffers,
     JobStatus,
     JobStatusInfo,
     JobSummary,
@@ -32,8 +33,9 @@ from shared.api.models import (
     OutputLink,
     Problem,
     RunAccepted,
+    SiteInfo,
 )
-from shared.api.requests import CaseListQuery, FieldsUpdate, JobListQuery, LogQuery, NewJob
+from shared.api.requests import CaseListQuery, FieldsUpdate, JobListQuery, LogQuery, NewJob, RunRequest
 from shared.domain.fields import FieldValue
 from shared.errors import describe_pydantic_errors
 
@@ -107,8 +109,13 @@ class Api:
         body = request_model(FieldsUpdate, fields=fields)
         return self._call("PATCH", f"job/{_segment(job_id)}", FieldsSet, json=body.model_dump(mode="json"))
 
-    def run(self, job_id: str) -> RunAccepted:
-        return self._call("POST", f"job/{_segment(job_id)}", RunAccepted)
+    def run(self, job_id: str, simulator: str | None = None) -> RunAccepted:
+        """Without ``simulator``, no body: the API places the job on the offer that starts it soonest."""
+        body = None if simulator is None else request_model(RunRequest, simulator=simulator).model_dump(mode="json")
+        return self._call("POST", f"job/{_segment(job_id)}", RunAccepted, json=body)
+
+    def offers(self, job_id: str) -> JobOffers:
+        return self._call("GET", f"job/{_segment(job_id)}/offers", JobOffers)
 
     def status(self, job_id: str, wait: float = 0, since: JobStatus | None = None) -> JobStatusInfo:
         params: dict[str, Any] = {"wait": wait} if wait else {}
@@ -141,6 +148,11 @@ class Api:
 
     def delete(self, job_id: str) -> None:
         self._send("DELETE", f"job/{_segment(job_id)}")
+
+    # --- simulators ---
+
+    def simulators(self) -> list[SiteInfo]:
+        return _parse(self._send("GET", "simulators"), TypeAdapter(list[SiteInfo]))
 
     # --- outputs ---
 

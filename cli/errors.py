@@ -44,12 +44,13 @@ class CliError(Exception):
 
 
 class ApiProblem(CliError):
-    """A problem document (RFC 9457) the API answered with."""
+    """A problem document (RFC 9457) the API answered with: its title and detail, then each of its
+    errors that says more than the detail."""
 
     def __init__(self, problem: Problem, hint: str | None = None) -> None:
         title = problem.title[:1].lower() + problem.title[1:]
         message = title if problem.detail in ("", problem.title) else f"{title}: {problem.detail}"
-        details = [entry_line(e.field, e.message) for e in problem.errors or []]
+        details = [entry_line(e.field, e.message) for e in problem.errors or [] if e.message != problem.detail]
         super().__init__(message + (f" ({hint})" if hint else ""), details)
         self.problem = problem
 

@@ -1,10 +1,15 @@
 """Following a job until it finishes: the API's long poll, shown as one live status line (a progress bar
-once the job reports progress) on a terminal, or a line per change elsewhere."""
+once the job reports progress, the job's detail beside it or, without room, beneath it) on a terminal,
+or a line per change elsewhere."""
 
 from __future__ import annotations
 
-from rich.console import Console
+from collections.abc import Iterable
+
+from rich.console import Console, RenderableType
+from rich.padding import Padding
 from rich.progress import BarColumn, Progress, SpinnerColumn, Task, TaskProgressColumn, TextColumn, TimeElapsedColumn
+from rich.table import Column, Table
 from rich.text import Text
 
 from cli.client import Api
@@ -13,6 +18,7 @@ from cli.render import STATUS_STYLES, status_line
 from shared.api.models import JobStatus, JobStatusInfo
 
 WAIT_SECONDS = 25  # the API's longest wait
+BAR_WIDTH = 24  # at most: narrower where the line has no room
 MARKS = {JobStatus.DONE: ("✔", "green"), JobStatus.FAILED: ("✘", "bold red"), JobStatus.CANCELLED: ("■", "magenta")}
 
 
@@ -61,10 +67,9 @@ class StatusLine:
         self.last: str | None = None
         # the prefix as a column of its own, less the space that separates columns
         lead = [TextColumn(prefix[:-1], markup=False)] if prefix else []
-        self.progress = Progress(*lead, _Mark(), TextColumn("{task.description}"),
-                                 BarColumn(bar_width=24), TaskProgressColumn(), TimeElapsedColumn(),
-                                 TextColumn("{task.fields[detail]}", style="dim", markup=False), console=console,
-                                 transient=False)
+        self.progress = _LiveLine(*lead, _Mark(), TextColumn("{task.description}"),
+                                  BarColumn(bar_width=None, table_column=Column(max_width=BAR_WIDTH)),
+                                  TaskProgressColumn(), TimeElapsedColumn(), console=console, transient=False)
         self.task = self.progress.add_task(job_id, total=None, detail="", mark=None)
 
     def __enter__(self) -> StatusLine:
@@ -89,6 +94,24 @@ class StatusLine:
         if line.plain != self.last:
             self.console.print(Text(self.prefix) + line)
             self.last = line.plain
+
+
+class _LiveLine(Progress):
+    """The status line with the job's detail beside it, or beneath it where the line leaves it no room:
+    a waiting job's detail (what it waits for, its place in line) is never cut short."""
+
+    def get_renderables(self) -> Iterable[RenderableType]:
+        line = self.make_tasks_table(self.tasks)
+        detail = Text(self.tasks[0].fields["detail"] if self.tasks else "", style="dim")
+        if not detail:
+            yield line
+        elif self.console.measure(line).maximum + 1 + detail.cell_len <= self.console.width:
+            beside = Table.grid(padding=(0, 1))
+            beside.add_row(line, detail)
+            yield beside
+        else:
+            yield line
+            yield Padding(detail, (0, 0, 0, 2))
 
 
 class _Mark(SpinnerColumn):

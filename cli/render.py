@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
@@ -20,10 +20,15 @@ from shared.api.models import (
     CaseHeader,
     FieldInfo,
     JobDetails,
+    JobOffers,
     JobStatus,
     JobStatusInfo,
     JobSummary,
+    OfferInfo,
     OutputInfo,
+    SiteInfo,
+    SiteLimitsInfo,
+    WaitingInfo,
 )
 from shared.domain.fields import FieldValue
 
@@ -83,6 +88,28 @@ def ago(moment: datetime, now: datetime | None = None) -> str:
     if seconds < 30 * 86400:
         return f"{seconds // 86400} d ago"
     return moment.strftime("%Y-%m-%d")
+
+
+def span(seconds: float) -> str:
+    """"45 s", "12 min", "3 h 5 min", "2 d 4 h"."""
+    whole = max(0, round(seconds))
+    if whole < 60:
+        return f"{whole} s"
+    if whole < 3600:
+        return f"{whole // 60} min"
+    if whole < 86400:
+        hours, minutes = divmod(whole // 60, 60)
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    days, hours = divmod(whole // 3600, 24)
+    return f"{days} d {hours} h" if hours else f"{days} d"
+
+
+def until(moment: datetime | None, now: datetime | None = None) -> str:
+    """"now", "in 12 min"; "unknown" without a moment."""
+    if moment is None:
+        return "unknown"
+    seconds = (moment - (now or datetime.now(timezone.utc))).total_seconds()
+    return "now" if seconds < 1 else f"in {span(seconds)}"
 
 
 def when(moment: datetime) -> str:
@@ -194,6 +221,7 @@ def job_view(console: Console, job: JobDetails) -> None:
             ("detail", job.detail), ("error", Text(job.error or "", style="red")), ("owner", job.owner or ""),
             ("simulator", " ".join(filter(None, [job.simulator, job.scheduler_job_id and
                                                   f"(scheduler job {job.scheduler_job_id})"]))),
+            ("placement", job.placement),
             ("cancel", f"requested by {job.cancel_requested.by} {ago(job.cancel_requested.at)}"
              if job.cancel_requested else ""),
             ("created", when(job.created)), ("updated", when(job.updated)),
@@ -245,3 +273,109 @@ def outputs_table(outputs: Sequence[OutputInfo]) -> Table:
     for output in outputs:
         table.add_row(output.output_id, output.name, size(output.size), output.content_type)
     return table
+
+
+def offers_view(console: Console, answer: JobOffers) -> None:
+    """The offers at a glance, then what each one's estimates rest on (or why it cannot take the job)."""
+    if answer.placement:
+        console.print(Text.assemble(("placement  ", "dim"), answer.placement))
+        console.print()
+    console.print(offers_table(answer.offers))
+    console.print()
+    console.print(notes_grid((o.simulator, offer_notes(o)) for o in answer.offers))
+
+
+def offers_table(offers: Sequence[OfferInfo]) -> Table:
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    table.add_column("SIMULATOR", no_wrap=True)
+    table.add_column("SCHEDULER", no_wrap=True)
+    table.add_column("SLOTS", justify="right", no_wrap=True)
+    table.add_column("WAITING", justify="right", no_wrap=True)
+    table.add_column("LICENCES")
+    table.add_column("START", no_wrap=True)
+    table.add_column("DURATION", no_wrap=True)
+    for offer in offers:
+        start = Text(until(offer.estimated_start)) if offer.available else Text("unavailable", style="red")
+        duration = "unknown" if offer.estimated_duration_s is None else span(offer.estimated_duration_s)
+        table.add_row(offer.simulator, offer.scheduler, slots(offer.running, offer.limits), str(offer.waiting),
+                      licences(offer.limits, offer.licences_in_use), start, duration)
+    return table
+
+
+def offer_notes(offer: OfferInfo) -> Text:
+    start = Text(f"start: {offer.start_basis}") if offer.available else refusal("unavailable", offer.reason)
+    return Text("\n").join([start, Text(f"duration: {offer.basis}")])
+
+
+def refusal(what: str, reason: str | None) -> Text:
+    return Text(f"{what}: {reason}" if reason else what, style="red")
+
+
+def simulators_view(console: Console, sites: Sequence[SiteInfo]) -> None:
+    """Every site at a glance, why any cannot be reached, then each line of waiting jobs."""
+    console.print(simulators_table(sites))
+    unreachable = [(s.name, refusal("unreachable", s.reason)) for s in sites if not s.reachable]
+    if unreachable:
+        console.print()
+        console.print(notes_grid(unreachable))
+    for site in sites:
+        if site.waiting:
+            console.print()
+            console.print(Text(f"{site.name}: {len(site.waiting)} waiting", style="bold"))
+            console.print(waiting_grid(site.waiting))
+
+
+def simulators_table(sites: Sequence[SiteInfo]) -> Table:
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    table.add_column("SIMULATOR", no_wrap=True)
+    table.add_column("SCHEDULER", no_wrap=True)
+    table.add_column("REACHABLE", no_wrap=True)
+    table.add_column("SLOTS", justify="right", no_wrap=True)
+    table.add_column("PER USER")
+    table.add_column("LICENCES")
+    table.add_column("WAITING", justify="right", no_wrap=True)
+    for site in sites:
+        reachable = Text("yes") if site.reachable else Text("no", style="red")
+        table.add_row(site.name, site.scheduler, reachable, slots(site.running, site.limits),
+                      per_user(site.per_user, site.limits.max_jobs_per_user),
+                      licences(site.limits, site.licences_in_use), str(len(site.waiting)))
+    return table
+
+
+def waiting_grid(waiting: Sequence[WaitingInfo]) -> Table:
+    """A waiting job a row: its place, id, owner and how long it has waited, and beneath them why."""
+    owner_width = max(len(entry.owner) for entry in waiting)
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(justify="right", no_wrap=True)
+    grid.add_column()
+    for entry in waiting:
+        grid.add_row(f"{entry.place}.", Text.assemble(f"{entry.job_id}  {entry.owner:<{owner_width}}  ",
+                                                       (f"since {ago(entry.since)}", "dim"), "\n",
+                                                       (entry.reason, "dim")))
+    return grid
+
+
+def notes_grid(notes: Iterable[tuple[str, Text]]) -> Table:
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(no_wrap=True)
+    grid.add_column()
+    for name, text in notes:
+        grid.add_row(name, text)
+    return grid
+
+
+def slots(running: int, limits: SiteLimitsInfo) -> str:
+    return f"{running}/{limits.max_parallel_jobs}"
+
+
+def licences(limits: SiteLimitsInfo, in_use: dict[str, int]) -> str:
+    """"solver 1/2, mesher 0/4": in use of the site's total, by name."""
+    return ", ".join(f"{name} {in_use.get(name, 0)}/{total}" for name, total in sorted(limits.licences.items()))
+
+
+def per_user(counts: dict[str, int], limit: int | None) -> Text:
+    """"alice 2/2, bob 1/2": each user's jobs on the site (of the most one may have)."""
+    share = f"/{limit}" if limit else ""
+    if counts:
+        return Text(", ".join(f"{user} {count}{share}" for user, count in sorted(counts.items())))
+    return Text(f"max {limit} each" if limit else "", style="dim")

@@ -1,11 +1,13 @@
 """The real CLI, as a process, against the local host serving the real app: cases, a job from --set to
-done, its log followed while it runs, its outputs downloaded from Azurite, cancel and relaunch, and how
-it reports what goes wrong."""
+done, its log followed while it runs, its outputs downloaded from Azurite, cancel and relaunch, a job's
+offers and a run on a chosen simulator, the admins' view of the simulators, and how it reports what
+goes wrong."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import uuid
@@ -15,7 +17,7 @@ import pytest
 import requests
 
 from devstack import PROJECT_ROOT
-from shared.api.models import CaseDetails, JobDetails, JobStatusInfo, OutputInfo
+from shared.api.models import CaseDetails, JobDetails, JobOffers, JobStatusInfo, OutputInfo, SiteInfo
 from shared.domain.jobs import JobSummary
 from tests.e2e.helpers import wait_for_status
 from tests.factories import case_document
@@ -23,6 +25,7 @@ from tests.factories import case_document
 pytestmark = pytest.mark.e2e
 
 ADMIN = {"X-Simgate-User": "carol", "X-Simgate-Roles": "simgate.admin"}
+ROAMING_SIMULATORS = ["test", "test-slurm", "test-shared"]  # in the order the e2e app configures them
 SCRIPT = """#!/bin/sh
 mkdir -p results
 i=1
@@ -37,6 +40,17 @@ def case_id(local_host):
     fields = [*case_document()["fields"], {"name": "steps", "type": "integer", "min": 1, "max": 120, "default": 1}]
     document = case_document(case_id, title=f"Command line {case_id}", fields=fields, scripts={"run.sh": SCRIPT},
                              entry_point="run.sh", simulators=["test"])
+    response = requests.put(f"{local_host.url}/api/case/{case_id}", json=document, headers=ADMIN, timeout=30)
+    assert response.status_code == 201, response.text
+    return case_id
+
+
+@pytest.fixture(scope="module")
+def roaming_case_id(local_host):
+    """A case that may run on three of the configured simulators."""
+    case_id = f"cli-roam-{uuid.uuid4().hex[:8]}"
+    document = case_document(case_id, title=f"Command line {case_id}", scripts={"run.sh": "#!/bin/sh\necho ok\n"},
+                             entry_point="run.sh", simulators=ROAMING_SIMULATORS)
     response = requests.put(f"{local_host.url}/api/case/{case_id}", json=document, headers=ADMIN, timeout=30)
     assert response.status_code == 201, response.text
     return case_id
@@ -155,6 +169,50 @@ def test_what_goes_wrong_is_one_clear_line_and_its_exit_code(simgate, case_id, u
     unreachable = simgate("cases", expect=3, url="http://127.0.0.1:9")
     assert unreachable.stderr.splitlines() == ["simgate: cannot reach http://127.0.0.1:9/api: [Errno 111] "
                                                "Connection refused", "  is `make up` running?"]
+
+
+def table_rows(text: str) -> dict[str, list[str]]:
+    """A table's rows by their first cell, split at runs of two spaces or more."""
+    rows = (re.split(r" {2,}", line.strip()) for line in text.split("\n\n")[0].splitlines())
+    return {cells[0]: cells[1:] for cells in rows}
+
+
+def test_offers_then_a_run_on_the_chosen_simulator(simgate, local_host, roaming_case_id, user):
+    job_id = simgate("new", roaming_case_id, "-t", "Where").stdout.strip()
+    offers = JobOffers.model_validate_json(simgate("offers", job_id, "--json").stdout)
+    assert [o.simulator for o in offers.offers] == ROAMING_SIMULATORS
+    assert (offers.simulator, offers.placement) == (None, "")
+    shown = table_rows(simgate("offers", job_id).stdout)
+    assert set(ROAMING_SIMULATORS) <= set(shown) and shown["test"][0] == "direct"
+
+    ran = simgate("run", job_id, "--simulator", "test")
+    assert ran.stderr.startswith(f"job {job_id} is submitted")
+    done = JobDetails.model_validate(wait_for_status(local_host, job_id, "done", headers={"X-Simgate-User": user}))
+    assert (done.simulator, done.placement) == ("test", f"test: chosen by {user}")
+    assert f"placement  test: chosen by {user}" in simgate("job", job_id).stdout
+    assert simgate("offers", job_id).stdout.startswith(f"placement  test: chosen by {user}\n")
+
+
+def test_a_simulator_the_api_does_not_know_is_refused_naming_it(simgate, roaming_case_id):
+    job_id = simgate("new", roaming_case_id, "-t", "Nowhere").stdout.strip()
+    refused = simgate("run", job_id, "--simulator", "nope", expect=1)
+    assert refused.stderr.startswith("simgate: ") and "simulator 'nope'" in refused.stderr, refused.stderr
+    assert refused.stdout == ""
+    assert JobStatusInfo.model_validate_json(simgate("status", job_id, "--json").stdout).status == "draft"
+
+
+def test_simulators_for_admins_with_their_licences(simgate):
+    listed = [SiteInfo.model_validate(s) for s in
+              json.loads(simgate("--roles", "simgate.admin", "simulators", "--json").stdout)]
+    assert [s.name for s in listed] == ["test", "test-slurm", "test-slurm-closed", "test-shared"]
+    assert listed[0].limits.licences == {"solver": 2}
+
+    shown = table_rows(simgate("--roles", "simgate.admin", "simulators").stdout)
+    assert shown["test"][:2] == ["direct", "yes"]
+    assert any(re.fullmatch(r"solver [0-2]/2", cell) for cell in shown["test"]), shown["test"]
+
+    refused = simgate("simulators", expect=1)
+    assert refused.stderr.startswith("simgate: forbidden: ") and "admin" in refused.stderr
 
 
 def test_the_console_script_is_installed():

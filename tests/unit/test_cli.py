@@ -4,6 +4,8 @@ and how every kind of failure ends (one line on stderr, its exit code)."""
 from __future__ import annotations
 
 import json
+import re
+from datetime import datetime, timedelta, timezone
 
 import httpx
 import pytest
@@ -11,7 +13,8 @@ from typer.testing import CliRunner
 
 from cli import client
 from cli.app import app
-from shared.api.models import JobStatusInfo
+from cli.render import ago
+from shared.api.models import JobOffers, JobStatusInfo, SiteInfo
 from shared.domain.jobs import JobSummary
 
 JOB = "5f2c9a0e11b7-8230312345678-3fa9c2d1"
@@ -396,3 +399,190 @@ def test_relaunch_checks_changed_values_before_it_makes_the_new_job(fake):
     relaunched = simgate("relaunch", JOB, "--set", "speed_rpm=8000")
     assert relaunched.exit_code == 0 and relaunched.stdout == "new-job\n"
     assert json.loads(fake.sent("PATCH", "/api/job/new-job")[0].content) == {"fields": {"speed_rpm": 8000}}
+
+
+# --- where jobs run ---
+
+
+def soon(**delta: float) -> str:
+    return (datetime.now(timezone.utc) + timedelta(**delta)).isoformat()
+
+
+def offer(simulator: str, **changes) -> dict:
+    return {"simulator": simulator, "scheduler": "direct", "available": True, "reason": None, "running": 1,
+            "waiting": 0, "limits": {"max_parallel_jobs": 4, "licences": {}, "max_jobs_per_user": None},
+            "licences_in_use": {}, "estimated_start": None, "start_basis": "no estimate",
+            "estimated_duration_s": None, "basis": "no history", **changes}
+
+
+def offers(**changes) -> dict:
+    """A job's offers: one starting now, one in 12 minutes, one at a time unknown, one unavailable."""
+    return {"job_id": JOB, "simulator": None, "placement": "", **changes, "offers": [
+        offer("local", limits={"max_parallel_jobs": 4, "licences": {"solver": 2}}, licences_in_use={"solver": 1},
+              estimated_start=soon(seconds=-2), start_basis="room now", estimated_duration_s=130,
+              basis="median of 3 finished runs of version 2 on local"),
+        offer("hpc", scheduler="slurm", running=8, waiting=3, limits={"max_parallel_jobs": 8},
+              estimated_start=soon(minutes=12, seconds=30), start_basis="simgate's line (3 waiting)"),
+        offer("cluster", scheduler="slurm", start_basis="no history to estimate from"),
+        offer("away", scheduler="slurm", available=False, reason="cannot reach the simulator"),
+    ]}
+UNKNOWN_SIMULATOR = httpx.Response(422, headers={"Content-Type": "application/problem+json"}, json={
+    "type": "urn:simgate:problem:validation-failed", "title": "Validation failed", "status": 422,
+    "detail": "there is no simulator 'nope' (configured: local, hpc)",
+    "errors": [{"field": "simulator", "message": "there is no simulator 'nope' (configured: local, hpc)"}]})
+
+
+SITES = [
+    {"name": "local", "scheduler": "direct", "nodes_call_out": True, "reachable": True, "reason": None,
+     "limits": {"max_parallel_jobs": 2, "licences": {"solver": 2}, "max_jobs_per_user": 1}, "running": 2,
+     "licences_in_use": {"solver": 2}, "per_user": {"alice": 1, "bob": 1}, "waiting": [
+         {"job_id": JOB, "owner": "carol", "since": NOW, "place": 1,
+          "reason": "waiting for a slot on local (2/2 in use, 1st in line)"},
+         {"job_id": "second", "owner": "alice", "since": NOW, "place": 2,
+          "reason": "waiting for its owner's share of local (1/1 of their jobs in use, 2nd in line)"}]},
+    {"name": "hpc", "scheduler": "slurm", "nodes_call_out": False, "reachable": False,
+     "reason": "cannot reach the simulator", "limits": {"max_parallel_jobs": 8}, "running": 0,
+     "licences_in_use": {}, "per_user": {}, "waiting": []},
+]
+
+
+def rows(table: str) -> dict[str, list[str]]:
+    """A table's rows by their first cell, split at runs of two spaces or more."""
+    return {cells[0]: cells[1:] for cells in (re.split(r" {2,}", line.strip()) for line in table.splitlines())}
+
+
+def blocks(text: str) -> list[str]:
+    """What a command printed, in the parts blank lines separate."""
+    return "\n".join(line.rstrip() for line in text.splitlines()).split("\n\n")
+
+
+def test_offers_as_a_table_with_starts_for_people_and_as_json(fake):
+    answer = offers()
+    fake.answers[("GET", f"/api/job/{JOB}/offers")] = answer
+    shown = simgate("offers", JOB)
+    assert shown.exit_code == 0, shown.output
+    table, notes = blocks(shown.stdout)
+    assert rows(table) == {
+        "SIMULATOR": ["SCHEDULER", "SLOTS", "WAITING", "LICENCES", "START", "DURATION"],
+        "local": ["direct", "1/4", "0", "solver 1/2", "now", "2 min"],
+        "hpc": ["slurm", "8/8", "3", "in 12 min", "unknown"],
+        "cluster": ["slurm", "1/4", "0", "unknown", "unknown"],
+        "away": ["slurm", "1/4", "0", "unavailable", "unknown"]}
+    assert [re.split(r" {2,}", line.strip()) for line in notes.splitlines()] == [
+        ["local", "start: room now"], ["duration: median of 3 finished runs of version 2 on local"],
+        ["hpc", "start: simgate's line (3 waiting)"], ["duration: no history"],
+        ["cluster", "start: no history to estimate from"], ["duration: no history"],
+        ["away", "unavailable: cannot reach the simulator"], ["duration: no history"]]
+
+    scripted = simgate("offers", JOB, "--json")
+    assert JobOffers.model_validate_json(scripted.stdout) == JobOffers.model_validate(answer)
+
+
+def test_offers_of_a_placed_job_say_where_it_went(fake):
+    fake.answers[("GET", f"/api/job/{JOB}/offers")] = offers(simulator="local", placement="local: chosen by alice")
+    assert blocks(simgate("offers", JOB).stdout)[0] == "placement  local: chosen by alice"
+
+
+def test_offers_and_simulators_fit_80_columns(fake, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    fake.answers[("GET", f"/api/job/{JOB}/offers")] = offers()
+    fake.answers[("GET", "/api/simulators")] = SITES
+    for shown in (simgate("offers", JOB).stdout, simgate("simulators").stdout):
+        assert max(len(line.rstrip()) for line in shown.splitlines()) <= 80, shown
+    assert rows(blocks(simgate("offers", JOB).stdout)[0])["hpc"] == ["slurm", "8/8", "3", "in 12 min", "unknown"]
+
+
+def test_run_sends_the_chosen_simulator_and_no_body_without_one(fake):
+    fake.answers[("POST", f"/api/job/{JOB}")] = httpx.Response(202, json={"success": True, "status": "submitted"})
+    assert simgate("run", JOB, "--simulator", "local").exit_code == 0
+    assert simgate("run", JOB).exit_code == 0
+    chosen, soonest = fake.sent("POST", f"/api/job/{JOB}")
+    assert json.loads(chosen.content) == {"simulator": "local"}
+    assert soonest.content == b""
+
+
+def test_new_and_relaunch_run_on_the_chosen_simulator(fake):
+    fake.answers[("POST", "/api/job")] = httpx.Response(201, json={"job_id": "new-job"})
+    fake.answers[("POST", f"/api/job/{JOB}/relaunch")] = httpx.Response(201, json={"job_id": "new-job"})
+    fake.answers[("POST", "/api/job/new-job")] = httpx.Response(202, json={"success": True, "status": "submitted"})
+    made = simgate("new", "smoothie", "-t", "x", "--run", "--simulator", "hpc")
+    assert (made.exit_code, made.stdout) == (0, "new-job\n")
+    assert simgate("relaunch", JOB, "--run", "--simulator", "local").exit_code == 0
+    assert [json.loads(r.content) for r in fake.sent("POST", "/api/job/new-job")] == [
+        {"simulator": "hpc"}, {"simulator": "local"}]
+
+
+def test_a_simulator_without_run_is_a_usage_error_that_creates_nothing(fake):
+    refused = simgate("new", "smoothie", "-t", "x", "--simulator", "hpc")
+    assert refused.exit_code == 2
+    assert refused.stderr == "simgate: --simulator chooses where the job runs: add --run (or --wait)\n"
+    assert simgate("relaunch", JOB, "--simulator", "hpc").exit_code == 2
+    assert simgate("run", JOB, "--simulator", "").exit_code == 2
+    assert fake.requests == []
+
+
+def test_an_unknown_simulator_is_the_apis_message_said_once(fake):
+    fake.answers[("POST", f"/api/job/{JOB}")] = UNKNOWN_SIMULATOR
+    refused = simgate("run", JOB, "--simulator", "nope")
+    assert (refused.exit_code, refused.stdout) == (1, "")
+    assert refused.stderr == "simgate: validation failed: there is no simulator 'nope' (configured: local, hpc)\n"
+
+
+def test_simulators_for_admins_with_their_lines_and_as_json(fake):
+    fake.answers[("GET", "/api/simulators")] = SITES
+    shown = simgate("--roles", "simgate.admin", "simulators")
+    assert shown.exit_code == 0, shown.output
+    table, unreachable, line = blocks(shown.stdout)
+    assert rows(table) == {
+        "SIMULATOR": ["SCHEDULER", "REACHABLE", "SLOTS", "PER USER", "LICENCES", "WAITING"],
+        "local": ["direct", "yes", "2/2", "alice 1/1, bob 1/1", "solver 2/2", "2"],
+        "hpc": ["slurm", "no", "0/8", "0"]}
+    assert unreachable == "hpc  unreachable: cannot reach the simulator"
+    since = f"since {ago(datetime.fromisoformat(NOW))}"
+    assert [re.split(r" {2,}", text.strip()) for text in line.splitlines()] == [
+        ["local: 2 waiting"],
+        ["1.", JOB, "carol", since], ["waiting for a slot on local (2/2 in use, 1st in line)"],
+        ["2.", "second", "alice", since],
+        ["waiting for its owner's share of local (1/1 of their jobs in use, 2nd in line)"]]
+    assert fake.requests[-1].headers["X-Simgate-Roles"] == "simgate.admin"
+
+    scripted = simgate("--roles", "simgate.admin", "simulators", "--json")
+    assert [SiteInfo.model_validate(s) for s in json.loads(scripted.stdout)] == [
+        SiteInfo.model_validate(s) for s in SITES]
+
+
+def test_simulators_for_someone_not_an_admin_is_the_apis_refusal(fake):
+    fake.answers[("GET", "/api/simulators")] = httpx.Response(403, headers={
+        "Content-Type": "application/problem+json"}, json={
+        "type": "urn:simgate:problem:forbidden", "title": "Forbidden", "status": 403,
+        "detail": "the sites' view needs the admin role"})
+    refused = simgate("simulators")
+    assert (refused.exit_code, refused.stdout) == (1, "")
+    assert refused.stderr == "simgate: forbidden: the sites' view needs the admin role\n"
+
+
+def test_a_job_shows_where_it_was_placed_and_why(fake):
+    fake.answers[("GET", f"/api/job/{JOB}")] = {
+        **SUMMARY, "uws_status": "EXECUTING", "fields": {}, "history": [], "detail": "step 5",
+        "cancel_requested": None, "simulator": "local", "scheduler_job_id": "4242", "error": None,
+        "outputs": {"count": 0, "bytes": 0}, "placement": "local: the soonest of 2 available offers"}
+    shown = simgate("job", JOB)
+    assert shown.exit_code == 0, shown.output
+    lines = blocks(shown.stdout)[0].splitlines()
+    assert lines[lines.index("simulator  local (scheduler job 4242)") + 1] == (
+        "placement  local: the soonest of 2 available offers")
+
+
+def test_following_a_waiting_job_shows_each_change_of_its_place_in_line(fake):
+    fake.answers[("GET", f"/api/job/{JOB}/status")] = answers_in_turn(
+        status_answer("submitted", detail="waiting for a slot on local (4/4 in use, 3rd in line)", etag='"1"'),
+        status_answer("submitted", detail="waiting for a slot on local (4/4 in use, 2nd in line)", etag='"2"'),
+        status_answer("submitted", detail="waiting for licence solver (2/2 in use, 1st in line)", etag='"3"'),
+        status_answer("done", 1.0, etag='"4"'))
+    followed = simgate("status", JOB, "--wait")
+    assert followed.exit_code == 0, followed.output
+    assert followed.stderr.splitlines() == [
+        f"{JOB}  submitted  waiting for a slot on local (4/4 in use, 3rd in line)",
+        f"{JOB}  submitted  waiting for a slot on local (4/4 in use, 2nd in line)",
+        f"{JOB}  submitted  waiting for licence solver (2/2 in use, 1st in line)",
+        f"{JOB}  done 100%"]

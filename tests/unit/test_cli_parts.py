@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from cli.client import Api, Seen, connection_problem, trust
 from cli.download import Downloads, target_in
 from cli.errors import CannotConnect, CliError, JobEnded, SignInFailed, UsageProblem
 from cli.fields import convert, parse_assignments
-from cli.render import ago, size
+from cli.render import ago, size, span, until
 from shared.api.models import FieldInfo, JobStatusInfo, OutputInfo, OutputLink
 from shared.domain.jobs import JobStatus
 
@@ -341,6 +342,38 @@ def test_following_on_a_terminal_is_one_line_with_a_progress_bar():
     assert "✔ job-1 done" in frames[-1] and "100%" in frames[-1] and "now done" in frames[-1]
 
 
+class WaitingInLine(StatusSequence):
+    """A job that waits in line, its detail saying why and its place, then is done."""
+
+    def __init__(self, *details: str) -> None:
+        super().__init__(*["submitted"] * len(details), "done")
+        self.details = [*details, ""]
+
+    def watch(self, job_id, seen=None, wait=0) -> Seen:
+        answer = super().watch(job_id, seen, wait)
+        return Seen(answer.info.model_copy(update={"detail": self.details.pop(0)}), answer.etag)
+
+
+def drawn(screen: io.StringIO) -> list[list[str]]:
+    """Each frame a live display drew, as its lines without control sequences or trailing blanks."""
+    frames = screen.getvalue().split("\r\x1b[2K")
+    return [[line.rstrip() for line in re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", frame).splitlines()] for frame in frames]
+
+
+def test_following_on_a_narrow_terminal_shows_a_waiting_jobs_whole_reason_beneath_its_line():
+    job_id = "5f2c9a0e11b7-8230312345678-3fa9c2d1"
+    screen = io.StringIO()
+    follow.follow(WaitingInLine("waiting for a slot on local (4/4 in use, 3rd in line)",
+                                "waiting for a slot on local (4/4 in use, 2nd in line)"),
+                  job_id, Console(file=screen, width=80, force_terminal=True, color_system=None))
+    frames = drawn(screen)
+    assert all(len(line) <= 80 for frame in frames for line in frame)
+    assert [frame[0].split()[1:3] for frame in frames[:2]] == [[job_id, "submitted"]] * 2
+    assert [frame[1] for frame in frames[:2]] == ["  waiting for a slot on local (4/4 in use, 3rd in line)",
+                                                  "  waiting for a slot on local (4/4 in use, 2nd in line)"]
+    assert frames[-1][0].startswith(f"✔ {job_id} done ") and len(frames[-1]) == 1
+
+
 def test_following_a_job_that_fails_or_is_cancelled():
     quiet = Console(file=io.StringIO())
     with pytest.raises(JobEnded, match="job-1 failed: exit code 3") as failed:
@@ -387,3 +420,11 @@ def test_times_and_sizes_for_people():
         "5 s ago", "5 min ago", "2 h ago", "2 d ago"]
     assert ago(now - timedelta(days=40), now) == "2026-10-14"
     assert [size(n) for n in (0, 999, 4304, 12_500_000)] == ["0 B", "999 B", "4.3 kB", "12.5 MB"]
+
+
+def test_estimated_starts_and_durations_for_people():
+    now = datetime(2026, 11, 23, 12, tzinfo=timezone.utc)
+    assert until(None, now) == "unknown"
+    assert [until(now + timedelta(seconds=s), now) for s in (-30, 0, 0.5, 45, 750, 3 * 3600 + 300, 2 * 86400)] == [
+        "now", "now", "now", "in 45 s", "in 12 min", "in 3 h 5 min", "in 2 d"]
+    assert [span(s) for s in (0, 59.6, 130, 3600, 90000)] == ["0 s", "1 min", "2 min", "1 h", "1 d 1 h"]
