@@ -1,5 +1,6 @@
 import { Route, Routes } from "react-router";
 import { Layout } from "./components/Layout";
+import { RequireAdmin } from "./components/RequireAdmin";
 import { RequireSignIn } from "./components/RequireSignIn";
 import { CasePage } from "./cases/CasePage";
 import { CasesPage } from "./cases/CasesPage";
@@ -8,8 +9,9 @@ import { NewJobPage } from "./job/NewJobPage";
 import { JobsPage } from "./jobs/JobsPage";
 import { LandingPage } from "./pages/LandingPage";
 import { NotFoundPage } from "./pages/NotFoundPage";
+import { SitesPage } from "./sites/SitesPage";
 
-/** The app's routes. staticwebapp.config.json lists the same prefixes (/cases, /jobs) as signed-in only. */
+/** The app's routes. staticwebapp.config.json lists the same prefixes (/cases, /jobs, /sites) as signed-in only. */
 export function App() {
   return (
     <Routes>
@@ -21,6 +23,9 @@ export function App() {
           <Route path="cases/:caseId/new" element={<NewJobPage />} />
           <Route path="jobs" element={<JobsPage />} />
           <Route path="jobs/:jobId" element={<JobPage />} />
+          <Route element={<RequireAdmin />}>
+            <Route path="sites" element={<SitesPage />} />
+          </Route>
         </Route>
         <Route path="*" element={<NotFoundPage />} />
       </Route>

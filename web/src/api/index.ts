@@ -6,6 +6,7 @@ export * from "./jobs";
 export * from "./jobStatuses";
 export * from "./live";
 export * from "./outputs";
+export * from "./sites";
 export type * from "./types";
 export { buildQuery } from "./http";
 export { parseLinkHeader } from "./paging";

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { answer, fakeFetch, json } from "../test/fakeFetch";
-import { createJob, getJobStatus, setJobFields } from "./jobs";
+import { createJob, getJobStatus, runJob, setJobFields } from "./jobs";
 
 vi.mock("./http", async (importOriginal) => {
   const http = await importOriginal<typeof import("./http")>();
@@ -28,6 +28,18 @@ describe("job calls", () => {
     expect(requests[0].headers.get("If-Match")).toBe('"3"');
     expect(requests[1].headers.has("If-Match")).toBe(false);
     expect(await requests[0].json()).toEqual({ fields: { speed_rpm: 6000 } });
+  });
+
+  it("run a job without a body, or with the simulator chosen", async () => {
+    const requests = fakeFetch(answer(202, { success: true, status: "submitted" }, json));
+    await runJob("j1");
+    await runJob("j1", "local");
+    expect(requests[0].method).toBe("POST");
+    expect(requests[0].url).toBe("http://app.test/api/job/j1");
+    expect(await requests[0].text()).toBe("");
+    expect(requests[0].headers.has("Content-Type")).toBe(false);
+    expect(await requests[1].json()).toEqual({ simulator: "local" });
+    expect(requests[1].headers.get("Content-Type")).toMatch(/^application\/json/);
   });
 
   it("ask for the status with If-None-Match and keep what they had on 304", async () => {

@@ -13,6 +13,7 @@ import type {
   NewJob,
   Page,
   RunAccepted,
+  RunRequest,
 } from "./types";
 
 const onJob = (jobId: string) => ({ path: { job_id: jobId } });
@@ -51,8 +52,10 @@ export async function setJobFields(jobId: string, fields: FieldValues, etag?: st
   return bodyOf(await api.PATCH("/api/job/{job_id}", { params: { ...onJob(jobId), header }, body: { fields } }));
 }
 
-export async function runJob(jobId: string): Promise<RunAccepted> {
-  return bodyOf(await api.POST("/api/job/{job_id}", { params: onJob(jobId) }));
+/** Start a draft: on `simulator` when one is chosen (a body), else on the offer that starts it soonest (no body). */
+export async function runJob(jobId: string, simulator?: string | null): Promise<RunAccepted> {
+  const body: RunRequest | undefined = simulator ? { simulator } : undefined;
+  return bodyOf(await api.POST("/api/job/{job_id}", { params: onJob(jobId), body }));
 }
 
 export async function cancelJob(jobId: string): Promise<CancelAccepted> {

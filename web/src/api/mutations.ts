@@ -27,8 +27,15 @@ export function useSetJobFields() {
   });
 }
 
+/** Start a draft, on `simulator` or (without one) on the offer that starts it soonest. */
 export function useRunJob() {
-  return useMutation({ mutationFn: (jobId: string) => runJob(jobId) });
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: ({ jobId, simulator }: { jobId: string; simulator?: string | null }) => runJob(jobId, simulator),
+    onSettled: (_answer, _error, { jobId }) => {
+      void client.invalidateQueries({ queryKey: queryKeys.offers(jobId) });
+    },
+  });
 }
 
 export function useCancelJob() {

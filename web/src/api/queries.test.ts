@@ -5,7 +5,19 @@ import type { LiveRun } from "../job/liveRun";
 import { Pacer } from "../job/livePacing";
 import { ApiError } from "./errors";
 import type { JobWithEtag, StatusAnswer } from "./jobs";
-import { JOB_LIST_POLL_MS, STATUS_POLL_MS, jobListQuery, jobStatusQuery, liveQuery, outputTextQuery, queryKeys } from "./queries";
+import {
+  JOB_LIST_POLL_MS,
+  OFFERS_POLL_MS,
+  SITES_POLL_MS,
+  STATUS_POLL_MS,
+  jobListQuery,
+  jobStatusQuery,
+  liveQuery,
+  offersQuery,
+  outputTextQuery,
+  queryKeys,
+  sitesQuery,
+} from "./queries";
 import type { JobDetails, JobStatus, JobStatusInfo, JobSummary, Output, Page } from "./types";
 
 vi.mock("./http", async (importOriginal) => {
@@ -185,5 +197,22 @@ describe("a live file's text", () => {
     const reads = calls.filter((c) => c.url.startsWith("https://blob.test/"));
     expect(reads).toHaveLength(2);
     expect(reads.every((c) => c.cache === "no-store")).toBe(true);
+  });
+});
+
+describe("offers and sites", () => {
+  it("read a job's offers every 30 s at most, only while the page is visible, and again when it shows", () => {
+    const options = offersQuery("j1");
+    expect(OFFERS_POLL_MS).toBeGreaterThanOrEqual(30_000);
+    expect(options.refetchInterval).toBe(OFFERS_POLL_MS);
+    expect(options.refetchIntervalInBackground).toBe(false);
+    expect(options.refetchOnWindowFocus).toBe(true);
+  });
+
+  it("read the sites every 15 s while the page is visible", () => {
+    const options = sitesQuery();
+    expect(options.refetchInterval).toBe(SITES_POLL_MS);
+    expect(SITES_POLL_MS).toBe(15_000);
+    expect(options.refetchIntervalInBackground).toBe(false);
   });
 });

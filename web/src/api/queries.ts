@@ -10,6 +10,7 @@ import { getJob, getJobStatus, listJobs, type JobWithEtag, type StatusAnswer } f
 import { isActive } from "./jobStatuses";
 import { getLive } from "./live";
 import { getOutputLink, listOutputs, readLinkedText, readOutputText } from "./outputs";
+import { getJobOffers, listSites } from "./sites";
 import type { JobListQuery, JobStatus, JobStatusInfo, LiveView, LogStream, Output, OutputLink } from "./types";
 import { applyView, etagFor, isBehind, isFollowing, nextAsk, type LiveRun } from "../job/liveRun";
 import { pollDelay, retryDelay, type Pacer } from "../job/livePacing";
@@ -20,6 +21,10 @@ const CASES_STALE_MS = 5 * 60_000;
 export const STATUS_POLL_MS = { visible: 3_000, hidden: 15_000 } as const;
 /** How often the jobs list is read again while a row is active (only while the page is visible). */
 export const JOB_LIST_POLL_MS = 5_000;
+/** How often a job's offers are read again while the page is visible (and when it shows again). */
+export const OFFERS_POLL_MS = 30_000;
+/** How often the admins' sites page is read again while it is visible. */
+export const SITES_POLL_MS = 15_000;
 const MAX_BACKOFF_MS = 60_000;
 
 export const queryKeys = {
@@ -35,6 +40,8 @@ export const queryKeys = {
     ["jobs", "output-text", jobId, output.output_id, output.md5, output.taken_at ?? null] as const,
   outputLink: (jobId: string, outputId: string) => ["jobs", "output-link", jobId, outputId] as const,
   live: (jobId: string) => ["jobs", "live", jobId] as const,
+  offers: (jobId: string) => ["jobs", "offers", jobId] as const,
+  sites: ["sites"] as const,
 };
 
 export const signedInQuery = () =>
@@ -106,6 +113,29 @@ function applyStatus(client: QueryClient, jobId: string, info: JobStatusInfo): v
     client.setQueryData(queryKeys.job(jobId), { ...details, job: { ...job, progress: info.progress, detail: info.detail } });
   }
 }
+
+/**
+ * Where a job could run and when each site would start it: read again every 30 s while the page is
+ * visible, none while it is hidden, and at once when it shows again (the window's focus).
+ */
+export const offersQuery = (jobId: string) =>
+  queryOptions({
+    queryKey: queryKeys.offers(jobId),
+    queryFn: ({ signal }) => getJobOffers(jobId, signal),
+    refetchInterval: OFFERS_POLL_MS,
+    refetchIntervalInBackground: false,
+    refetchOnWindowFocus: true,
+  });
+
+/** Every site, as admins see it: read again every 15 s while the page is visible. */
+export const sitesQuery = () =>
+  queryOptions({
+    queryKey: queryKeys.sites,
+    queryFn: ({ signal }) => listSites(signal),
+    refetchInterval: SITES_POLL_MS,
+    refetchIntervalInBackground: false,
+    refetchOnWindowFocus: true,
+  });
 
 /** The job's results, read again when its status or number of results changes. */
 export const outputsQuery = (jobId: string, status: JobStatus, count: number) =>

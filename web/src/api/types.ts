@@ -50,6 +50,23 @@ export type JobListQuery = Pick<
   "status" | "case_id" | "user" | "all"
 >;
 
+// ---------------------------------------------------------------- sites
+
+/** Licence counts by licence name: what a site has, what is in use, what one run holds. */
+export type Licences = Record<string, number>;
+/** What a site allows at once: jobs, licences by name, jobs of one user. */
+export type SiteLimits = Schemas["SiteLimitsInfo"];
+/** GET /api/job/{job_id}/offers: where the job could run, and where it went once placed. */
+export type JobOffers = Schemas["JobOffers"];
+/** One site for one job: whether it can take it (and why not), how busy it is, when it would start it. */
+export type Offer = Schemas["OfferInfo"];
+/** The body of POST /api/job/{job_id}: without `simulator`, the offer that starts soonest. */
+export type RunRequest = Schemas["RunRequest"];
+/** GET /api/simulators (admins): a site's limits, what is in use, whether it answers, who waits. */
+export type Site = Schemas["SiteInfo"];
+/** A job in a site's line; `place` 1 is its head. */
+export type WaitingJob = Schemas["WaitingInfo"];
+
 // ---------------------------------------------------------------- outputs
 
 /** GET /api/job/{job_id}/output: one file a job produced. Ids like csv1, json1, log1. */

@@ -8,18 +8,20 @@ import { DescriptionText } from "../components/DescriptionText";
 import { ErrorMessage, Loading } from "../components/States";
 import { TagList } from "../components/TagList";
 import { formatValue } from "../lib/format";
+import { describeLicenceNeed } from "../lib/sites";
 import { usePageTitle } from "../lib/usePageTitle";
 import { CaseFieldTable } from "./CaseFieldTable";
 
 const CASES = [{ to: "/cases", label: "Cases" }];
 
-/** One case version: description, fields with units, defaults and limits, outputs, resources. */
+/** One case version: description, fields with units, defaults and limits, outputs, resources and licences. */
 export function CasePage() {
   const { caseId = "" } = useParams();
   const [params] = useSearchParams();
   const version = Number(params.get("version")) || undefined;
   const { data, error, isPending, refetch } = useQuery(caseQuery(caseId, version));
   usePageTitle(data?.title ?? "Case");
+  const licences = data ? describeLicenceNeed(data.licences ?? {}) : null;
 
   if (isPending) return <Loading what="Loading the case…" />;
   if (!data) {
@@ -81,6 +83,12 @@ export function CasePage() {
                 {data.resources.cores} {data.resources.cores === 1 ? "core" : "cores"}, {formatValue(data.resources.memory_mb)} MB
                 memory, up to {formatValue(data.resources.wall_time_minutes)} min
               </dd>
+              {licences && (
+                <>
+                  <dt>Licences</dt>
+                  <dd>{licences} while it is on its simulator.</dd>
+                </>
+              )}
               <dt>Scripts</dt>
               <dd>
                 {data.scripts.map((s, i) => (

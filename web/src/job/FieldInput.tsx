@@ -1,5 +1,5 @@
 import type { FieldSpec } from "../api/types";
-import { formatValue, humanize } from "../lib/format";
+import { asSentence, formatValue, humanize } from "../lib/format";
 import { describeLimits, type DraftValue } from "./fieldValues";
 
 /** One input generated from a case field, with its label, unit, limits, help and server errors. */
@@ -103,7 +103,7 @@ export function FieldInput({
         {invalid && (
           <p id={errorId} className="field-error">
             {errors!.map((message, i) => (
-              <span key={i}>{capitalize(message)} </span>
+              <span key={i}>{asSentence(message)} </span>
             ))}
           </p>
         )}
@@ -116,12 +116,4 @@ export function FieldInput({
       </div>
     </div>
   );
-}
-
-/** "must be at least 1000 rpm, not 50" → "Must be at least 1000 rpm, not 50." */
-function capitalize(message: string): string {
-  const text = message.trim();
-  if (!text) return text;
-  const first = text[0].toUpperCase() + text.slice(1);
-  return /[.!?]$/.test(first) ? first : `${first}.`;
 }

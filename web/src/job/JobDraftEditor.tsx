@@ -1,17 +1,24 @@
 import { ApiError } from "../api/errors";
 import { useSetJobFields } from "../api/mutations";
-import type { FieldSpec, JobDetails } from "../api/types";
+import type { FieldSpec, JobDetails, Licences } from "../api/types";
 import { changedValues } from "./fieldValues";
 import { FormErrors } from "./FormErrors";
 import { JobFieldsForm } from "./JobFieldsForm";
+import { OfferChoice, useOfferChoice } from "./OfferChoice";
 import { SaveOrRunButtons, useSaveOrRun } from "./SaveOrRun";
 import { useFieldDrafts } from "./useFieldDrafts";
 
-/** A draft's values, editable: Save sends what changed (If-Match), Run saves then starts it. */
+const RUN_INPUTS = ["simulator"] as const;
+
+/**
+ * A draft's values, editable, and where it runs: Save sends what changed (If-Match), Run saves then
+ * starts it on the site picked (or the one that starts it soonest).
+ */
 export function JobDraftEditor({
   job,
   etag,
   fields,
+  licences,
   initialError,
   onSaved,
   onRunFailed,
@@ -19,15 +26,19 @@ export function JobDraftEditor({
   job: JobDetails;
   etag: string | null;
   fields: FieldSpec[];
+  /** What one run of the case holds. */
+  licences: Licences | undefined;
   initialError: unknown;
   onSaved: (notice: string) => void;
   /** The values were saved but the job did not start: the page keeps the error for the reloaded draft. */
   onRunFailed: (error: unknown) => void;
 }) {
-  const form = useFieldDrafts(fields, job.fields, initialError);
+  const form = useFieldDrafts(fields, job.fields, initialError, RUN_INPUTS);
   const setFields = useSetJobFields();
+  const place = useOfferChoice(job.job_id);
   const { busy, submit } = useSaveOrRun({
     jobId: job.job_id,
+    simulator: place.picked,
     save: async () => {
       form.setError(null);
       const changed = changedValues(fields, form.values, job.fields);
@@ -65,6 +76,7 @@ export function JobDraftEditor({
         disabled={busy !== null}
         onChange={form.change}
       />
+      <OfferChoice choice={place} licences={licences} errors={form.byField["simulator"]} disabled={busy !== null} />
       <div className="form-actions">
         <span className="spacer" />
         <SaveOrRunButtons busy={busy} saveLabel="Save values" runLabel="Run job" saveDisabled={!form.dirty} />

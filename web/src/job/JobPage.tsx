@@ -81,6 +81,7 @@ export function JobPage() {
                 job={job}
                 etag={etag}
                 fields={fields}
+                licences={caseVersion.data?.licences}
                 initialError={runError}
                 onSaved={(message) => {
                   setNotice(message);

@@ -5,10 +5,15 @@ import { ProgressBar } from "../components/ProgressBar";
 import { StatusChip } from "../components/StatusChip";
 import { STATUS_MEANING } from "../lib/status";
 import { formatBytes, localizeTimes } from "../lib/format";
+import { WaitingPlacement } from "./JobPlacement";
 
-/** Where the job stands: status, progress, simulator, scheduler job id, error, cancel request. */
+/**
+ * Where the job stands: status, progress, simulator and why it went there, scheduler job id, error,
+ * cancel request. A submitted job shows what it waits for and its place in line.
+ */
 export function JobStatusPanel({ job, watching }: { job: JobDetails; watching: boolean }) {
   const active = isActive(job.status);
+  const waiting = job.status === "submitted";
   return (
     <section className="panel status-panel" aria-labelledby="status-heading">
       <div className="panel-head">
@@ -21,8 +26,11 @@ export function JobStatusPanel({ job, watching }: { job: JobDetails; watching: b
       </div>
       <div className="status-line" aria-live="polite">
         <StatusChip status={job.status} />
-        <span>{localizeTimes(job.detail) || STATUS_MEANING[job.status]}</span>
+        <span className={waiting ? "status-detail-waiting" : undefined}>
+          {localizeTimes(job.detail) || STATUS_MEANING[job.status]}
+        </span>
       </div>
+      {waiting && <WaitingPlacement job={job} />}
       {(active || (job.progress !== null && job.status !== "done")) && (
         <ProgressBar label="Progress" fraction={job.progress} />
       )}
@@ -43,6 +51,12 @@ export function JobStatusPanel({ job, watching }: { job: JobDetails; watching: b
       <dl className="facts">
         <dt>Simulator</dt>
         <dd>{job.simulator ?? <span className="muted">not assigned yet</span>}</dd>
+        {job.placement && !waiting && (
+          <>
+            <dt>Placed</dt>
+            <dd>{localizeTimes(job.placement)}</dd>
+          </>
+        )}
         <dt>Scheduler job id</dt>
         <dd>{job.scheduler_job_id ? <code>{job.scheduler_job_id}</code> : <span className="muted">—</span>}</dd>
         <dt>UWS phase</dt>

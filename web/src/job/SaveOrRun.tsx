@@ -13,6 +13,8 @@ export interface Saved {
 export interface SaveOrRunSteps<S extends Saved> {
   /** The draft whose values are saved; none while the save step creates it. */
   jobId?: string;
+  /** Where Run asks the job to go; none: the offer that starts it soonest. */
+  simulator?: string | null;
   /** Creates the draft or saves its values. */
   save: () => Promise<S>;
   onDone: (saved: S, action: SaveOrRunAction) => void;
@@ -43,7 +45,7 @@ export function useSaveOrRun<S extends Saved>(steps: SaveOrRunSteps<S>) {
     let saved: S | undefined;
     try {
       saved = await steps.save();
-      if (action === "run") await run.mutateAsync(saved.jobId);
+      if (action === "run") await run.mutateAsync({ jobId: saved.jobId, simulator: steps.simulator });
     } catch (error) {
       if (saved) steps.onRunFailed(error, saved);
       else steps.onSaveFailed(error);

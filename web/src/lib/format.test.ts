@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { CaseHeader } from "../api/types";
 import { matchesCase } from "./caseSearch";
-import { formatBytes, formatDuration, formatRelative, localizeTimes } from "./format";
+import { asSentence, formatBytes, formatDuration, formatRelative, localizeTimes } from "./format";
 
 describe("format", () => {
   it("writes sizes for people", () => {
@@ -13,6 +13,14 @@ describe("format", () => {
   it("writes durations and relative times", () => {
     expect(formatDuration("2026-01-01T00:00:00Z", "2026-01-01T00:01:05Z")).toBe("1 min 5 s");
     expect(formatRelative("2026-01-01T00:00:00Z", new Date("2026-01-01T00:05:00Z"))).toBe("5 minutes ago");
+  });
+});
+
+describe("asSentence", () => {
+  it("starts an API's message with a capital and ends it with a stop", () => {
+    expect(asSentence(" must be at least 1000 rpm, not 50")).toBe("Must be at least 1000 rpm, not 50.");
+    expect(asSentence("Is it?")).toBe("Is it?");
+    expect(asSentence("")).toBe("");
   });
 });
 

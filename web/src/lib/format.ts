@@ -50,7 +50,12 @@ export function formatDuration(from: string, to: string): string {
   const a = toDate(from);
   const b = toDate(to);
   if (!a || !b) return "";
-  const seconds = Math.max(0, Math.round((b.getTime() - a.getTime()) / 1000));
+  return formatSeconds((b.getTime() - a.getTime()) / 1000);
+}
+
+/** 65 → "1 min 5 s", 7380 → "2 h 3 min". */
+export function formatSeconds(value: number): string {
+  const seconds = Math.max(0, Math.round(value));
   if (seconds < 60) return `${seconds} s`;
   const minutes = Math.floor(seconds / 60);
   if (minutes < 60) return `${minutes} min ${seconds % 60} s`;
@@ -88,6 +93,14 @@ export function formatValue(value: unknown): string {
 
 export function formatPercent(fraction: number): string {
   return new Intl.NumberFormat(undefined, { style: "percent", maximumFractionDigits: 0 }).format(fraction);
+}
+
+/** An API's message shown on its own: "must be at least 1000 rpm, not 50" → "Must be at least 1000 rpm, not 50." */
+export function asSentence(message: string): string {
+  const text = message.trim();
+  if (!text) return text;
+  const first = text[0].toUpperCase() + text.slice(1);
+  return /[.!?]$/.test(first) ? first : `${first}.`;
 }
 
 /** "speed_rpm" → "Speed rpm", for fields without a label. */
