@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -63,7 +63,8 @@ from shared.services.ports import Clock, JobQueue, JobRepository, SimulatorGatew
 log = logging.getLogger("simgate.sites")
 
 LEDGER_ATTEMPTS = 30
-ORPHAN_GRACE = timedelta(minutes=2)  # a line entry whose job never left draft is removed after this
+ORPHAN_GRACE = timedelta(minutes=2)
+WAKE_QUIET_SECONDS = 10.0  # a job woken by this instance is not woken again by it sooner than this  # a line entry whose job never left draft is removed after this
 
 
 @dataclass(frozen=True)
@@ -134,6 +135,7 @@ class Sites:
         self._clock = clock
         self._survey_fresh = survey_fresh_seconds
         self._surveys: Bounded[str, tuple[float, Survey | SimulatorError]] = Bounded(256)
+        self._woken: Bounded[str, float] = Bounded()  # job -> when this instance last sent its start
         self._lock = threading.Lock()
 
     # --- the line and the grants ---
@@ -150,25 +152,49 @@ class Sites:
     def acquire(self, spec: SimulatorSpec, job: Job, case: PublishedCase) -> Wait | None:
         """Take the job's grant on ``spec`` (None, also when it holds it already) or say why it waits."""
         entry = self._entry(job, spec.name, case)
-        for _ in range(LEDGER_ATTEMPTS):
-            stored = self._store.ledger(spec.name)
-            ledger = stored.item if stored else Ledger()
-            if ledger.holds(job.job_id):
-                return None
+
+        def decide(ledger: Ledger) -> Grant | Wait:
             line = self._store.line(spec.name)
             if all(e.job_id != job.job_id for e in line):
                 self._store.enter(entry)
-            wait = admission(spec.limits, ledger, line, entry)
-            if wait is not None:
-                return wait
-            grant = Grant(job_id=job.job_id, owner=job.owner, licences=entry.licences, since=self._clock.now())
+            return admission(spec.limits, ledger, line, entry) or Grant(
+                job_id=job.job_id, owner=job.owner, licences=entry.licences, since=self._clock.now())
+
+        wait = self._grant(spec.name, job.job_id, decide)
+        if wait is None:
+            job_log(log, job.job_id, spec.name).info("holds a slot on %s%s", spec.name, _licences(entry.licences))
+        return wait
+
+    def adopt(self, job: Job, case: PublishedCase) -> bool:
+        """Put an active job that has no line entry (it started before sites had lines) in its line, with
+        the grant it holds if it is already on its site, whatever the limits say: it is there. Whether it
+        was taken in."""
+        if not job.status.active:
+            return False
+        self.enlist(job, case, job.simulator)
+        if job.simulator is not None and job.status != JobStatus.SUBMITTED:
+            grant = Grant(job_id=job.job_id, owner=job.owner, licences=dict(case.definition.licences),
+                          since=job.updated)
+            self._grant(job.simulator, job.job_id, lambda ledger: grant)
+        return True
+
+    def _grant(self, site: str, job_id: str, decide: Callable[[Ledger], Grant | Wait]) -> Wait | None:
+        """Write the grant ``decide`` gives from the site's ledger as it is now, with its ETag (None, also
+        when the job holds one already), or return the Wait it gives; a concurrent change decides again."""
+        for _ in range(LEDGER_ATTEMPTS):
+            stored = self._store.ledger(site)
+            ledger = stored.item if stored else Ledger()
+            if ledger.holds(job_id):
+                return None
+            decision = decide(ledger)
+            if isinstance(decision, Wait):
+                return decision
             try:
-                self._store.save_ledger(spec.name, ledger.granting(grant), stored.etag if stored else None)
+                self._store.save_ledger(site, ledger.granting(decision), stored.etag if stored else None)
+                return None
             except StaleWrite:
-                continue  # another instance granted or released meanwhile: decide again on what is there now
-            job_log(log, job.job_id, spec.name).info("granted a slot on %s%s", spec.name, _licences(entry.licences))
-            return None
-        raise TransientError(f"the grants of {spec.name} are changing too fast right now")
+                continue  # another instance granted or released meanwhile
+        raise TransientError(f"the grants of {site} are changing too fast right now")
 
     def release(self, job: Job) -> None:
         """The job left its site (it ended): drop its grant if it holds one, take it out of the line,
@@ -357,13 +383,22 @@ class Sites:
         stored = self._store.ledger(site)
         sent = 0
         for entry in admissible(spec.limits, stored.item if stored else Ledger(), self._store.line(site)):
+            if self._woken_lately(entry.job_id):
+                continue  # its start is on its way: releases close together would send it again
             found = self._jobs.find(entry.job_id)
             job = found.item if found else None
             if job is None or job.status != JobStatus.SUBMITTED or job.cancel_requested or job.simulator != site:
                 continue
             self._queue.send(JobMessage.start(job, nudge=nudge))
+            with self._lock:
+                self._woken[entry.job_id] = self._clock.monotonic()
             sent += 1
         return sent
+
+    def _woken_lately(self, job_id: str) -> bool:
+        with self._lock:
+            at = self._woken.get(job_id)
+        return at is not None and self._clock.monotonic() - at < WAKE_QUIET_SECONDS
 
     def _recount_site(self, site: str, entries: list[LineEntry], known: dict[str, Job | None], now: datetime,
                       at: str, recount: Recount) -> None:
@@ -373,25 +408,27 @@ class Sites:
                 known[job_id] = found.item if found else None
             return known[job_id]
 
-        def belongs(entry_site: str, found: Job | None) -> bool:
+        def left(entry_site: str, found: Job | None) -> bool:
+            """Whether the job has left the site for good. Only what cannot change back counts: ended, gone,
+            or placed on another site (a job read before its placement, unplaced, has not left)."""
             if found is None or found.status.terminal:
-                return False
+                return True
             if entry_site == UNPLACED:
-                return found.simulator is None
-            return found.simulator == entry_site
+                return found.simulator is not None
+            return found.simulator is not None and found.simulator != entry_site
 
         for entry in entries:
             found = job(entry.job_id)
-            orphan = found is not None and found.status == JobStatus.DRAFT and now - entry.since > ORPHAN_GRACE
-            if (found is None and now - entry.since > ORPHAN_GRACE) or orphan or (
-                    found is not None and found.status != JobStatus.DRAFT and not belongs(site, found)):
+            young = now - entry.since <= ORPHAN_GRACE  # its job's own write may still be on its way
+            never_ran = found is None or found.status == JobStatus.DRAFT
+            if (never_ran and not young) or (not never_ran and left(site, found)):
                 self._store.leave(site, entry.job_id)
                 recount.removed += 1
         if site == UNPLACED:
             return
         stored = self._store.ledger(site)
         if stored is not None:
-            gone = {j for j in stored.item.grants if not belongs(site, job(j))}
+            gone = {j for j in stored.item.grants if left(site, job(j))}
             recount.released += self._drop(site, gone) if gone else 0
         spec = self._spec(site)
         if spec is None:

@@ -267,3 +267,26 @@ def test_a_malformed_limit_names_the_setting(limits, words):
     with pytest.raises(ConfigurationError) as refused:
         Settings.from_environ({**TEST_SETTINGS, "SIMULATORS": json.dumps([spec])})
     assert "SIMULATORS" in str(refused.value) and words in str(refused.value)
+
+
+def test_jobs_active_before_sites_had_lines_are_taken_in_once_with_the_grants_they_hold():
+    from commands.enlist_active import enlist_active
+
+    world = world_with(site("local", max_parallel_jobs=1))
+    running, waiting = submit(world), submit(world)
+    deliver(world)
+    world.sites.lines.clear()
+    world.sites.ledgers.clear()  # as before the upgrade: no lines, no grants
+    assert enlist_active(world.app) == 2 and enlist_active(world.app) == 2
+    assert {e.job_id for e in world.sites.line("local")} == {running, waiting}
+    assert set(world.sites.ledger("local").item.grants) == {running}
+
+
+def test_the_recount_keeps_what_a_job_read_before_its_placement_still_needs():
+    world = world_with(site("local", max_parallel_jobs=2))
+    job_id = submit(world)
+    unplaced = job(world, job_id)  # read by a cycle just before the manager placed and granted it
+    deliver(world)
+    recount = world.app.sites.recount({job_id: unplaced}, at="t")
+    assert recount.removed == 0 and recount.released == 0
+    assert world.sites.ledger("local").item.holds(job_id) and world.sites.line("local")[0].job_id == job_id
