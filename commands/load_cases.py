@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     from shared.wiring import azure_adapters, build
 
     try:
-        settings = Settings.from_environ(_environment(args.settings))
+        settings = Settings.from_environ(settings_environment(args.settings))
         outcomes = load(args.directories, build(settings, azure_adapters(settings)).cases, args.published_by)
     except SimgateError as error:
         print(f"load_cases: {error.detail}", file=sys.stderr)
@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0 if all(o.ok for o in outcomes) else 1
 
 
-def _environment(settings_file: Path) -> dict[str, str]:
+def settings_environment(settings_file: Path) -> dict[str, str]:
     values: dict[str, str] = {}
     if settings_file.is_file():
         from commands.local_settings import read_local_settings
