@@ -174,6 +174,16 @@ class JobResources(NamedTuple):
     partition: str | None = None
     account: str | None = None
 
+    @classmethod
+    def from_dict(cls, document: dict) -> JobResources:
+        return cls(
+            cores=_read(document, "cores", _integer, 1),
+            memory_mb=_read(document, "memory_mb", _integer, None),
+            wall_time_minutes=_read(document, "wall_time_minutes", _number, None),
+            partition=_read(document, "partition", _string, None),
+            account=_read(document, "account", _string, None),
+        )
+
 
 class JobDescription(NamedTuple):
     """job.json, the job's whole world: what to run and with what, where to report and with which token,
@@ -219,13 +229,7 @@ class JobDescription(NamedTuple):
             case_id=_read(document, "case_id", _string, ""),
             case_version=_read(document, "case_version", _integer, 0),
             outputs=_read(document, "outputs", _strings, ()),
-            resources=JobResources(
-                cores=_read(resources, "cores", _integer, 1),
-                memory_mb=_read(resources, "memory_mb", _integer, None),
-                wall_time_minutes=_read(resources, "wall_time_minutes", _number, None),
-                partition=_read(resources, "partition", _string, None),
-                account=_read(resources, "account", _string, None),
-            ),
+            resources=JobResources.from_dict(resources),
             max_parallel_jobs=_read(document, "max_parallel_jobs", _integer, 0),
             status_url=_read(document, "status_url", _string, None),
             retry_seconds=_read(document, "retry_seconds", _number, RETRY_SECONDS),
@@ -464,27 +468,30 @@ def _tail(text: str, length: int = MESSAGE_TAIL) -> str:
 
 def sbatch_argv(job: JobDescription, job_dir: str, python: str) -> list:
     """Submit the job's agent as a batch job named after the job, with the case's resources."""
-    resources = job.resources
-    argv = [
+    return [
         "sbatch", "--parsable",
         f"--job-name={slurm_job_name(job.job_id)}",
         f"--comment=simgate job {job.job_id}",
         f"--chdir={job_dir}",
         f"--output={os.path.join(job_dir, 'agent.log')}",
         "--open-mode=append",
-        "--ntasks=1",
-        f"--cpus-per-task={int(resources.cores or 1)}",
+        *resource_options(job.resources),
+        "--wrap=exec " + " ".join(shlex.quote(a) for a in agent_argv(python, job_dir)),
     ]
+
+
+def resource_options(resources: JobResources) -> list:
+    """sbatch's options for what one run needs."""
+    options = ["--ntasks=1", f"--cpus-per-task={int(resources.cores or 1)}"]
     if resources.memory_mb:
-        argv.append(f"--mem={int(resources.memory_mb)}M")
+        options.append(f"--mem={int(resources.memory_mb)}M")
     if resources.wall_time_minutes:
-        argv.append(f"--time={int(resources.wall_time_minutes)}")
+        options.append(f"--time={int(resources.wall_time_minutes)}")
     if resources.partition:
-        argv.append(f"--partition={resources.partition}")
+        options.append(f"--partition={resources.partition}")
     if resources.account:
-        argv.append(f"--account={resources.account}")
-    argv.append("--wrap=exec " + " ".join(shlex.quote(a) for a in agent_argv(python, job_dir)))
-    return argv
+        options.append(f"--account={resources.account}")
+    return options
 
 
 def parse_sbatch(returncode: int, stdout: str, stderr: str) -> str:
@@ -567,16 +574,7 @@ def parse_squeue_load(returncode: int, stdout: str, stderr: str) -> int:
 
 def sbatch_test_argv(resources: JobResources) -> list:
     """Ask Slurm when it would start a run with these resources, submitting nothing."""
-    argv = ["sbatch", "--test-only", "--ntasks=1", f"--cpus-per-task={int(resources.cores or 1)}"]
-    if resources.memory_mb:
-        argv.append(f"--mem={int(resources.memory_mb)}M")
-    if resources.wall_time_minutes:
-        argv.append(f"--time={int(resources.wall_time_minutes)}")
-    if resources.partition:
-        argv.append(f"--partition={resources.partition}")
-    if resources.account:
-        argv.append(f"--account={resources.account}")
-    return [*argv, "--wrap=true"]
+    return ["sbatch", "--test-only", *resource_options(resources), "--wrap=true"]
 
 
 _TEST_ONLY = re.compile(r"to start at (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)")
@@ -1450,15 +1448,8 @@ def survey(scheduler: str, resources_bytes: bytes) -> dict:
     if scheduler not in SCHEDULERS:
         raise Refused(f"unknown scheduler {scheduler!r}")
     document = json_object(resources_bytes, "the resources", "a JSON object") if resources_bytes.strip() else {}
-    resources = JobResources(
-        cores=_read(document, "cores", _integer, 1),
-        memory_mb=_read(document, "memory_mb", _integer, None),
-        wall_time_minutes=_read(document, "wall_time_minutes", _number, None),
-        partition=_read(document, "partition", _string, None),
-        account=_read(document, "account", _string, None),
-    )
     runner = SCHEDULERS[scheduler]
-    return {"load": runner.load(), "estimated_start": runner.estimate(resources)}
+    return {"load": runner.load(), "estimated_start": runner.estimate(JobResources.from_dict(document))}
 
 
 def _stdin() -> bytes:
