@@ -70,11 +70,11 @@ class TcpGate:
                 continue
             with self._lock:
                 self._connections += [client, upstream]
+            pipes = [2]  # the pipes still running for this pair: the last one to end closes both sockets
             for source, sink in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
+                threading.Thread(target=self._pipe, args=(source, sink, pipes), daemon=True).start()
 
-    @staticmethod
-    def _pipe(source: socket.socket, sink: socket.socket) -> None:
+    def _pipe(self, source: socket.socket, sink: socket.socket, pipes: list[int]) -> None:
         try:
             while data := source.recv(65536):
                 sink.sendall(data)
@@ -84,6 +84,14 @@ class TcpGate:
             for end in (source, sink):
                 with contextlib.suppress(OSError):
                     end.shutdown(socket.SHUT_RDWR)
+            with self._lock:
+                pipes[0] -= 1
+                last = pipes[0] == 0
+                if last:
+                    self._connections = [c for c in self._connections if c not in (source, sink)]
+            if last:  # a gate that forwards thousands of requests must not keep their descriptors
+                source.close()
+                sink.close()
 
     def shut(self) -> None:
         self._listener.close()
