@@ -147,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("devstack.host").setLevel(logging.INFO)
     with tempfile.TemporaryDirectory(prefix="simgate-bench-") as root:
         with LocalStack(root=Path(root), values=values, slurm=False, persist=False,
-                        simulator_options={"max_parallel_jobs": args.jobs + 2,
+                        simulator_options={"max_parallel_jobs": args.jobs + 2, "max_jobs_per_user": None,
                                            "workdir": f"{root}/jobs"}) as stack:
             api = stack.api
             requests.put(f"{api}/case/{CASE['id']}", headers=ADMIN, json=CASE, timeout=60).raise_for_status()

@@ -327,7 +327,8 @@ def main(argv: list[str] | None = None) -> int:
     ok = True
     with tempfile.TemporaryDirectory(prefix="simgate-bench-") as root:
         with LocalStack(root=Path(root), values=values, slurm=args.scheduler != "direct", persist=False,
-                        simulator_options={"max_parallel_jobs": args.jobs, "workdir": f"{root}/jobs/stack"}) as stack:
+                        simulator_options={"max_parallel_jobs": args.jobs, "max_jobs_per_user": None,
+                                           "workdir": f"{root}/jobs/stack"}) as stack:
             schedulers = ["direct", "slurm"] if args.scheduler == "both" else [args.scheduler]
             for scheduler in schedulers:
                 if scheduler == "slurm" and stack.slurm_note:
