@@ -124,8 +124,8 @@ class Usage:
         """What keeps one more job of ``owner`` needing ``licences`` off the site; None if it fits."""
         for name, count in sorted(licences.items()):
             available = limits.licences.get(name, 0)
-            if self.licences[name] + count > available:
-                return Blocker("licence", self.licences[name], available, licence=name)
+            if self.licences[name] + count > available:  # (in use counts those kept for older jobs)
+                return Blocker("licence", min(self.licences[name], available), available, licence=name)
         cap = limits.max_jobs_per_user
         if cap is not None and self.per_user[owner] >= cap:
             return Blocker("share", self.per_user[owner], cap)
@@ -161,43 +161,43 @@ def ordered(line: Iterable[LineEntry]) -> list[LineEntry]:
     return sorted(line, key=lambda e: (e.since, e.job_id))
 
 
+def walk(limits: SiteLimits, ledger: Ledger, line: Sequence[LineEntry]) -> list[tuple[LineEntry, Blocker | None]]:
+    """The site's waiting jobs, oldest first, each with what keeps it waiting (None: it may start now).
+    Each job that may start is promised its room, so no younger job takes it. A job held back by a
+    licence has that licence kept for it, so that runs needing less of it cannot pass it for ever; one
+    held back by its owner's share keeps nothing (the others' jobs go ahead)."""
+    usage, walked = ledger.usage(), []
+    for entry in ordered(e for e in line if not ledger.holds(e.job_id)):
+        blocker = usage.blocker(limits, entry.owner, entry.licences)
+        if blocker is None:
+            usage.add(entry.owner, entry.licences)
+        elif blocker.kind == "licence":
+            usage.licences.update(entry.licences)
+        walked.append((entry, blocker))
+    return walked
+
+
 def admission(limits: SiteLimits, ledger: Ledger, line: Sequence[LineEntry], entry: LineEntry) -> Wait | None:
     """None when ``entry``'s job may take its grant now; otherwise why it waits. A job missing from the
-    line (its entry not written yet) stands at its end."""
-    usage = ledger.usage()
-    waiting = [e for e in ordered(line) if not ledger.holds(e.job_id) and e.job_id != entry.job_id]
-    ahead = [e for e in waiting if (e.since, e.job_id) < (entry.since, entry.job_id)]
-    for older in ahead:
-        if usage.blocker(limits, older.owner, older.licences) is None:
-            usage.add(older.owner, older.licences)  # promised to an older job
-    blocker = usage.blocker(limits, entry.owner, entry.licences)
-    if blocker is None:
-        return None
-    return Wait(entry.site, blocker, place=len(ahead) + 1, waiting=len(waiting) + 1)
+    line (its entry not written yet) is walked with the others all the same."""
+    others = [e for e in line if e.job_id != entry.job_id]
+    walked = walk(limits, ledger, [*others, entry])
+    for place, (walked_entry, blocker) in enumerate(walked, start=1):
+        if walked_entry.job_id == entry.job_id:
+            return None if blocker is None else Wait(entry.site, blocker, place=place, waiting=len(walked))
+    return None  # it holds its grant already
 
 
 def admissible(limits: SiteLimits, ledger: Ledger, line: Sequence[LineEntry]) -> list[LineEntry]:
-    """The waiting jobs that would be admitted now, oldest first: the ones to send their start."""
-    usage, chosen = ledger.usage(), []
-    for entry in ordered(line):
-        if not ledger.holds(entry.job_id) and usage.blocker(limits, entry.owner, entry.licences) is None:
-            usage.add(entry.owner, entry.licences)
-            chosen.append(entry)
-    return chosen
+    """The waiting jobs that may start now, oldest first: the ones to send their start."""
+    return [entry for entry, blocker in walk(limits, ledger, line) if blocker is None]
 
 
 def waits(limits: SiteLimits, ledger: Ledger, line: Sequence[LineEntry]) -> dict[str, Wait]:
     """Each waiting job's reason and place, as ``admission`` would give it (one walk for all)."""
-    usage, found, place = ledger.usage(), {}, 0
-    pending = [e for e in ordered(line) if not ledger.holds(e.job_id)]
-    for entry in pending:
-        place += 1
-        blocker = usage.blocker(limits, entry.owner, entry.licences)
-        if blocker is None:
-            usage.add(entry.owner, entry.licences)
-        else:
-            found[entry.job_id] = Wait(entry.site, blocker, place=place, waiting=len(pending))
-    return found
+    walked = walk(limits, ledger, line)
+    return {entry.job_id: Wait(entry.site, blocker, place=place, waiting=len(walked))
+            for place, (entry, blocker) in enumerate(walked, start=1) if blocker is not None}
 
 
 # --- how long: history and estimates ---

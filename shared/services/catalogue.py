@@ -65,20 +65,21 @@ class Catalogue:
         return publication
 
     def _check_licences(self, definition: CaseDefinition) -> None:
-        """A case whose runs need licences that no site it may run on has could never run: refused. (An
+        """A case whose runs need licences that no one site it may run on has could never run: refused. (An
         app with no simulator configured at all only keeps a catalogue: it publishes unchecked.)"""
         if not self._simulators:
             return
         sites = [s for s in self._simulators if not definition.simulators or s.name in definition.simulators]
+        needs = definition.licences
+        if not needs or any(all(site.licences.get(n, 0) >= c for n, c in needs.items()) for site in sites):
+            return
         problems = []
-        for name, count in sorted(definition.licences.items()):
-            if not any(site.licences.get(name, 0) >= count for site in sites):
-                have = ", ".join(f"{s.name} has {s.licences[name]}" for s in sites if name in s.licences)
-                problems.append({"field": f"licences.{name}", "message": f"a run needs {count} {name} licence"
-                                 f"{'s' if count > 1 else ''} and no simulator the case may run on has them"
-                                 + (f" ({have})" if have else "")})
-        if problems:
-            raise ValidationFailed("no simulator has the licences this case needs", errors=problems)
+        for name, count in sorted(needs.items()):
+            have = ", ".join(f"{s.name} has {s.licences[name]}" for s in sites if name in s.licences)
+            problems.append({"field": f"licences.{name}", "message": f"a run needs {count} {name} licence"
+                             f"{'s' if count > 1 else ''} and no simulator the case may run on has all it needs"
+                             + (f" ({have})" if have else "")})
+        raise ValidationFailed("no simulator has the licences this case needs", errors=problems)
 
 
 def _matches(header: CaseHeader, words: str | None, tag: str | None) -> bool:

@@ -33,7 +33,7 @@ from shared.errors import ConfigurationError, SimgateError, SimulatorError, Simu
 from shared.logs import job_log
 from shared.services.changes import Change, JobChanges
 from shared.services.ports import CaseRepository, Clock, JobQueue, JobRepository, SimulatorGateway, Stored, Submission
-from shared.services.sites import Sites
+from shared.services.sites import GrantsBusy, Sites
 
 log = logging.getLogger("simgate.manager")
 
@@ -154,9 +154,15 @@ class Manager:
             if job.simulator is None:
                 stored = self._place(stored, case)
                 job = stored.item
+                if job.simulator is None or job.status != JobStatus.SUBMITTED or job.cancel_requested:
+                    return f"nothing to do: the job is {job.status.value}"  # it changed while its site was chosen
             spec = self._spec(job.simulator)
             where = spec.name
-            wait = self.sites.acquire(spec, job, case)
+            try:
+                wait = self.sites.acquire(spec, job, case)
+            except GrantsBusy as exc:  # it stays in line: the next release or the reconciler sends its start
+                job_log(log, job_id, spec.name).warning("%s", exc.detail)
+                return exc.detail
             if wait is not None:  # no room: the job waits in line; a release sends its start again
                 self.sites.note_wait(job_id, wait)
                 job_log(log, job_id, spec.name).info("%s", wait.describe())
@@ -166,6 +172,8 @@ class Manager:
             # keeps a second delivery from submitting twice, and each token it may hold stays valid.
             stored = self._keep_pending(stored, agent_token_hash(token), spec.name, attempt)
             if stored is None or agent_token_hash(token) not in stored.item.pending_token_hashes:
+                if stored is not None and stored.item.status.terminal:
+                    self.sites.release(stored.item)  # it ended while its grant was being taken
                 return f"nothing to do: the job is {stored.item.status.value if stored else 'gone'}"
             job = stored.item
             recorded = agent_token_hash(token)
@@ -203,11 +211,15 @@ class Manager:
         spec, why = self.sites.choose(stored.item, case)
 
         def place(job: Job) -> Job:  # a rival delivery may have placed it meanwhile: its choice stands
-            return job.placed(spec.name, why) if job.simulator is None else job
+            if job.simulator is not None or job.status != JobStatus.SUBMITTED or job.cancel_requested:
+                return job
+            return job.placed(spec.name, why)
 
         placed = self.changes.apply(stored.item.job_id, place, known=stored)
         if placed is None:
             raise TransientError(f"job {stored.item.job_id} was deleted while its site was chosen")
+        if placed.item.simulator is None or placed.item.status != JobStatus.SUBMITTED:
+            return placed  # ended or cancelled meanwhile: not put in any line
         self.sites.place(placed.item, case)
         job_log(log, placed.item.job_id, spec.name).info("placed on %s", why)
         return placed

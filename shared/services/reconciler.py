@@ -94,16 +94,17 @@ class Reconciler:
         self.max_jobs = max_jobs
 
     def run(self) -> Cycle:
-        cycle = Cycle()
+        cycle, known = Cycle(), {}
         try:
-            self._repair(cycle)
-        finally:  # whatever became of the repairs, old grants' writes are removed
+            self._repair(cycle, known)
+        finally:  # whatever became of the repairs, the sites are recounted and old grants' writes removed
+            self._recount(cycle, known)
             self._sweep(cycle)
         return cycle
 
-    def _repair(self, cycle: Cycle) -> None:
+    def _repair(self, cycle: Cycle, known: dict[str, Job | None]) -> None:
         now = self.clock.now()
-        known = self._active()
+        known.update(self._active())
         before = now - self.stale_after
         stale = sorted((job for job in known.values() if job is not None and job.updated < before
                         and job.status in (JobStatus.SUBMITTED, *RECONCILED)), key=lambda job: job.updated)
@@ -117,9 +118,11 @@ class Reconciler:
             elif job.status == JobStatus.SUBMITTED:
                 if job.waiting and job.waiting.next_attempt_at + self.stale_after > now:
                     continue  # waiting visibly for its simulator; its next start is scheduled
-                if job.simulator and job.job_id not in granted.setdefault(job.simulator,
-                                                                          self.sites.granted(job.simulator)):
-                    continue  # waiting in its site's line: the recount sends its start when it fits
+                if job.simulator and self._spec(job.simulator) is not None:
+                    if job.simulator not in granted:
+                        granted[job.simulator] = self.sites.granted(job.simulator)
+                    if job.job_id not in granted[job.simulator]:
+                        continue  # waiting in its site's line: the recount sends its start when it fits
                 self.queue.send(JobMessage.start(job))
                 cycle.resent["start"] += 1
             elif self._spec(job.simulator) is None:
@@ -144,7 +147,6 @@ class Reconciler:
                             grants[job.job_id] = grant
             if grants:
                 self._hand_over(self._spec(name), grants, cycle)
-        cycle.recount = self.sites.recount(known, at=now.strftime("%Y%m%dT%H%M%S"))
 
     def _active(self) -> dict[str, Job | None]:
         """Every job in a site's line (those active or waiting for a site), read by id: a cycle costs
@@ -158,6 +160,12 @@ class Reconciler:
             found = self.jobs.find(job_id)
             known[job_id] = found.item if found else None
         return known
+
+    def _recount(self, cycle: Cycle, known: dict[str, Job | None]) -> None:
+        try:
+            cycle.recount = self.sites.recount(known, at=self.clock.now().strftime("%Y%m%dT%H%M%S"))
+        except SimgateError as exc:  # storage down: the next cycle recounts
+            log.warning("sites not recounted this cycle: %s", exc.detail)
 
     def _sweep(self, cycle: Cycle) -> None:
         try:

@@ -7,7 +7,8 @@ who may have one), so no two instances can grant past a limit. Failure cases:
 - an instance dies after granting and before the SSH start: the job is submitted and holds its grant;
   the reconciler finds it stale and sends its start again (the start is idempotent);
 - an instance dies after a job ended and before releasing its grant: the next reconciler cycle finds
-  the grant's job finished and drops it; the grant outlives the job by one cycle at most;
+  the grant's job finished and drops it; the grant outlives the job by a cycle (two if that cycle
+  read the job just before it ended);
 - a release's wake-up is lost: the reconciler sends the start of every job that now fits (backstop);
 - a job's line entry is written and its own write fails: the entry names a draft; the recount
   removes it.
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -63,8 +65,8 @@ from shared.services.ports import Clock, JobQueue, JobRepository, SimulatorGatew
 log = logging.getLogger("simgate.sites")
 
 LEDGER_ATTEMPTS = 30
-ORPHAN_GRACE = timedelta(minutes=2)
-WAKE_QUIET_SECONDS = 10.0  # a job woken by this instance is not woken again by it sooner than this  # a line entry whose job never left draft is removed after this
+ORPHAN_GRACE = timedelta(minutes=2)  # a line entry whose job never left draft is removed after this
+WAKE_QUIET_SECONDS = 10.0  # a job woken by this instance is not woken again by it sooner than this
 
 
 @dataclass(frozen=True)
@@ -122,6 +124,10 @@ class Recount:
         return text + (f"; sites not recounted: {', '.join(self.unread)}" if self.unread else "")
 
 
+class GrantsBusy(TransientError):
+    """A site's ledger changed under every attempt to write it: the job stays in line."""
+
+
 class Sites:
     def __init__(self, store: SiteStore, jobs: JobRepository, changes: JobChanges, queue: JobQueue,
                  simulators: SimulatorGateway, specs: Sequence[SimulatorSpec], clock: Clock,
@@ -152,6 +158,9 @@ class Sites:
     def acquire(self, spec: SimulatorSpec, job: Job, case: PublishedCase) -> Wait | None:
         """Take the job's grant on ``spec`` (None, also when it holds it already) or say why it waits."""
         entry = self._entry(job, spec.name, case)
+        missing = _missing_licences(spec.limits, entry.licences)
+        if missing:  # it would wait for ever: the site's limits changed since the case was published
+            raise ConfigurationError(f"simulator {spec.name} cannot run case {case.id}: it {missing}")
 
         def decide(ledger: Ledger) -> Grant | Wait:
             line = self._store.line(spec.name)
@@ -163,6 +172,9 @@ class Sites:
         wait = self._grant(spec.name, job.job_id, decide)
         if wait is None:
             job_log(log, job.job_id, spec.name).info("holds a slot on %s%s", spec.name, _licences(entry.licences))
+        else:
+            with self._lock:
+                self._woken.pop(job.job_id)  # it found no room: the next release may wake it again
         return wait
 
     def adopt(self, job: Job, case: PublishedCase) -> bool:
@@ -192,9 +204,9 @@ class Sites:
             try:
                 self._store.save_ledger(site, ledger.granting(decision), stored.etag if stored else None)
                 return None
-            except StaleWrite:
-                continue  # another instance granted or released meanwhile
-        raise TransientError(f"the grants of {site} are changing too fast right now")
+            except StaleWrite:  # another instance granted or released meanwhile: spread the writers out
+                self._clock.sleep(random.uniform(0.005, 0.05))
+        raise GrantsBusy(f"the grants of {site} are changing too fast right now")
 
     def release(self, job: Job) -> None:
         """The job left its site (it ended): drop its grant if it holds one, take it out of the line,
@@ -205,11 +217,11 @@ class Sites:
             if site is None:
                 self._store.leave(UNPLACED, job.job_id)
                 return
-            released = self._drop(site, {job.job_id})
+            # Out of the line first: an ended job still in it would be promised the room it frees.
             self._store.leave(site, job.job_id)
-            if released:
+            if self._drop(site, {job.job_id}):
                 job_log(log, job.job_id, site).info("grant on %s released (%s)", site, job.status.value)
-                self._wake(site, nudge=f"after-{job.job_id[-8:]}")
+            self._wake(site, nudge=f"after-{job.job_id[-8:]}")  # also when it only held a promise
             if job.status == JobStatus.DONE:
                 self._remember_duration(site, job)
         except SimgateError as exc:
@@ -372,18 +384,19 @@ class Sites:
                 self._store.save_ledger(site, stored.item.without(held), stored.etag)
                 return len(held)
             except StaleWrite:
-                continue
-        raise TransientError(f"the grants of {site} are changing too fast right now")
+                self._clock.sleep(random.uniform(0.005, 0.05))
+        raise GrantsBusy(f"the grants of {site} are changing too fast right now")
 
-    def _wake(self, site: str, nudge: str) -> int:
-        """Send the start of every waiting job that fits now, oldest first; how many were sent."""
+    def _wake(self, site: str, nudge: str, quiet: bool = True) -> int:
+        """Send the start of every waiting job that fits now, oldest first; how many were sent. ``quiet``:
+        not to a job this instance woke lately (the recount, the backstop, sends to every one)."""
         spec = self._spec(site)
         if spec is None:
             return 0
         stored = self._store.ledger(site)
         sent = 0
         for entry in admissible(spec.limits, stored.item if stored else Ledger(), self._store.line(site)):
-            if self._woken_lately(entry.job_id):
+            if quiet and self._woken_lately(entry.job_id):
                 continue  # its start is on its way: releases close together would send it again
             found = self._jobs.find(entry.job_id)
             job = found.item if found else None
@@ -433,7 +446,7 @@ class Sites:
         spec = self._spec(site)
         if spec is None:
             return
-        recount.woken += self._wake(site, nudge=f"cycle-{at}")
+        recount.woken += self._wake(site, nudge=f"cycle-{at}", quiet=False)
         stored = self._store.ledger(site)
         for job_id, wait in waits(spec.limits, stored.item if stored else Ledger(), self._store.line(site)).items():
             current = job(job_id)
@@ -446,9 +459,10 @@ class Sites:
         text = wait.describe()
 
         def change(job: Job) -> Job:
-            if job.status != JobStatus.SUBMITTED or job.detail == text:
+            if job.status != JobStatus.SUBMITTED or job.cancel_requested or (job.detail == text and not job.waiting):
                 return job
-            return job.model_copy(update={"detail": text, "updated": self._clock.now()})
+            # Waiting in line is not waiting for an unreachable simulator: that clock starts again if it must.
+            return job.model_copy(update={"detail": text, "updated": self._clock.now(), "waiting": None})
 
         return self._changes.apply(job_id, change)
 

@@ -13,9 +13,10 @@ from shared.auth import Principal
 from shared.config import Settings, SimulatorSpec
 from shared.domain.cases import parse_definition
 from shared.domain.jobs import JobStatus
-from shared.errors import ConfigurationError, Forbidden, SimulatorUnreachable, ValidationFailed
+from shared.errors import ConfigurationError, Forbidden, SimulatorUnreachable, TransientError, ValidationFailed
 from shared.services.changes import JobChanges
 from shared.services.sites import Sites
+from shared.wiring import Adapters, build
 from tests.factories import case_document
 from tests.fakes import TEST_SETTINGS, fake_app
 
@@ -290,3 +291,87 @@ def test_the_recount_keeps_what_a_job_read_before_its_placement_still_needs():
     recount = world.app.sites.recount({job_id: unplaced}, at="t")
     assert recount.removed == 0 and recount.released == 0
     assert world.sites.ledger("local").item.holds(job_id) and world.sites.line("local")[0].job_id == job_id
+
+
+def rebuilt(world, *sites: SimulatorSpec, **settings):
+    """The app built again on the same storage with other settings, as after a redeployment."""
+    environ = {**TEST_SETTINGS, "SIMULATORS": json.dumps([json.loads(s.model_dump_json()) for s in sites]),
+               **settings}
+    adapters = Adapters(cases=world.cases, jobs=world.jobs, outputs=world.outputs, live=world.live,
+                        queue=world.queue, simulators=world.simulators, clock=world.clock, sites=world.sites)
+    return build(Settings.from_environ(environ), adapters)
+
+
+def test_a_job_waiting_on_a_site_no_longer_configured_fails_saying_so():
+    world = world_with(site("a", max_parallel_jobs=1))
+    _, waiting = submit(world), submit(world)
+    deliver(world)
+    app = rebuilt(world, site("b"), RECONCILE_STALE_AFTER_SECONDS="60")  # "a" is gone from SIMULATORS
+    world.clock.advance(120)
+    app.reconciler.run()
+    while world.queue.sent:
+        app.manager.handle(world.queue.sent.pop(0).body(), 1)
+    assert job(world, waiting).status == JobStatus.FAILED and "simulator a" in job(world, waiting).error
+
+
+def test_a_site_that_lost_the_licence_a_case_needs_fails_its_start_instead_of_waiting_for_ever():
+    world = world_with(site("a", licences={"solver": 1}), licences={"solver": 1})
+    job_id = submit(world)
+    app = rebuilt(world, site("a"))  # the licence was taken out of SIMULATORS after publishing
+    app.manager.handle(world.queue.sent.pop(0).body(), 1)
+    assert job(world, job_id).status == JobStatus.FAILED and "has no licence solver" in job(world, job_id).error
+
+
+def test_a_job_cancelled_while_its_grant_is_taken_gives_it_back_at_once():
+    world = world_with(site("local", max_parallel_jobs=1))
+    job_id = submit(world)
+    acquire = world.app.sites.acquire
+
+    def cancelled_meanwhile(spec, current, case):
+        granted = acquire(spec, current, case)
+        world.app.jobs.cancel(ALICE, job_id)
+        world.app.manager.handle(world.queue.sent.pop().body(), 1)  # the cancel, handled by another delivery
+        return granted
+
+    world.app.sites.acquire = cancelled_meanwhile
+    deliver(world)
+    assert job(world, job_id).status == JobStatus.CANCELLED and world.simulators.start_calls == []
+    assert world.sites.ledger("local").item.grants == {}
+
+
+def test_when_a_promised_job_leaves_the_next_one_is_woken():
+    world = world_with(site("local", max_parallel_jobs=1))
+    first, promised, next_one = submit(world), submit(world), submit(world)
+    deliver(world)
+    end(world, first)  # the slot is promised to the second; its start is on its way...
+    world.queue.sent.clear()
+    world.app.jobs.cancel(ALICE, promised)  # ...when it is cancelled: the third must not wait a cycle
+    deliver(world)
+    assert job(world, promised).status == JobStatus.CANCELLED and job(world, next_one).status == JobStatus.QUEUED
+
+
+def test_the_recount_runs_even_when_the_repairs_fail():
+    world = world_with(site("local", max_parallel_jobs=1), settings={"RECONCILE_STALE_AFTER_SECONDS": "60"})
+    first, second = submit(world), submit(world)
+    deliver(world)
+    world.app.sites.release = lambda job: None  # the instance dies before it releases
+    end(world, first)
+    find, failures = world.jobs.find, [TransientError("storage answered 503")]
+
+    def flaky_find(job_id):  # the cycle's first read of a job fails
+        if failures:
+            raise failures.pop()
+        return find(job_id)
+
+    world.jobs.find = flaky_find
+    world.clock.advance(120)
+    with pytest.raises(TransientError):
+        world.app.reconciler.run()
+    deliver(world)
+    assert job(world, second).status == JobStatus.QUEUED
+
+
+def test_a_case_whose_licences_no_one_site_has_all_of_is_refused():
+    world = world_with(site("x", licences={"solver": 1}), site("y", licences={"mesher": 1}))
+    with pytest.raises(ValidationFailed):
+        world.app.cases.publish(ADMIN, case_document("split", licences={"solver": 1, "mesher": 1}))

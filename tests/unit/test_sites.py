@@ -39,11 +39,11 @@ def test_the_line_is_first_fit_oldest_first():
     assert found["a3"].describe() == "waiting for its owner's share of local (2/2 of their jobs in use, 1st in line)"
 
 
-def test_a_job_waits_behind_older_ones_that_fit_and_skips_those_that_do_not():
-    line = [entry("old", seconds=1, solver=2), entry("new", "bob", seconds=2, solver=1)]
+def test_a_job_held_back_by_a_licence_does_not_hold_back_jobs_that_do_not_need_it():
+    line = [entry("old", seconds=1, solver=2), entry("new", "bob", seconds=2)]
     ledger = holding(entry("run", "carol", solver=1))
     assert admission(LIMITS, ledger, line, line[0]).describe() == "waiting for licence solver (1/2 in use, 1st in line)"
-    assert admission(LIMITS, ledger, line, line[1]) is None  # the older job cannot fit: the newer one passes
+    assert admission(LIMITS, ledger, line, line[1]) is None  # it needs no solver: it passes
 
 
 def test_a_grant_released_twice_changes_nothing_and_usage_never_goes_negative():
@@ -83,3 +83,13 @@ def test_history_keeps_the_last_runs_and_says_what_the_median_rests_on():
         history = history.adding(seconds)
     assert len(history.seconds) == 50 and history.median == 34.5
     assert history.basis(3, "local") == "median of 50 finished runs of version 3 on local"
+
+
+def test_a_run_needing_more_of_a_licence_is_not_passed_for_ever_by_runs_needing_less():
+    limits = SiteLimits(max_parallel_jobs=10, licences={"solver": 2})
+    ledger = holding(entry("small-running", solver=1))
+    line = [entry("big", seconds=1, solver=2), entry("small", "bob", seconds=2, solver=1)]
+    found = waits(limits, ledger, line)
+    assert found["big"].describe() == "waiting for licence solver (1/2 in use, 1st in line)"
+    assert found["small"].describe() == "waiting for licence solver (2/2 in use, 2nd in line)"  # kept for big
+    assert [e.job_id for e in admissible(limits, Ledger(), line)] == ["big"]
