@@ -164,8 +164,9 @@ class Jobs:
             if job.status.terminal:
                 raise Conflict(f"job {job_id} is {job.status.value}; it cannot run again")
             if job.status != JobStatus.DRAFT:
-                if simulator and job.simulator and simulator != job.simulator:
-                    raise Conflict(f"job {job_id} is already {job.status.value} on {job.simulator}")
+                if simulator and simulator != job.simulator:  # a retry of the same choice changes nothing
+                    where = f"on {job.simulator}" if job.simulator else "and its site is being chosen"
+                    raise Conflict(f"job {job_id} is already {job.status.value} {where}")
                 return job
             case = self._cases.get(job.case_id, job.case_version)
             case.render(job.fields, job_id=job.job_id, job_title=job.title)  # 422 now, not a failed job later

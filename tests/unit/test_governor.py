@@ -13,7 +13,14 @@ from shared.auth import Principal
 from shared.config import Settings, SimulatorSpec
 from shared.domain.cases import parse_definition
 from shared.domain.jobs import JobStatus
-from shared.errors import ConfigurationError, Forbidden, SimulatorUnreachable, TransientError, ValidationFailed
+from shared.errors import (
+    ConfigurationError,
+    Conflict,
+    Forbidden,
+    SimulatorUnreachable,
+    TransientError,
+    ValidationFailed,
+)
 from shared.services.changes import JobChanges
 from shared.services.sites import Sites
 from shared.wiring import Adapters, build
@@ -375,3 +382,11 @@ def test_a_case_whose_licences_no_one_site_has_all_of_is_refused():
     world = world_with(site("x", licences={"solver": 1}), site("y", licences={"mesher": 1}))
     with pytest.raises(ValidationFailed):
         world.app.cases.publish(ADMIN, case_document("split", licences={"solver": 1, "mesher": 1}))
+
+
+def test_a_choice_for_a_job_already_on_its_way_is_a_conflict_unless_it_is_the_same():
+    world = world_with(site("a"), site("b"))
+    job_id = submit(world, simulator="a")
+    world.app.jobs.run(ALICE, job_id, simulator="a")  # a retried request
+    with pytest.raises(Conflict):
+        world.app.jobs.run(ALICE, job_id, simulator="b")
