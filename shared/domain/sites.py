@@ -26,6 +26,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.domain.jobs import JobStatus, Transition
+
 LICENCE_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 UNPLACED = "*"  # the line of jobs whose site the manager has not chosen yet
 HISTORY_RUNS = 50  # finished runs kept per case version and site for the duration estimate
@@ -224,6 +226,16 @@ class DurationHistory(BaseModel):
         return f"median of {len(self.seconds)} finished {runs} of version {case_version} on {site}"
 
 
+def missing_licences(limits: SiteLimits, licences: dict[str, int]) -> str | None:
+    """What a site lacks to hold even one run needing ``licences`` ("has no licence solver"); None if
+    nothing."""
+    for name, count in sorted(licences.items()):
+        have = limits.licences.get(name, 0)
+        if have < count:
+            return f"has {have} of licence {name}; a run needs {count}" if have else f"has no licence {name}"
+    return None
+
+
 def capacity(limits: SiteLimits, licences: dict[str, int]) -> int:
     """How many runs needing ``licences`` the site can hold at once."""
     room = limits.max_parallel_jobs
@@ -252,8 +264,8 @@ def estimated_start(limits: SiteLimits, ledger: Ledger, line: Sequence[LineEntry
     return heapq.heappop(ends)
 
 
-def run_seconds(history: Sequence, ended: datetime) -> float | None:
+def run_seconds(history: Sequence[Transition], ended: datetime) -> float | None:
     """How long a job ran: from its first ``running`` transition (or ``queued``) to ``ended``."""
-    started = next((t.at for t in history if t.status.value == "running"), None) or next(
-        (t.at for t in history if t.status.value == "queued"), None)
+    started = next((t.at for t in history if t.status == JobStatus.RUNNING), None) or next(
+        (t.at for t in history if t.status == JobStatus.QUEUED), None)
     return (ended - started).total_seconds() if started else None

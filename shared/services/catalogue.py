@@ -10,6 +10,7 @@ from typing import Any
 from shared.auth import Principal
 from shared.config import SimulatorSpec
 from shared.domain.cases import CaseDefinition, CaseHeader, PublishedCase, parse_definition
+from shared.domain.sites import missing_licences
 from shared.errors import Forbidden, ValidationFailed
 from shared.services.paging import fetch_page
 from shared.services.ports import CaseRepository, Clock, Page, PageRequest, Publication
@@ -71,7 +72,7 @@ class Catalogue:
             return
         sites = [s for s in self._simulators if not definition.simulators or s.name in definition.simulators]
         needs = definition.licences
-        if not needs or any(all(site.licences.get(n, 0) >= c for n, c in needs.items()) for site in sites):
+        if not needs or any(missing_licences(site.limits, needs) is None for site in sites):
             return
         problems = []
         for name, count in sorted(needs.items()):

@@ -42,8 +42,8 @@ from shared.domain.sites import (
     Wait,
     admissible,
     admission,
-    capacity,
     estimated_start,
+    missing_licences,
     ordered,
     run_seconds,
     waits,
@@ -158,7 +158,7 @@ class Sites:
     def acquire(self, spec: SimulatorSpec, job: Job, case: PublishedCase) -> Wait | None:
         """Take the job's grant on ``spec`` (None, also when it holds it already) or say why it waits."""
         entry = self._entry(job, spec.name, case)
-        missing = _missing_licences(spec.limits, entry.licences)
+        missing = missing_licences(spec.limits, entry.licences)
         if missing:  # it would wait for ever: the site's limits changed since the case was published
             raise ConfigurationError(f"simulator {spec.name} cannot run case {case.id}: it {missing}")
 
@@ -253,8 +253,7 @@ class Sites:
 
     def granted(self, site: str) -> set[str]:
         """The jobs holding a grant on the site."""
-        stored = self._store.ledger(site)
-        return set(stored.item.grants) if stored else set()
+        return set(self._ledger(site).grants)
 
     # --- offers and the admin's view ---
 
@@ -270,7 +269,7 @@ class Sites:
             problem = f"there is no simulator '{name[:40]}' (configured: {known})"
         elif not case.may_run_on(name):
             problem = f"case {case.id} does not run on {name} (it runs on: {', '.join(case.definition.simulators)})"
-        elif missing := _missing_licences(spec.limits, dict(case.definition.licences)):
+        elif missing := missing_licences(spec.limits, dict(case.definition.licences)):
             problem = f"{name} cannot run case {case.id}: it {missing}"
         if problem:
             raise ValidationFailed(problem, errors=[{"field": "simulator", "message": problem}])
@@ -312,9 +311,7 @@ class Sites:
             raise Forbidden("the sites' view needs the admin role")
         views = []
         for spec in self._specs:
-            stored = self._store.ledger(spec.name)
-            ledger = stored.item if stored else Ledger()
-            line = self._store.line(spec.name)
+            ledger, line = self._ledger(spec.name), self._store.line(spec.name)
             usage = ledger.usage()
             found = waits(spec.limits, ledger, line)
             waiting = [WaitingJob(job_id=e.job_id, owner=e.owner, since=e.since, place=found[e.job_id].place,
@@ -329,16 +326,14 @@ class Sites:
     # --- steps ---
 
     def _offer(self, spec: SimulatorSpec, job: Job, case: PublishedCase) -> Offer:
-        stored = self._store.ledger(spec.name)
-        ledger = stored.item if stored else Ledger()
-        line = self._store.line(spec.name)
+        ledger, line = self._ledger(spec.name), self._store.line(spec.name)
         entry = self._entry(job, spec.name, case)
         history = self._store.history(spec.name, case.id, case.version)
         durations = history.item if history else DurationHistory()
         usage = ledger.usage()
         waiting = sum(1 for e in line if not ledger.holds(e.job_id) and e.job_id != job.job_id)
         reason, start, start_basis = None, None, "no estimate"
-        missing = _missing_licences(spec.limits, entry.licences)
+        missing = missing_licences(spec.limits, entry.licences)
         if missing:
             reason = missing
         else:
@@ -393,9 +388,8 @@ class Sites:
         spec = self._spec(site)
         if spec is None:
             return 0
-        stored = self._store.ledger(site)
         sent = 0
-        for entry in admissible(spec.limits, stored.item if stored else Ledger(), self._store.line(site)):
+        for entry in admissible(spec.limits, self._ledger(site), self._store.line(site)):
             if quiet and self._woken_lately(entry.job_id):
                 continue  # its start is on its way: releases close together would send it again
             found = self._jobs.find(entry.job_id)
@@ -439,16 +433,13 @@ class Sites:
                 recount.removed += 1
         if site == UNPLACED:
             return
-        stored = self._store.ledger(site)
-        if stored is not None:
-            gone = {j for j in stored.item.grants if left(site, job(j))}
-            recount.released += self._drop(site, gone) if gone else 0
+        gone = {j for j in self._ledger(site).grants if left(site, job(j))}
+        recount.released += self._drop(site, gone) if gone else 0
         spec = self._spec(site)
         if spec is None:
             return
         recount.woken += self._wake(site, nudge=f"cycle-{at}", quiet=False)
-        stored = self._store.ledger(site)
-        for job_id, wait in waits(spec.limits, stored.item if stored else Ledger(), self._store.line(site)).items():
+        for job_id, wait in waits(spec.limits, self._ledger(site), self._store.line(site)).items():
             current = job(job_id)
             if current is not None and current.status == JobStatus.SUBMITTED and current.detail != wait.describe():
                 self.note_wait(job_id, wait)
@@ -483,16 +474,13 @@ class Sites:
         return LineEntry(site=site, job_id=job.job_id, owner=job.owner, licences=dict(case.definition.licences),
                          since=job.submitted_at if job.status != JobStatus.DRAFT else self._clock.now())
 
+    def _ledger(self, site: str) -> Ledger:
+        """The site's grants as they are now, for reading (writes go through ``_grant`` and ``_drop``)."""
+        stored = self._store.ledger(site)
+        return stored.item if stored else Ledger()
+
     def _spec(self, name: str | None) -> SimulatorSpec | None:
         return simulator_named(self._specs, name)
-
-
-def _missing_licences(limits: SiteLimits, licences: dict[str, int]) -> str | None:
-    for name, count in sorted(licences.items()):
-        if limits.licences.get(name, 0) < count:
-            have = limits.licences.get(name, 0)
-            return f"has {have} of licence {name}; a run needs {count}" if have else f"has no licence {name}"
-    return None if capacity(limits, licences) else "cannot hold a run"
 
 
 def _licences(licences: dict[str, int]) -> str:
