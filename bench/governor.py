@@ -393,7 +393,7 @@ def reconciling(application: App, slots: int, finished: int, rounds: int) -> Rec
         history = Rounds(interleaved(application, reference, rounds))
     finally:
         reference.close()
-    return Reconciling(alike, history, written, len(application.sites.line_jobs()))
+    return Reconciling(alike, history, written, len({entry.job_id for entry in application.sites.lines()}))
 
 
 # --- the report ---

@@ -36,6 +36,7 @@ from shared.domain.jobs import Job, JobStatus, decide
 from shared.domain.messages import JobMessage
 from shared.domain.outputs import ReportedFile
 from shared.domain.reconcile import RECONCILED, Verdict, verdict
+from shared.domain.sites import LineEntry
 from shared.errors import SimgateError, SimulatorError, ValidationFailed
 from shared.logs import job_log
 from shared.services.agent_reports import UPLOAD_GRANT_TTL
@@ -94,17 +95,18 @@ class Reconciler:
         self.max_jobs = max_jobs
 
     def run(self) -> Cycle:
-        cycle, known = Cycle(), {}
+        cycle, known, entries = Cycle(), {}, []
         try:
-            self._repair(cycle, known)
+            self._repair(cycle, known, entries)
         finally:  # whatever became of the repairs, the sites are recounted and old grants' writes removed
-            self._recount(cycle, known)
+            self._recount(cycle, known, entries or None)
             self._sweep(cycle)
         return cycle
 
-    def _repair(self, cycle: Cycle, known: dict[str, Job | None]) -> None:
+    def _repair(self, cycle: Cycle, known: dict[str, Job | None], entries: list[LineEntry]) -> None:
         now = self.clock.now()
-        known.update(self._active())
+        entries.extend(self.sites.lines())
+        known.update(self._active(entries))
         before = now - self.stale_after
         stale = sorted((job for job in known.values() if job is not None and job.updated < before
                         and job.status in (JobStatus.SUBMITTED, *RECONCILED)), key=lambda job: job.updated)
@@ -148,10 +150,10 @@ class Reconciler:
             if grants:
                 self._hand_over(self._spec(name), grants, cycle)
 
-    def _active(self) -> dict[str, Job | None]:
+    def _active(self, entries: list[LineEntry]) -> dict[str, Job | None]:
         """Every job in a site's line (those active or waiting for a site), read by id: a cycle costs
         what is active, never the whole history of jobs."""
-        ids = self.sites.line_jobs()
+        ids = list(dict.fromkeys(entry.job_id for entry in entries))
         if len(ids) > self.max_jobs:
             log.warning("%d active jobs: %d examined this cycle, the rest in the next", len(ids), self.max_jobs)
             ids = ids[:self.max_jobs]
@@ -161,9 +163,9 @@ class Reconciler:
             known[job_id] = found.item if found else None
         return known
 
-    def _recount(self, cycle: Cycle, known: dict[str, Job | None]) -> None:
+    def _recount(self, cycle: Cycle, known: dict[str, Job | None], entries: list[LineEntry] | None) -> None:
         try:
-            cycle.recount = self.sites.recount(known, at=self.clock.now().strftime("%Y%m%dT%H%M%S"))
+            cycle.recount = self.sites.recount(known, at=self.clock.now().strftime("%Y%m%dT%H%M%S"), entries=entries)
         except SimgateError as exc:  # storage down: the next cycle recounts
             log.warning("sites not recounted this cycle: %s", exc.detail)
 

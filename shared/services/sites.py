@@ -228,12 +228,13 @@ class Sites:
             job_log(log, job.job_id, site).warning("release on %s not done now (the reconciler does it): %s",
                                                    site, exc.detail)
 
-    def recount(self, known: dict[str, Job | None], at: str) -> Recount:
+    def recount(self, known: dict[str, Job | None], at: str, entries: list[LineEntry] | None = None) -> Recount:
         """The reconciler's recount: from the jobs' own states, drop the grants of jobs that left their
         site, remove their line entries, send the start of every waiting job that fits, and refresh the
-        reason each waiting job shows. ``known``: jobs already read this cycle."""
+        reason each waiting job shows. ``known``: jobs already read this cycle; ``entries``: the lines as
+        the cycle read them (read here if not)."""
         recount = Recount()
-        entries = self._store.line()
+        entries = self._store.line() if entries is None else entries
         by_site: dict[str, list[LineEntry]] = {}
         for entry in entries:
             by_site.setdefault(entry.site, []).append(entry)
@@ -247,9 +248,9 @@ class Sites:
                 recount.unread.append(site)
         return recount
 
-    def line_jobs(self) -> list[str]:
-        """The ids of every job in a line: every job active on a site or waiting to be placed."""
-        return list(dict.fromkeys(entry.job_id for entry in self._store.line()))
+    def lines(self) -> list[LineEntry]:
+        """Every site's line (and the unplaced): every job active on a site or waiting to be placed."""
+        return self._store.line()
 
     def granted(self, site: str) -> set[str]:
         """The jobs holding a grant on the site."""
@@ -382,14 +383,19 @@ class Sites:
                 self._clock.sleep(random.uniform(0.005, 0.05))
         raise GrantsBusy(f"the grants of {site} are changing too fast right now")
 
-    def _wake(self, site: str, nudge: str, quiet: bool = True) -> int:
-        """Send the start of every waiting job that fits now, oldest first; how many were sent. ``quiet``:
-        not to a job this instance woke lately (the recount, the backstop, sends to every one)."""
+    def _wake(self, site: str, nudge: str) -> int:
+        """Send the start of every waiting job that fits now, oldest first, but not to one this instance
+        woke lately; how many were sent."""
         spec = self._spec(site)
         if spec is None:
             return 0
+        return self._send_starts(site, admissible(spec.limits, self._ledger(site), self._store.line(site)), nudge)
+
+    def _send_starts(self, site: str, entries: list[LineEntry], nudge: str, quiet: bool = True) -> int:
+        """Send the start of each of these waiting jobs still submitted on the site; how many were sent.
+        ``quiet``: not to a job this instance woke lately (the recount, the backstop, sends to every one)."""
         sent = 0
-        for entry in admissible(spec.limits, self._ledger(site), self._store.line(site)):
+        for entry in entries:
             if quiet and self._woken_lately(entry.job_id):
                 continue  # its start is on its way: releases close together would send it again
             found = self._jobs.find(entry.job_id)
@@ -438,8 +444,9 @@ class Sites:
         spec = self._spec(site)
         if spec is None:
             return
-        recount.woken += self._wake(site, nudge=f"cycle-{at}", quiet=False)
-        for job_id, wait in waits(spec.limits, self._ledger(site), self._store.line(site)).items():
+        ledger, line = self._ledger(site), self._store.line(site)
+        recount.woken += self._send_starts(site, admissible(spec.limits, ledger, line), f"cycle-{at}", quiet=False)
+        for job_id, wait in waits(spec.limits, ledger, line).items():
             current = job(job_id)
             if current is not None and current.status == JobStatus.SUBMITTED and current.detail != wait.describe():
                 self.note_wait(job_id, wait)
