@@ -7,11 +7,8 @@ from collections.abc import Iterable, Sequence
 
 from cli.errors import UsageProblem, entry_line
 from shared.api.models import FieldInfo
-from shared.domain.fields import FieldValue, check_values
+from shared.domain.fields import FieldValue, check_values, value_from_text
 from shared.errors import ValidationFailed
-
-TRUE = frozenset({"true", "yes", "on", "1"})
-FALSE = frozenset({"false", "no", "off", "0"})
 
 
 def parse_assignments(texts: Iterable[str]) -> dict[str, str]:
@@ -46,21 +43,5 @@ def convert(fields: Sequence[FieldInfo], assignments: dict[str, str]) -> dict[st
 
 
 def typed(spec: FieldInfo, text: str) -> FieldValue:
-    """``text`` as a value of the field's type, left as text where it is not one (the check says why).
-    An empty text is no value, except for a string field."""
-    if spec.type in ("string", "choice"):
-        return None if text == "" and spec.type == "choice" else text
-    stripped = text.strip()
-    if stripped == "":
-        return None
-    if spec.type == "boolean":
-        word = stripped.lower()
-        return True if word in TRUE else False if word in FALSE else text
-    try:
-        return int(stripped)
-    except ValueError:
-        pass
-    try:
-        return float(stripped)
-    except ValueError:
-        return text
+    """``text`` as a value of the field's type (see ``value_from_text``)."""
+    return value_from_text(spec.to_spec(), text)

@@ -6,11 +6,11 @@ from shared.api.models import CancelAccepted, FieldsSet, JobCreated, JobDetails,
 from shared.api.openapi import Security
 from shared.api.requests import FieldsUpdate, JobListQuery, NewJob, RunRequest, StatusQuery
 from shared.auth import Principal
-from shared.errors import BadRequest
 from shared.http import (
     EXPOSED_HEADERS,
     PAGE_HEADERS,
     ApiBlueprint,
+    idempotency_key,
     json_or_not_modified,
     json_response,
     page_headers,
@@ -23,7 +23,6 @@ from shared.wiring import app
 bp = ApiBlueprint()
 USER = Security.USER
 
-MAX_IDEMPOTENCY_KEY = 200
 JOB_HEADERS = {"ETag": "the job's version, for If-Match"}
 IF_NONE_MATCH = {"If-None-Match": "the ETag of the answer the caller has: 304 without a body while it is current"}
 IF_MATCH = {"If-Match": "the ETag the change was made against: 412 when the job changed since"}
@@ -31,14 +30,6 @@ IF_MATCH = {"If-Match": "the ETag the change was made against: 412 when the job 
 
 def _job_headers(etag: str, **extra: str) -> dict[str, str]:
     return {"ETag": etag, "Cache-Control": "no-store", "Access-Control-Expose-Headers": EXPOSED_HEADERS, **extra}
-
-
-def _idempotency_key(req: func.HttpRequest) -> str | None:
-    key = req.headers.get("Idempotency-Key")
-    if key is not None and not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY:
-        raise BadRequest(f"the Idempotency-Key header must be 1 to {MAX_IDEMPOTENCY_KEY} characters",
-                         errors=[{"field": "Idempotency-Key", "message": "1 to 200 characters"}])
-    return key
 
 
 @bp.endpoint("job", "POST", security=USER, operation_id="createJob",
@@ -55,7 +46,7 @@ def create_job(req: func.HttpRequest, user: Principal) -> func.HttpResponse:
     """A new draft job from a case, fields at the case's defaults: 201 {job_id}. Idempotency-Key honoured."""
     request = read_json(req, NewJob)
     stored, replayed = app().jobs.create(user, request.case_id, request.job_title, request.fields, owner=request.user,
-                                         idempotency_key=_idempotency_key(req))
+                                         idempotency_key=idempotency_key(req))
     headers = _job_headers(stored.etag, Location=f"/api/job/{stored.item.job_id}")
     if replayed:
         headers["Idempotent-Replayed"] = "true"
@@ -66,10 +57,14 @@ def create_job(req: func.HttpRequest, user: Principal) -> func.HttpResponse:
              summary="The caller's jobs, newest first", tag="jobs", query=JobListQuery,
              answers={200: list[JobSummary]}, errors=(403,), answer_headers=PAGE_HEADERS)
 def list_jobs(req: func.HttpRequest, user: Principal) -> func.HttpResponse:
-    """The caller's jobs, newest first; ?status=, ?case_id=, paging as for cases; admins: ?user=, ?all=true."""
+    """The caller's jobs, newest first; ?status=, ?case_id=, ?sweep_id=, paging as for cases; admins: ?user=,
+    ?all=true."""
     query = read_query(req, JobListQuery)
-    page = app().jobs.list(user, query.to_page_request(), status=query.status, case_id=query.case_id,
-                           user=query.user, all_users=query.all)
+    if query.sweep_id:
+        page = app().sweeps.jobs(user, query.sweep_id, query.to_page_request(), status=query.status)
+    else:
+        page = app().jobs.list(user, query.to_page_request(), status=query.status, case_id=query.case_id,
+                               user=query.user, all_users=query.all)
     return json_response([JobSummary.of(job) for job in page.items],
                          headers={**page_headers(req, query, page), "Cache-Control": "no-store"})
 

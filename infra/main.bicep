@@ -242,6 +242,7 @@ module api 'modules/function.bicep' = {
       LIVE_PULL_SCHEDULE: '*/10 * * * * *'
       // a conditional answer (304) may come from an instance's memory of a job for this long
       FOLLOW_FRESH_SECONDS: '10'
+      SWEEP_MAX_MEMBERS: '1000'
       // SSH: per instance and simulator, so that instances x connections stays within the budget;
       // each connection carries at most 8 commands (OpenSSH allows 10 sessions per connection)
       SIMULATOR_MAX_CONNECTIONS: string(connectionsPerInstance)

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from pydantic import AliasChoices, BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from shared.domain.sites import SiteLimits, checked_licences
+from shared.domain.sweeps import DEFAULT_MAX_MEMBERS, MAX_MEMBERS_LIMIT
 from shared.errors import ConfigurationError, error_location, error_message
 
 STORAGE = "SimgateStorage"
@@ -184,6 +185,8 @@ class Settings(BaseModel):
                                                validation_alias="RECONCILE_STALE_AFTER_SECONDS")
     # A conditional answer (If-None-Match) may come from this instance's memory of the job for this long;
     # changes made through this instance show at once, those made through another within this time.
+    sweep_max_members: int = Field(default=DEFAULT_MAX_MEMBERS, ge=1, le=MAX_MEMBERS_LIMIT,
+                                   validation_alias="SWEEP_MAX_MEMBERS")
     follow_fresh_seconds: float = Field(default=10, ge=0, le=60, validation_alias="FOLLOW_FRESH_SECONDS")
     # Set by the platform in Azure: where the worker exports its logs (see shared/telemetry.py).
     insights_connection_string: str | None = Field(

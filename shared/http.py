@@ -13,10 +13,11 @@ import inspect
 import json
 import logging
 import re
+import typing
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import azure.functions as func
 from pydantic import BaseModel, ValidationError
@@ -255,9 +256,30 @@ def read_json(req: func.HttpRequest, model: type[Model], max_bytes: int = MAX_JS
 def read_query(req: func.HttpRequest, model: type[Model]) -> Model:
     """The query string validated as ``model``: a 400 problem naming each bad parameter otherwise."""
     try:
-        return model.model_validate(dict(req.params))
+        return model.model_validate({**dict(req.params), **_repeated_parameters(req, model)})
     except ValidationError as exc:
         raise BadRequest("the query string is not valid", errors=describe_pydantic_errors(exc.errors())) from None
+
+
+def _repeated_parameters(req: func.HttpRequest, model: type[Model]) -> dict[str, list[str]]:
+    """The model's list parameters, each from every time it appears (``job=A&job=B``): ``params`` keeps one."""
+    lists = [name for name, info in model.model_fields.items() if typing.get_origin(info.annotation) is list]
+    if not lists:
+        return {}
+    pairs = parse_qsl(urlsplit(req.url).query, keep_blank_values=True)
+    return {name: [value for key, value in pairs if key == name] for name in lists}
+
+
+MAX_IDEMPOTENCY_KEY = 200
+
+
+def idempotency_key(req: func.HttpRequest) -> str | None:
+    """The request's Idempotency-Key header, if it has one: 1 to 200 characters (400 otherwise)."""
+    key = req.headers.get("Idempotency-Key")
+    if key is not None and not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY:
+        raise BadRequest(f"the Idempotency-Key header must be 1 to {MAX_IDEMPOTENCY_KEY} characters",
+                         errors=[{"field": "Idempotency-Key", "message": "1 to 200 characters"}])
+    return key
 
 
 EXPOSED_HEADERS = "Link, X-Continuation-Token, X-Per-Page, ETag, Location, Idempotent-Replayed"

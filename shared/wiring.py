@@ -40,9 +40,11 @@ from shared.services.ports import (
     OutputStore,
     SimulatorGateway,
     SiteStore,
+    SweepStore,
 )
 from shared.services.reconciler import Reconciler
 from shared.services.sites import Sites
+from shared.services.studies import Comparisons, Previews, Sweeps
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,7 @@ class Adapters:
     simulators: SimulatorGateway
     clock: Clock
     sites: SiteStore
+    sweeps: SweepStore
     probes: list[Probe] = field(default_factory=list)
     close: Callable[[], None] = lambda: None
 
@@ -74,6 +77,9 @@ class App:
     live: LiveRuns
     live_puller: LivePuller
     sites: Sites
+    sweeps: Sweeps
+    previews: Previews
+    comparisons: Comparisons
     manager: Manager
     reconciler: Reconciler
     health: Health
@@ -103,6 +109,8 @@ def build(settings: Settings, adapters: Adapters) -> App:
                 signals=signals, answers=answers, live=adapters.live, sites=sites)
     live = LiveRuns(jobs, adapters.live, adapters.outputs, changes, signals, answers, adapters.clock,
                     pull_sites=frozenset(spec.name for spec in settings.simulators if not spec.nodes_call_out))
+    sweeps = Sweeps(adapters.cases, job_store, adapters.sweeps, jobs, adapters.queue, sites, adapters.clock,
+                    max_members=settings.sweep_max_members)
     agent = AgentOptions(callback_base_url=settings.agent_callback_url, retry_seconds=settings.agent_retry_seconds,
                          ca_bundle=str(settings.storage_ca_bundle.resolve()) if settings.storage_ca_bundle else None)
     return App(
@@ -117,8 +125,12 @@ def build(settings: Settings, adapters: Adapters) -> App:
         live_puller=LivePuller(job_store, adapters.live, adapters.simulators, settings.simulators, live,
                                adapters.clock),
         sites=sites,
+        sweeps=sweeps,
+        previews=Previews(adapters.cases, jobs, sites, adapters.clock, max_members=settings.sweep_max_members),
+        comparisons=Comparisons(adapters.cases, jobs, sweeps),
         manager=Manager(adapters.cases, job_store, adapters.simulators, settings.simulators, agent, changes,
                         adapters.clock, adapters.queue, sites, max_deliveries=settings.jobs_queue_max_delivery_count,
+                        write_sweep=sweeps.write_members,
                         waiting=WaitPolicy(horizon=timedelta(hours=settings.simulator_wait_hours),
                                            max_delay=timedelta(seconds=settings.simulator_retry_max_seconds))),
         reconciler=Reconciler(job_store, adapters.simulators, settings.simulators, adapters.outputs,
@@ -140,6 +152,7 @@ def azure_adapters(settings: Settings) -> Adapters:
     from shared.adapters.simulators import SshSimulatorGateway
     from shared.adapters.site_store import TableSiteStore
     from shared.adapters.ssh import SshPool, SshSession
+    from shared.adapters.sweep_store import TableSweepStore
     from shared.adapters.system_clock import SystemClock
     from shared.adapters.table_paging import ContinuationTokens
 
@@ -169,6 +182,7 @@ def azure_adapters(settings: Settings) -> Adapters:
         simulators=SshSimulatorGateway(pool),
         clock=SystemClock(),
         sites=TableSiteStore(clients, settings.jobs_table),
+        sweeps=TableSweepStore(clients, settings.jobs_table, tokens=tokens),
         probes=probes,
         close=pool.close,
     )

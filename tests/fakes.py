@@ -16,6 +16,7 @@ from shared.domain.jobs import Job, agent_token_hash
 from shared.domain.messages import JobMessage
 from shared.domain.reconcile import Observation
 from shared.domain.sites import DurationHistory, Ledger, LineEntry
+from shared.domain.sweeps import Sweep
 from shared.errors import InvalidContinuation, NotFound, StaleWrite, TransientError
 from shared.services.ports import (
     CancelOutcome,
@@ -37,6 +38,7 @@ from shared.services.ports import (
     Stored,
     Submission,
     Survey,
+    SweepStore,
 )
 from shared.wiring import Adapters, App, build
 
@@ -167,15 +169,66 @@ class InMemoryJobRepository(JobRepository):
         if job.idempotency_key_hash:
             self.idempotency.pop((job.owner, job.idempotency_key_hash), None)
 
-    def list_jobs(self, owner, per_page, continuation=None, *, skip=0, status=None, case_id=None):
+    def list_jobs(self, owner, per_page, continuation=None, *, skip=0, status=None, case_id=None, sweep=None):
         after = (decode_continuation(continuation) or {}).get("after", "")
         jobs = sorted((j for j, _ in self.rows.values() if owner in (None, j.owner) and j.job_id > after
-                       and status in (None, j.status) and case_id in (None, j.case_id)), key=lambda j: j.job_id)
+                       and status in (None, j.status) and case_id in (None, j.case_id)
+                       and (sweep is None or j.sweep_id == sweep.sweep_id)), key=lambda j: j.job_id)
         jobs = jobs[skip:] if continuation is None else jobs
         chosen = jobs[:per_page]
         more = len(jobs) > per_page
         return Page([j.summary() for j in chosen], encode_continuation({"after": chosen[-1].job_id}) if more else None)
 
+
+    def add_many(self, jobs):
+        written = set()
+        for job in jobs:
+            if job.job_id not in self.rows:
+                self.rows[job.job_id] = (job, self._etag())
+                written.add(job.job_id)
+        return written
+
+    def members(self, sweep):
+        return sorted((j for j, _ in self.rows.values() if j.sweep_id == sweep.sweep_id), key=lambda j: j.job_id)
+
+
+class InMemorySweepStore(SweepStore):
+    def __init__(self) -> None:
+        self.rows: dict[str, tuple[Sweep, str]] = {}
+        self.idempotency: dict[tuple[str, str], tuple[str, str]] = {}
+        self._versions = itertools.count(1)
+
+    def add(self, sweep, idempotency=None):
+        if idempotency:
+            found = self.idempotency.get((sweep.owner, idempotency.key_hash))
+            if found:
+                raise IdempotencyKeyReused(*found)
+            self.idempotency[(sweep.owner, idempotency.key_hash)] = (sweep.sweep_id, idempotency.request_hash)
+        etag = f'W/"s{next(self._versions)}"'
+        self.rows[sweep.sweep_id] = (sweep, etag)
+        return Stored(sweep, etag)
+
+    def find(self, sweep_id):
+        return Stored(*self.rows[sweep_id]) if sweep_id in self.rows else None
+
+    def update(self, sweep, etag):
+        found = self.find(sweep.sweep_id)
+        if found is None:
+            raise NotFound(f"there is no sweep '{sweep.sweep_id}'")
+        if found.etag != etag:
+            raise StaleWrite("changed")
+        etag = f'W/"s{next(self._versions)}"'
+        self.rows[sweep.sweep_id] = (sweep, etag)
+        return Stored(sweep, etag)
+
+    def list_sweeps(self, owner, per_page, continuation=None, *, skip=0, case_id=None):
+        after = (decode_continuation(continuation) or {}).get("after", "")
+        sweeps = sorted((s for s, _ in self.rows.values() if s.owner == owner and s.sweep_id > after
+                         and case_id in (None, s.case_id)), key=lambda s: s.sweep_id)
+        sweeps = sweeps[skip:] if continuation is None else sweeps
+        chosen = sweeps[:per_page]
+        more = len(sweeps) > per_page
+        return Page(chosen, encode_continuation({"after": chosen[-1].sweep_id}) if more else None)
 
 
 class RecordingJobQueue(JobQueue):
@@ -492,6 +545,7 @@ class FakeWorld:
     simulators: FakeSimulatorGateway
     clock: FakeClock
     sites: InMemorySiteStore
+    sweeps: InMemorySweepStore
 
 
 def fake_app(simulators: list | None = None, **settings: str) -> FakeWorld:
@@ -502,6 +556,6 @@ def fake_app(simulators: list | None = None, **settings: str) -> FakeWorld:
     clock = FakeClock()
     world = dict(cases=InMemoryCaseRepository(), jobs=InMemoryJobRepository(), outputs=InMemoryOutputStore(),
                  live=InMemoryLiveStore(clock), queue=RecordingJobQueue(), simulators=FakeSimulatorGateway(),
-                 clock=clock, sites=InMemorySiteStore())
+                 clock=clock, sites=InMemorySiteStore(), sweeps=InMemorySweepStore())
     app = build(Settings.from_environ(environ), Adapters(**world))
     return FakeWorld(app=app, **world)

@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from shared.adapters.storage import StorageClients, check_queue, storage_errors
-from shared.domain.messages import MESSAGE_CONTENT_TYPE, JobMessage
+from shared.domain.messages import MESSAGE_CONTENT_TYPE, QueueMessage
 from shared.services.ports import JobQueue
 
 SERVICE_BUS_DEAD_LETTER_SUFFIX = "/$deadletterqueue"
@@ -28,7 +28,7 @@ class StorageJobQueue(JobQueue):
         self._clients = clients
         self.queue_name = queue_name
 
-    def send(self, message: JobMessage, not_before: datetime | None = None) -> None:
+    def send(self, message: QueueMessage, not_before: datetime | None = None) -> None:
         # A scheduled message is an invisible one until its time (Service Bus: ScheduledEnqueueTimeUtc).
         delay = 0 if not_before is None else (not_before - datetime.now(timezone.utc)).total_seconds()
         visibility = min(MAX_VISIBILITY_SECONDS, max(0, math.ceil(delay))) or None
@@ -44,7 +44,7 @@ def local_dead_letter_queue(queue_name: str) -> str:
     return queue_name + LOCAL_DEAD_LETTER_SUFFIX
 
 
-def encode_envelope(message: JobMessage, **extra: Any) -> str:
+def encode_envelope(message: QueueMessage, **extra: Any) -> str:
     envelope = {
         "messageId": message.message_id,
         "subject": message.subject,

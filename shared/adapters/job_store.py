@@ -15,22 +15,27 @@ entity-group transaction as the job: either both exist or neither.
 
 from __future__ import annotations
 
-import json
+from collections.abc import Sequence
 from typing import Any
 
 from azure.core import MatchConditions
-from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
 from azure.data.tables import TableTransactionError, UpdateMode
 
 from shared.adapters.storage import StorageClients, storage_errors
 from shared.adapters.table_paging import ContinuationTokens, read_page
 from shared.adapters.table_text import join_text, split_text
 from shared.domain.jobs import Job, JobStatus, JobSummary, owner_partition, partition_of
+from shared.domain.sweeps import Sweep
 from shared.errors import NotFound, StaleWrite, ValidationFailed
 from shared.services.ports import IdempotencyKeyReused, IdempotencyRecord, JobRepository, Page, Stored
 
 IDEMPOTENCY_PREFIX = "~idem-"  # '~' sorts after every job id, so these rows never mix into a list
-_SUMMARY_COLUMNS = ["RowKey", "title", "case_id", "case_version", "status", "created", "updated", "owner", "progress"]
+_SUMMARY_COLUMNS = ["RowKey", "title", "case_id", "case_version", "status", "created", "updated", "owner", "progress",
+                    "sweep_id"]
+BATCH = 100  # a Table transaction's most operations
+MAX_KEYS_A_QUERY = 14  # a Table filter holds at most 15 comparisons: the partition and 14 row keys
+SPAN_ROWS_PER_ID, SPAN_ROWS_MIN = 4, 100  # how far a read of the range between ids goes before it gives up
 
 
 class TableJobRepository(JobRepository):
@@ -104,8 +109,80 @@ class TableJobRepository(JobRepository):
             if job.idempotency_key_hash:
                 self._table.delete_entity(partition, IDEMPOTENCY_PREFIX + job.idempotency_key_hash)
 
+    def add_many(self, jobs: Sequence[Job]) -> set[str]:
+        written: set[str] = set()
+        for start in range(0, len(jobs), BATCH):
+            batch = jobs[start:start + BATCH]
+            entities = [_entity(job) for job in batch]
+            with storage_errors(f"creating {len(batch)} jobs"):
+                try:
+                    self._table.submit_transaction([("create", entity) for entity in entities])
+                    written.update(job.job_id for job in batch)
+                    continue
+                except TableTransactionError as exc:
+                    if "exists" not in str(exc.error_code or exc).lower():
+                        raise
+                for entity in entities:  # some are there already (a retried create): write the others
+                    try:
+                        self._table.create_entity(entity)
+                        written.add(entity["RowKey"])
+                    except ResourceExistsError:
+                        pass
+        return written
+
+    def find_many(self, job_ids: Sequence[str]) -> dict[str, Stored[Job]]:
+        """Per partition, first the range the ids span, read while it holds few others (ids made close
+        together, like a sweep's members, are close in the table); what that leaves is read with a query
+        per 14 ids."""
+        by_partition: dict[str, list[str]] = {}
+        for job_id in dict.fromkeys(job_ids):
+            partition = partition_of(job_id)
+            if partition is not None:
+                by_partition.setdefault(partition, []).append(job_id)
+        found: dict[str, Stored[Job]] = {}
+        for partition, ids in by_partition.items():
+            found.update(self._read_span(partition, sorted(ids)))
+            missing = [job_id for job_id in ids if job_id not in found]
+            for start in range(0, len(missing), MAX_KEYS_A_QUERY):
+                found.update(self._read_keys(partition, missing[start:start + MAX_KEYS_A_QUERY]))
+        return found
+
+    def _read_span(self, partition: str, ids: list[str]) -> dict[str, Stored[Job]]:
+        wanted, budget = set(ids), max(SPAN_ROWS_PER_ID * len(ids), SPAN_ROWS_MIN)
+        found: dict[str, Stored[Job]] = {}
+        query = "PartitionKey eq @partition and RowKey ge @low and RowKey le @high"
+        with storage_errors(f"reading {len(ids)} jobs"):
+            pages = self._table.query_entities(query, parameters={"partition": partition, "low": ids[0],
+                                                                  "high": ids[-1]},
+                                               results_per_page=min(budget, 1000)).by_page()
+            read = 0
+            for page in pages:
+                for entity in page:
+                    read += 1
+                    if entity["RowKey"] in wanted:
+                        found[entity["RowKey"]] = Stored(_job(entity), entity.metadata["etag"])
+                if read >= budget or len(found) == len(wanted):
+                    break
+        return found
+
+    def _read_keys(self, partition: str, ids: list[str]) -> dict[str, Stored[Job]]:
+        keys = " or ".join(f"RowKey eq @k{index}" for index in range(len(ids)))
+        parameters = {"partition": partition, **{f"k{index}": job_id for index, job_id in enumerate(ids)}}
+        with storage_errors(f"reading {len(ids)} jobs"):  # the SDK needs the spaces around the parentheses
+            entities = self._table.query_entities(f"PartitionKey eq @partition and ( {keys} )", parameters=parameters)
+            return {entity["RowKey"]: Stored(_job(entity), entity.metadata["etag"]) for entity in entities}
+
+    def members(self, sweep: Sweep) -> list[Job]:
+        low, high = sweep.member_range()
+        query = "PartitionKey eq @partition and RowKey ge @low and RowKey lt @high and sweep_id eq @sweep"
+        parameters = {"partition": partition_of(sweep.member_id(0)), "low": low, "high": high,
+                      "sweep": sweep.sweep_id}
+        with storage_errors(f"reading the members of sweep {sweep.sweep_id}"):
+            return [_job(entity) for entity in self._table.query_entities(query, parameters=parameters)]
+
     def list_jobs(self, owner: str | None, per_page: int, continuation: str | None = None, *, skip: int = 0,
-                  status: JobStatus | None = None, case_id: str | None = None) -> Page[JobSummary]:
+                  status: JobStatus | None = None, case_id: str | None = None,
+                  sweep: Sweep | None = None) -> Page[JobSummary]:
         if owner is None:  # every owner's: partition by partition ('~' sorts after every job's partition and id)
             query, parameters = "PartitionKey lt @tilde and RowKey lt @tilde", {"tilde": "~"}
         else:
@@ -117,6 +194,10 @@ class TableJobRepository(JobRepository):
         if case_id is not None:
             query += " and case_id eq @case_id"
             parameters["case_id"] = case_id
+        if sweep is not None:
+            low, high = sweep.member_range()
+            query += " and RowKey ge @low and RowKey lt @high and sweep_id eq @sweep"
+            parameters.update(low=low, high=high, sweep=sweep.sweep_id)
         with storage_errors(f"listing the jobs of {owner or 'every user'}"):
             return read_page(self._table, self._tokens, query, per_page, continuation, _summary,
                              select=_SUMMARY_COLUMNS, parameters=parameters, skip=skip)
@@ -138,16 +219,18 @@ def _entity(job: Job) -> dict[str, Any]:
         "created": job.created,
         "updated": job.updated,
         **({"progress": job.progress} if job.progress is not None else {}),
+        **({"sweep_id": job.sweep_id} if job.sweep_id else {}),
         **document,
     }
 
 
 def _job(entity: dict[str, Any]) -> Job:
-    return Job.model_validate(json.loads(join_text("job", entity)))
+    return Job.model_validate_json(join_text("job", entity))
 
 
 def _summary(entity: dict[str, Any]) -> JobSummary:
     return JobSummary(job_id=entity["RowKey"], title=entity["title"], case_id=entity["case_id"],
                       case_version=entity["case_version"], status=entity["status"], created=entity["created"],
-                      updated=entity["updated"], owner=entity.get("owner"), progress=entity.get("progress"))
+                      updated=entity["updated"], owner=entity.get("owner"), progress=entity.get("progress"),
+                      sweep_id=entity.get("sweep_id"))
 

@@ -20,7 +20,7 @@ from azure.servicebus.exceptions import (
     ServiceBusError,
 )
 
-from shared.domain.messages import MESSAGE_CONTENT_TYPE, JobMessage
+from shared.domain.messages import MESSAGE_CONTENT_TYPE, QueueMessage
 from shared.errors import ConfigurationError, TransientError
 from shared.services.ports import JobQueue
 
@@ -46,7 +46,7 @@ class ServiceBusJobQueue(JobQueue):
         self._sender = None
         self._lock = threading.Lock()
 
-    def send(self, message: JobMessage, not_before: datetime | None = None) -> None:
+    def send(self, message: QueueMessage, not_before: datetime | None = None) -> None:
         outgoing = ServiceBusMessage(
             message.body(),
             message_id=message.message_id,

@@ -12,14 +12,17 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.domain import cases as domain_cases
+from shared.domain import compare as domain_compare
 from shared.domain import jobs as domain_jobs
 from shared.domain import sites as domain_sites
+from shared.domain import summaries
+from shared.domain import sweeps as domain_sweeps
 from shared.domain.cases import PublishedCase
 from shared.domain.fields import FieldSpec, FieldType, FieldValue
 from shared.domain.jobs import Job, JobStatus
 from shared.domain.live import STREAMS
 from shared.domain.outputs import Output
-from shared.services import health, live, sites
+from shared.services import health, live, sites, studies
 from shared.services.ports import Link, Publication
 
 
@@ -218,12 +221,13 @@ class JobSummary(Answer):
     updated: datetime
     owner: str | None = None
     progress: float | None = None
+    sweep_id: str | None = Field(default=None, description="the sweep the job is a member of")
 
     @classmethod
     def of(cls, job: Job | domain_jobs.JobSummary) -> "JobSummary":
         return cls(job_id=job.job_id, title=job.title, case_id=job.case_id, case_version=job.case_version,
                    status=job.status, created=job.created, updated=job.updated, owner=job.owner,
-                   progress=job.progress)
+                   progress=job.progress, sweep_id=job.sweep_id)
 
 
 class JobDetails(JobSummary):
@@ -237,6 +241,8 @@ class JobDetails(JobSummary):
     error: str | None
     outputs: OutputsSummary
     placement: str = Field(default="", description="where the job went and why (empty until it has a site)")
+    sweep_index: int | None = Field(default=None, description="a sweep member's place in its sweep, from 0")
+    sweep_attempt: int = Field(default=0, description="0 for a member as created, n for its n-th retry")
 
     @classmethod
     def of(cls, job: Job) -> "JobDetails":
@@ -244,7 +250,7 @@ class JobDetails(JobSummary):
         return cls(**JobSummary.of(job).model_dump(), uws_status=job.status.uws, fields=job.fields,
                    history=[Transition.of(t) for t in job.history],
                    detail=job.detail, simulator=job.simulator, scheduler_job_id=job.scheduler_job_id, error=job.error,
-                   placement=job.placement,
+                   placement=job.placement, sweep_index=job.sweep_index, sweep_attempt=job.sweep_attempt,
                    cancel_requested=CancelRequestInfo(by=request.by, at=request.at) if request else None,
                    outputs=OutputsSummary(count=len(job.outputs),
                                           bytes=sum(int(o.get("size", 0)) for o in job.outputs)))
@@ -383,6 +389,219 @@ class StatusAnswer(JobStatusInfo):
             expires = min((link.expires_at for link in grant.values()), default=None)
             upload = UploadGrant(expires_at=expires, files={name: link.url for name, link in grant.items()})
         return cls(**JobStatusInfo.of(job).model_dump(), upload=upload)
+
+
+# --- studies: sweeps, previews, comparisons ---
+
+
+class ColumnStats(Answer):
+    """One numeric column of a CSV output, summarised when the job was done."""
+
+    count: int
+    min: float
+    max: float
+    mean: float
+    last: float
+
+    @classmethod
+    def of(cls, column: summaries.ColumnSummary) -> "ColumnStats":
+        return cls(**column.model_dump())
+
+
+OutputColumns = dict[str, dict[str, ColumnStats]]
+
+
+def _output_columns(job: Job) -> OutputColumns:
+    return {output.name: {name: ColumnStats.of(column) for name, column in output.summary.columns.items()}
+            for output in (Output.model_validate(o) for o in job.outputs) if output.summary is not None}
+
+
+class SweepCreated(Answer):
+    sweep_id: str
+    job_ids: list[str] = Field(description="the members' jobs, in the sweep's order")
+    complete: bool = Field(description="whether every member is written already (false: a large sweep's members "
+                                       "are being written in the background)")
+
+    @classmethod
+    def of(cls, sweep: domain_sweeps.Sweep) -> "SweepCreated":
+        return cls(sweep_id=sweep.sweep_id, job_ids=sweep.member_ids(), complete=sweep.materialised)
+
+
+class SweepSummary(Answer):
+    """What the sweep list shows."""
+
+    model_config = TOLERANT
+
+    sweep_id: str
+    title: str
+    case_id: str
+    case_version: int
+    mode: Literal["grid", "zip", "table"]
+    varied: list[str] = Field(description="the fields that differ between members")
+    total: int = Field(description="how many members the sweep has")
+    run: bool = Field(description="whether the members were asked to run when it was created")
+    created: datetime
+    complete: bool = Field(description="false while its members are still being written (a create that was "
+                                       "interrupted is finished by its retry, or by the next read a minute later)")
+
+    @classmethod
+    def of(cls, sweep: domain_sweeps.Sweep) -> "SweepSummary":
+        return cls(sweep_id=sweep.sweep_id, title=sweep.title, case_id=sweep.case_id, case_version=sweep.case_version,
+                   mode="table" if sweep.rows is not None else sweep.mode, varied=sweep.varied, total=sweep.total,
+                   run=sweep.run, created=sweep.created, complete=sweep.materialised)
+
+
+class SweepMember(Answer):
+    model_config = TOLERANT
+
+    index: int = Field(description="the member's place in the sweep, from 0")
+    job_id: str = Field(description="its current job: the latest retry, if it was retried")
+    title: str
+    status: JobStatus
+    progress: float | None
+    values: dict[str, FieldValue] = Field(description="its values of the varied fields")
+    attempts: int = Field(description="1, or more once it was retried")
+    outputs: OutputColumns = Field(description="CSV output -> numeric column -> its summary (once done)")
+
+    @classmethod
+    def of(cls, member: studies.Member) -> "SweepMember":
+        job = member.job
+        return cls(index=member.index, job_id=job.job_id, title=job.title, status=job.status, progress=job.progress,
+                   values=member.values, attempts=member.attempts, outputs=_output_columns(job))
+
+
+class SweepDetails(SweepSummary):
+    state: Literal["creating", "draft", "active", "finished"] = Field(
+        description="creating: members still being written; draft: none asked to run; active: some not finished; "
+                    "finished: every member done, failed or cancelled")
+    base: dict[str, FieldValue] = Field(description="the values every member shares")
+    counts: dict[str, int] = Field(description="members by status (current attempts)")
+    progress: float = Field(description="0 to 1: finished members count whole, running ones by their progress")
+    members: list[SweepMember]
+
+    @classmethod
+    def of(cls, view: studies.SweepView) -> "SweepDetails":  # type: ignore[override]
+        return cls(**SweepSummary.of(view.sweep).model_dump(), state=view.state, base=view.sweep.base,
+                   counts=view.counts, progress=view.progress, members=[SweepMember.of(m) for m in view.members])
+
+
+class SweepCancelled(Answer):
+    cancelled: int = Field(description="members whose cancellation was requested now")
+    finished: int = Field(description="members that had already finished")
+
+
+class SweepRetried(Answer):
+    job_ids: list[str] = Field(description="the new jobs, one per failed member, asked to run")
+
+
+class MemberCheck(Answer):
+    index: int
+    title: str
+    values: dict[str, FieldValue]
+    valid: bool
+    problems: list[ProblemEntry]
+
+
+class RenderedRun(Answer):
+    index: int
+    job_id: str | None = Field(description="null before the job exists: its scripts show job_id as "
+                                           f"{studies.PREVIEW_JOB_ID!r}")
+    title: str
+    values: dict[str, FieldValue]
+    scripts: dict[str, str] = Field(description="script name -> its text exactly as it would be written to run/")
+
+
+class Quote(OfferInfo):
+    runs: int = Field(description="how many runs the quote is for")
+    estimated_finish: datetime | None = Field(description="when the last run would end if all ran there; an "
+                                                          "estimate, null when nothing is known to estimate from")
+    finish_basis: str
+
+    @classmethod
+    def of(cls, quote: studies.Quote) -> "Quote":  # type: ignore[override]
+        return cls(**OfferInfo.of(quote.offer).model_dump(), runs=quote.runs, estimated_finish=quote.finish,
+                   finish_basis=quote.finish_basis)
+
+
+class PreviewAnswer(Answer):
+    """What would run, checked and rendered, and what each site quotes for it. Nothing was written."""
+
+    case_id: str
+    case_version: int
+    runs: int
+    valid: bool = Field(description="whether every run is valid: a create would succeed")
+    problems: list[ProblemEntry] = Field(description="every problem, as a create would report it")
+    members: list[MemberCheck]
+    rendered: list[RenderedRun] = Field(description="a sample member's scripts (for a job: the job's own)")
+    placement: str | None = Field(description="where a run would go now without a choice, and why")
+    quotes: list[Quote]
+
+    @classmethod
+    def of(cls, preview: studies.Preview) -> "PreviewAnswer":
+        return cls(case_id=preview.case.id, case_version=preview.case.version, runs=preview.runs,
+                   valid=not preview.problems, problems=[ProblemEntry(**p.entry()) for p in preview.problems],
+                   members=[MemberCheck(index=m.index, title=m.title, values=m.values, valid=not m.problems,
+                                        problems=[ProblemEntry(**p.entry()) for p in m.problems])
+                            for m in preview.members],
+                   rendered=[RenderedRun(index=r.index, job_id=r.job_id, title=r.title, values=r.values,
+                                         scripts=r.scripts) for r in preview.rendered],
+                   placement=preview.placement, quotes=[Quote.of(q) for q in preview.quotes])
+
+
+class ComparedJob(Answer):
+    job_id: str
+    title: str
+    case_version: int
+    status: JobStatus
+    sweep_id: str | None
+
+
+class ComparedField(Answer):
+    name: str
+    label: str
+    values: list[FieldValue] = Field(description="one per job, in the jobs' order (null: the job's version has "
+                                                 "no such field)")
+    differs: bool
+
+
+class ComparedFile(Answer):
+    size: int
+    md5: str | None
+
+
+class ComparedOutput(Answer):
+    name: str
+    files: list[ComparedFile | None] = Field(description="one per job; null where the job has no such output")
+    identical: bool = Field(description="every job has it, with the same size and MD5")
+
+
+class ComparedColumn(Answer):
+    output: str
+    column: str
+    stats: list[ColumnStats | None] = Field(description="one per job; null where the job's file has no such column")
+    differs: bool
+
+
+class Comparison(Answer):
+    case_id: str
+    jobs: list[ComparedJob]
+    fields: list[ComparedField]
+    outputs: list[ComparedOutput]
+    columns: list[ComparedColumn] = Field(description="each numeric column of each CSV output, summarised per job")
+
+    @classmethod
+    def of(cls, compared: domain_compare.Comparison) -> "Comparison":
+        return cls(case_id=compared.case_id,
+                   jobs=[ComparedJob(job_id=j.job_id, title=j.title, case_version=j.case_version, status=j.status,
+                                     sweep_id=j.sweep_id) for j in compared.jobs],
+                   fields=[ComparedField(name=f.name, label=f.label, values=f.values, differs=f.differs)
+                           for f in compared.fields],
+                   outputs=[ComparedOutput(name=o.name, identical=o.identical,
+                                           files=[ComparedFile(size=f.size, md5=f.md5) if f else None for f in o.files])
+                            for o in compared.outputs],
+                   columns=[ComparedColumn(output=c.output, column=c.column, differs=c.differs,
+                                           stats=[ColumnStats.of(s) if s else None for s in c.stats])
+                            for c in compared.columns])
 
 
 # --- outputs ---

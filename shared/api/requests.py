@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, field_validator
 
 from shared.auth import app_roles
-from shared.domain import live, outputs
+from shared.domain import live, outputs, sweeps
 from shared.domain.cases import CaseDefinition
 from shared.domain.jobs import JobStatus, parse_status
 from shared.domain.outputs import MAX_FILES
@@ -129,12 +129,77 @@ class JobListQuery(PageQuery):
     case_id: str | None = Field(default=None, min_length=1, max_length=64, description="only jobs of this case")
     user: str | None = Field(default=None, min_length=1, max_length=128, description="admins: this user's jobs")
     all: bool = Field(default=False, description="admins: every user's jobs (user by user, each newest first)")
+    sweep_id: str | None = Field(default=None, min_length=1, max_length=64,
+                                 description="only the members of this sweep (every attempt), in the sweep's order")
 
 
 class StatusQuery(Query):
     wait: float = Field(default=0, ge=0, le=MAX_WAIT_SECONDS,
                         description="answer as soon as the status changes, waiting at most this many seconds")
     since: JobStatus | None = Field(default=None, description="the status the caller knows (default: the current one)")
+
+
+# --- studies: sweeps, previews, comparisons ---
+
+FieldValueList = Annotated[list[Any], Field(min_length=1, max_length=sweeps.MAX_MEMBERS_LIMIT)]
+
+
+class SweepPlanBody(Request):
+    """Which values vary: ``vary`` lists combined by ``mode``, or a ``table`` with one row per run."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    case_id: str = Field(min_length=1, max_length=64)
+    fields: FieldValues = Field(default_factory=dict, description="the base values every run shares")
+    vary: dict[str, FieldValueList] = Field(
+        default_factory=dict, max_length=20,
+        description="field -> the values it takes; grid: every combination (the first field outermost), "
+                    "zip: element by element (lists of one length)")
+    mode: Literal["grid", "zip"] = Field(default="grid", description="how vary's lists combine")
+    table: str | list[dict[str, Any]] | None = Field(
+        default=None, description="instead of vary: one run per row, as CSV text whose header row names the "
+                                  "fields, or as a list of {field: value}; an empty cell takes the base value")
+
+    def to_plan(self) -> sweeps.SweepPlan:
+        if isinstance(self.table, str):
+            return sweeps.SweepPlan(base=self.fields, vary=self.vary, mode=self.mode, table=self.table)
+        return sweeps.SweepPlan(base=self.fields, vary=self.vary, mode=self.mode, rows=self.table)
+
+
+class NewSweep(SweepPlanBody):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_extra={"examples": [
+        {"case_id": "smoothie", "title": "Speed and time", "fields": {"fruit": "mango"},
+         "vary": {"speed_rpm": [4000, 8000, 12000], "duration_s": [10, 20, 30, 40]}, "mode": "grid", "run": True},
+        {"case_id": "smoothie", "title": "From a table", "table": "speed_rpm,duration_s\n4000,10\n8000,20\n"}]})
+
+    title: Line = Field(min_length=1, max_length=150, description="each member is titled with it and its values")
+    run: bool = Field(default=False, description="run every member at once (the sites' limits decide when each "
+                                                 "starts); otherwise they are drafts")
+    simulator: str | None = Field(default=None, min_length=1, max_length=40,
+                                  description="with run: run every member on this simulator")
+
+
+class PreviewRequest(SweepPlanBody):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_extra={"examples": [
+        {"case_id": "smoothie", "title": "Speed and time", "vary": {"speed_rpm": [4000, 8000]}}]})
+
+    title: Line = Field(default="Preview", min_length=1, max_length=150)
+    vary: dict[str, FieldValueList] = Field(
+        default_factory=dict, max_length=20, description="as for a sweep; without vary or table: one run")
+
+
+class SweepListQuery(PageQuery):
+    case_id: str | None = Field(default=None, min_length=1, max_length=64, description="only sweeps of this case")
+
+
+MAX_COMPARED = 50
+
+
+class CompareQuery(Query):
+    job: list[str] = Field(default_factory=list, max_length=MAX_COMPARED,
+                           description=f"a job to compare: give 2 to {MAX_COMPARED} (job=A&job=B...)")
+    sweep_id: str | None = Field(default=None, min_length=1, max_length=64,
+                                 description="instead of job: the current members of this sweep")
 
 
 # --- outputs ---

@@ -200,3 +200,28 @@ def check_values(fields: Iterable[FieldSpec], values: Mapping[str, Any]) -> dict
 
 def missing_required(fields: Iterable[FieldSpec], values: Mapping[str, Any]) -> list[str]:
     return [f.name for f in fields if f.required and values.get(f.name) is None]
+
+
+TRUE_WORDS = frozenset({"true", "yes", "on", "1"})
+FALSE_WORDS = frozenset({"false", "no", "off", "0"})
+
+
+def value_from_text(spec: FieldSpec, text: str) -> Any:
+    """``text`` (a command-line or CSV cell) as a value of the field's type, left as text where it is
+    not one, so that the field's check says why. An empty text is no value, except for a string field."""
+    if spec.type in ("string", "choice"):
+        return None if text == "" and spec.type == "choice" else text
+    stripped = text.strip()
+    if stripped == "":
+        return None
+    if spec.type == "boolean":
+        word = stripped.lower()
+        return True if word in TRUE_WORDS else False if word in FALSE_WORDS else text
+    try:
+        return int(stripped)
+    except ValueError:
+        pass
+    try:
+        return float(stripped)
+    except ValueError:
+        return text

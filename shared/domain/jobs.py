@@ -125,6 +125,7 @@ class JobSummary(BaseModel):
     updated: datetime
     owner: str | None = None
     progress: float | None = None
+    sweep_id: str | None = None
 
 
 class Waiting(BaseModel):
@@ -181,6 +182,9 @@ class Job(BaseModel):
     pending_token_hashes: list[str] = Field(default_factory=list, max_length=MAX_PENDING_TOKENS)
     waiting: Waiting | None = None
     placement: str = ""  # where the job went and why ("chosen by alice", "soonest of 2 offers: ...")
+    sweep_id: str | None = None  # the sweep the job is a member of
+    sweep_index: int | None = None  # its place in the sweep's plan (from 0)
+    sweep_attempt: int = 0  # 0 for the member as created, n for its n-th retry
 
     @property
     def sent(self) -> bool:
@@ -240,7 +244,7 @@ class Job(BaseModel):
     def summary(self) -> JobSummary:
         return JobSummary(job_id=self.job_id, title=self.title, case_id=self.case_id, case_version=self.case_version,
                           status=self.status, created=self.created, updated=self.updated, owner=self.owner,
-                          progress=self.progress)
+                          progress=self.progress, sweep_id=self.sweep_id)
 
     def require_draft(self) -> None:
         """Conflict unless the job is a draft: only a draft's values may change."""

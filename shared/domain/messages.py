@@ -82,4 +82,47 @@ class JobMessage(BaseModel):
             return None
 
 
+class SweepMessage(BaseModel):
+    """Write the members of a sweep that its create left to the manager (a large one, or an
+    interrupted one found by a read). Writing them again writes nothing twice."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    action: Literal["sweep"] = "sweep"
+    sweep_id: str = Field(pattern=r"^sw-[0-9a-f]{12}-[0-9]{13}-[0-9a-f]{8}$")
+    nudge: str | None = Field(default=None, max_length=120, pattern=r"^[A-Za-z0-9:._-]+$")
+
+    @property
+    def message_id(self) -> str:
+        return f"{self.sweep_id}:sweep" + (f":{self.nudge}" if self.nudge else "")
+
+    @property
+    def subject(self) -> str:
+        return self.action
+
+    def body(self) -> str:
+        return json.dumps({"action": self.action, "sweep_id": self.sweep_id, **({"nudge": self.nudge} if self.nudge
+                                                                                 else {})})
+
+    def properties(self) -> dict[str, str]:
+        return {"action": self.action, "sweep_id": self.sweep_id}
+
+
+QueueMessage = JobMessage | SweepMessage
+
+
+def parse_message(body: bytes | str) -> QueueMessage | None:
+    """The job or sweep message in ``body``, or None for one that no version of simgate could act on."""
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return None
+    if isinstance(document, dict) and document.get("action") == "sweep":
+        try:
+            return SweepMessage.model_validate(document)
+        except ValidationError:
+            return None
+    return JobMessage.parse(body)
+
+
 MESSAGE_CONTENT_TYPE = "application/json"

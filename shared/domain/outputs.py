@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 # The agent uploads each file with this content type: one definition for both sides.
 from shared.agent.simgate_agent import content_type as content_type_of
+from shared.domain.summaries import CsvSummary
 
 MAX_NAME = 512
 MAX_FILES = 1000
@@ -58,6 +59,7 @@ class Output(BaseModel):
     # Outputs sealed by snapshot (before staging) are read from that snapshot; never shown (see PUBLIC_FIELDS).
     snapshot: str | None = None
     taken_at: datetime | None = None  # a live file as last taken while the job ran: not sealed
+    summary: CsvSummary | None = None  # a sealed CSV file's numeric columns, worked out once at the seal
 
     PUBLIC_FIELDS: ClassVar[frozenset[str]] = frozenset({"output_id", "name", "size", "content_type", "md5"})
 

@@ -16,6 +16,7 @@ room left, so a newcomer never takes what an older job was promised.
 from __future__ import annotations
 
 import heapq
+import math
 import re
 import statistics
 from collections import Counter
@@ -269,3 +270,17 @@ def run_seconds(history: Sequence[Transition], ended: datetime) -> float | None:
     started = next((t.at for t in history if t.status == JobStatus.RUNNING), None) or next(
         (t.at for t in history if t.status == JobStatus.QUEUED), None)
     return (ended - started).total_seconds() if started else None
+
+
+def estimated_finish(start: datetime | None, duration: float | None, runs: int, at_once: int) -> datetime | None:
+    """When the last of ``runs`` runs would end on a site that runs ``at_once`` of them together, the
+    first starting at ``start`` and each taking ``duration``; None when either is unknown."""
+    if start is None or duration is None or at_once < 1:
+        return None
+    return start + timedelta(seconds=duration * math.ceil(runs / at_once))
+
+
+def at_once(limits: SiteLimits, licences: dict[str, int]) -> int:
+    """How many runs of one user needing ``licences`` the site holds together."""
+    room = capacity(limits, licences)
+    return min(room, limits.max_jobs_per_user) if limits.max_jobs_per_user else room

@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Generic, TypeVar
 
 from shared.auth import Principal
 from shared.domain.jobs import Job, JobStatus, JobSummary
 from shared.domain.live import LiveListing, StreamExtent, chunk_of
+from shared.domain.sweeps import Sweep
 from shared.services.ports import Clock, IdempotencyRecord, JobRepository, Page, Stored
 
 RECHECK_SECONDS = 1.0
@@ -171,8 +172,19 @@ class SignallingJobRepository(JobRepository):
         self._signals.changed(job.job_id)
 
     def list_jobs(self, owner: str | None, per_page: int, continuation: str | None = None, *, skip: int = 0,
-                  status: JobStatus | None = None, case_id: str | None = None) -> Page[JobSummary]:
-        return self._inner.list_jobs(owner, per_page, continuation, skip=skip, status=status, case_id=case_id)
+                  status: JobStatus | None = None, case_id: str | None = None,
+                  sweep: Sweep | None = None) -> Page[JobSummary]:
+        return self._inner.list_jobs(owner, per_page, continuation, skip=skip, status=status, case_id=case_id,
+                                     sweep=sweep)
+
+    def add_many(self, jobs: Sequence[Job]) -> set[str]:
+        return self._inner.add_many(jobs)
+
+    def find_many(self, job_ids: Sequence[str]) -> dict[str, Stored[Job]]:
+        return self._inner.find_many(job_ids)
+
+    def members(self, sweep: Sweep) -> list[Job]:
+        return self._inner.members(sweep)
 
 
 

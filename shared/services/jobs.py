@@ -72,6 +72,16 @@ class Jobs:
             raise NotFound(f"there is no job '{job_id[:80]}'")
         return stored
 
+    def get_many(self, caller: Principal, job_ids: list[str]) -> list[Job]:
+        """The caller's jobs of these ids, in that order: one that is not there (or not the caller's)
+        is NotFound, like ``get``."""
+        found = self._jobs.find_many(job_ids)
+        for job_id in job_ids:
+            stored = found.get(job_id)
+            if stored is None or (stored.item.owner != caller.user_id and not caller.is_admin):
+                raise NotFound(f"there is no job '{job_id[:80]}'")
+        return [found[job_id].item for job_id in job_ids]
+
     def recent(self, caller: Principal, job_id: str) -> Stored[Job]:
         """``get``, from what this instance knows lately where it can (see JobRepository.recent)."""
         stored = self._jobs.recent(job_id)
@@ -125,8 +135,8 @@ class Jobs:
         checked = {**{f.name: f.default for f in case.definition.fields}, **case.check_values(values)}
         record = None
         if idempotency_key is not None:
-            request_hash = _sha256(json.dumps([owner, case_id, title, values], sort_keys=True, default=str))
-            record = IdempotencyRecord(key_hash=_sha256(idempotency_key), request_hash=request_hash)
+            request_hash = sha256_hex(json.dumps([owner, case_id, title, values], sort_keys=True, default=str))
+            record = IdempotencyRecord(key_hash=sha256_hex(idempotency_key), request_hash=request_hash)
         now = self._clock.now()
         job = Job(job_id=new_job_id(owner, now), owner=owner, title=title, case_id=case.id,
                   case_version=case.version, fields=checked, created=now, updated=now,
@@ -139,7 +149,7 @@ class Jobs:
             if record is None or reused.request_hash != record.request_hash:
                 raise ValidationFailed("this Idempotency-Key was already used for a different request", errors=[
                     {"field": "Idempotency-Key", "message": "use a new key for a new request"}]) from None
-            return self.get(caller, reused.job_id), True
+            return self.get(caller, reused.item_id), True
         job_log(log, job.job_id).info("created from case %s version %d", case.id, case.version)
         return stored, False
 
@@ -234,5 +244,6 @@ class Jobs:
         return self._changes.apply(job_id, change, read)
 
 
-def _sha256(text: str) -> str:
+def sha256_hex(text: str) -> str:
+    """An Idempotency-Key's or a request's hash, as stored."""
     return hashlib.sha256(text.encode()).hexdigest()

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -28,7 +28,7 @@ from shared.config import SimulatorSpec, simulator_named
 from shared.domain.bundle import Placement, build_bundle
 from shared.domain.cases import PublishedCase
 from shared.domain.jobs import Job, JobStatus, Waiting, agent_token_hash, decide, new_agent_token
-from shared.domain.messages import JobMessage
+from shared.domain.messages import JobMessage, SweepMessage, parse_message
 from shared.errors import ConfigurationError, SimgateError, SimulatorError, SimulatorNotReached, TransientError
 from shared.logs import job_log
 from shared.services.changes import Change, JobChanges
@@ -76,7 +76,8 @@ class AgentOptions:
 class Manager:
     def __init__(self, cases: CaseRepository, jobs: JobRepository, simulators: SimulatorGateway,
                  simulator_specs: Sequence[SimulatorSpec], agent: AgentOptions, changes: JobChanges, clock: Clock,
-                 queue: JobQueue, sites: Sites, max_deliveries: int, waiting: WaitPolicy = WaitPolicy()) -> None:
+                 queue: JobQueue, sites: Sites, max_deliveries: int, waiting: WaitPolicy = WaitPolicy(),
+                 write_sweep: Callable[[str], str] | None = None) -> None:
         self.cases = cases
         self.jobs = jobs
         self.simulators = simulators
@@ -88,17 +89,22 @@ class Manager:
         self.sites = sites
         self.max_deliveries = max_deliveries
         self.waiting = waiting
+        self.write_sweep = write_sweep  # a sweep's members, written from a queued SweepMessage
 
     # --- the edge's entry points ---
 
     def handle(self, body: bytes | str, delivery_count: int) -> str:
         """Act on one message; what was done, for the log. Raises to have the message retried."""
         delivery = Delivery(delivery_count or 1, self.max_deliveries)
-        message = JobMessage.parse(body)
+        message = parse_message(body)
         if message is None:
             log.error("dropping a message that is not a start or cancel of a job: %r", bytes(body)[:200]
                       if isinstance(body, (bytes, bytearray)) else str(body)[:200])
             return "dropped: not a manager message"
+        if isinstance(message, SweepMessage):
+            if self.write_sweep is None:
+                return "dropped: this manager writes no sweeps"
+            return self.write_sweep(message.sweep_id)  # an error is retried; a read later finishes it too
         jlog = job_log(log, message.job_id, action=message.action, delivery=delivery.count)
         try:
             if message.action == "start":
@@ -120,9 +126,12 @@ class Manager:
 
     def handle_dead_letter(self, body: bytes | str, reason: str | None, description: str | None) -> str:
         """A message Service Bus gave up on (e.g. the manager died on every delivery): settle its job."""
-        message = JobMessage.parse(body)
+        message = parse_message(body)
         if message is None:
             return "dropped: not a manager message"
+        if isinstance(message, SweepMessage):  # a read of the sweep a while later queues it again
+            log.warning("dead-lettered the writing of sweep %s: %s", message.sweep_id, reason or "dead-lettered")
+            return "dropped: a sweep's members are written again when it is read"
         why = reason or "dead-lettered"  # the description (an exception's text) is for the log only
         job_log(log, message.job_id, action=message.action).warning("dead-lettered %s: %s: %s", message.action, why,
                                                                     description or "no description")

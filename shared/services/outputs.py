@@ -17,6 +17,7 @@ from datetime import timedelta
 from shared.auth import Principal
 from shared.domain.jobs import Job, JobStatus
 from shared.domain.outputs import Output, ReportedFile, outputs_from, partial_outputs
+from shared.domain.summaries import MAX_SUMMARISED_BYTES, CsvSummariser, CsvSummary
 from shared.errors import NotFound, SimgateError, StaleWrite, ValidationFailed
 from shared.logs import job_log
 from shared.services.jobs import Jobs
@@ -91,7 +92,28 @@ def _seal(store: OutputStore, job_id: str, files: list[ReportedFile]) -> list[Ou
     if problems:
         raise ValidationFailed("the outputs do not match what storage holds; the job is not done", errors=problems)
     store.seal(job_id, {file.name: staged[file.name] for file in files})
-    return outputs_from(files)
+    return [_summarised(store, job_id, output) for output in outputs_from(files)]
+
+
+SUMMARY_PIECE = 4 * 1024 * 1024
+
+
+def _summarised(store: OutputStore, job_id: str, output: Output) -> Output:
+    """A sealed CSV output with the summary of its numeric columns, worked out now, once, by reading it
+    in pieces; other outputs as they are. A file that cannot be read is left without a summary."""
+    if output.content_type != "text/csv":
+        return output
+    if output.size > MAX_SUMMARISED_BYTES:
+        note = f"not summarised: larger than {MAX_SUMMARISED_BYTES // (1024 * 1024)} MiB"
+        return output.model_copy(update={"summary": CsvSummary(note=note)})
+    summariser = CsvSummariser()
+    try:
+        for offset in range(0, output.size, SUMMARY_PIECE):
+            summariser.feed(store.read(job_id, output.name, output.snapshot, offset, SUMMARY_PIECE))
+    except SimgateError as exc:
+        job_log(log, job_id).warning("%s not summarised: %s", output.name, exc.detail)
+        return output
+    return output.model_copy(update={"summary": summariser.result()})
 
 
 def release_uploads(store: OutputStore, job_id: str, job: Job | None) -> int:

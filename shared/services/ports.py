@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import abc
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Generic, TypeVar
@@ -18,9 +18,10 @@ from shared.domain.bundle import JobBundle
 from shared.domain.cases import CaseDefinition, CaseHeader, PublishedCase
 from shared.domain.jobs import Job, JobStatus, JobSummary
 from shared.domain.live import LiveDelta, LiveListing
-from shared.domain.messages import JobMessage
+from shared.domain.messages import QueueMessage
 from shared.domain.reconcile import Observation
 from shared.domain.sites import DurationHistory, Ledger, LineEntry
+from shared.domain.sweeps import Sweep
 
 Item = TypeVar("Item")
 
@@ -119,11 +120,11 @@ class IdempotencyRecord:
 
 
 class IdempotencyKeyReused(Exception):
-    """Create found the key already used; carries what it was used for."""
+    """Create found the key already used; carries what it was used for (the job or sweep made)."""
 
-    def __init__(self, job_id: str, request_hash: str) -> None:
-        super().__init__(job_id)
-        self.job_id = job_id
+    def __init__(self, item_id: str, request_hash: str) -> None:
+        super().__init__(item_id)
+        self.item_id = item_id
         self.request_hash = request_hash
 
 
@@ -139,6 +140,11 @@ class JobRepository(abc.ABC):
     @abc.abstractmethod
     def find(self, job_id: str) -> Stored[Job] | None:
         """The job, or None when there is no job of that id (or the text is not a job id)."""
+
+    def find_many(self, job_ids: Sequence[str]) -> dict[str, Stored[Job]]:
+        """The jobs of these ids that exist, by id (a few reads for many jobs of one owner)."""
+        found = {job_id: self.find(job_id) for job_id in dict.fromkeys(job_ids)}
+        return {job_id: stored for job_id, stored in found.items() if stored is not None}
 
     def recent(self, job_id: str) -> Stored[Job] | None:
         """The job as lately known (a repository that remembers may answer without reading); ``find``
@@ -156,9 +162,42 @@ class JobRepository(abc.ABC):
 
     @abc.abstractmethod
     def list_jobs(self, owner: str | None, per_page: int, continuation: str | None = None, *, skip: int = 0,
-                  status: JobStatus | None = None, case_id: str | None = None) -> Page[JobSummary]:
+                  status: JobStatus | None = None, case_id: str | None = None,
+                  sweep: Sweep | None = None) -> Page[JobSummary]:
         """The owner's jobs newest first (every owner's, owner by owner, for None), exactly ``per_page``
-        of them unless it is the last page; without a token, after the first ``skip`` (read cheaply)."""
+        of them unless it is the last page; without a token, after the first ``skip`` (read cheaply).
+        With ``sweep``: only its members (every attempt), in the sweep's order."""
+
+    @abc.abstractmethod
+    def add_many(self, jobs: Sequence[Job]) -> set[str]:
+        """Store new jobs of one owner, a hundred to a write; a job whose id is already stored is left
+        as it is. The ids of the jobs written now."""
+
+    @abc.abstractmethod
+    def members(self, sweep: Sweep) -> list[Job]:
+        """Every job of the sweep (each attempt of each member), in id order."""
+
+
+class SweepStore(abc.ABC):
+    """Sweeps, in their owner's partition of the jobs table: found by id with a point read, listed per
+    owner newest first. Writes are conditional on the ETag read."""
+
+    @abc.abstractmethod
+    def add(self, sweep: Sweep, idempotency: IdempotencyRecord | None = None) -> Stored[Sweep]:
+        """Store a new sweep (and its idempotency record, atomically). IdempotencyKeyReused if the key
+        was used before; ValidationFailed if the sweep is too large to store."""
+
+    @abc.abstractmethod
+    def find(self, sweep_id: str) -> Stored[Sweep] | None: ...
+
+    @abc.abstractmethod
+    def update(self, sweep: Sweep, etag: str) -> Stored[Sweep]:
+        """Replace the sweep if it still has ``etag``; StaleWrite otherwise."""
+
+    @abc.abstractmethod
+    def list_sweeps(self, owner: str, per_page: int, continuation: str | None = None, *, skip: int = 0,
+                    case_id: str | None = None) -> Page[Sweep]:
+        """The owner's sweeps, newest first, paged like jobs."""
 
 
 
@@ -166,7 +205,7 @@ class JobQueue(abc.ABC):
     """The manager's queue: Service Bus in Azure, a Storage queue with the same semantics locally."""
 
     @abc.abstractmethod
-    def send(self, message: JobMessage, not_before: datetime | None = None) -> None:
+    def send(self, message: QueueMessage, not_before: datetime | None = None) -> None:
         """Queue ``message`` (delivered no earlier than ``not_before`` when given); TransientError
         when the queue cannot take it now."""
 

@@ -129,7 +129,7 @@ def test_an_idempotency_key_is_stored_with_its_job_atomically(repository, storag
     repository.add(job, record)
     with pytest.raises(IdempotencyKeyReused) as caught:
         repository.add(new_job(idempotency_key_hash=record.key_hash), record)
-    assert (caught.value.job_id, caught.value.request_hash) == (job.job_id, record.request_hash)
+    assert (caught.value.item_id, caught.value.request_hash) == (job.job_id, record.request_hash)
     assert len(list(repository._table.query_entities(f"PartitionKey eq '{partition_of(job.job_id)}'"))) == 2
 
     repository.delete(job, repository.find(job.job_id).etag)

@@ -305,7 +305,8 @@ def rebuilt(world, *sites: SimulatorSpec, **settings):
     environ = {**TEST_SETTINGS, "SIMULATORS": json.dumps([json.loads(s.model_dump_json()) for s in sites]),
                **settings}
     adapters = Adapters(cases=world.cases, jobs=world.jobs, outputs=world.outputs, live=world.live,
-                        queue=world.queue, simulators=world.simulators, clock=world.clock, sites=world.sites)
+                        queue=world.queue, simulators=world.simulators, clock=world.clock, sites=world.sites,
+                        sweeps=world.sweeps)
     return build(Settings.from_environ(environ), adapters)
 
 

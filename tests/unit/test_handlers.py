@@ -63,7 +63,7 @@ def test_a_list_answers_the_published_summaries_with_its_paging_headers(world):
         world.clock.advance(1)
     listed = call(jobs.list_jobs, "GET", "job", headers=ALICE, params={"per_page": "2"})
     assert [j["title"] for j in answer(listed)] == ["Three", "Two"]
-    assert set(answer(listed)[0]) == {"job_id", "title", "owner", "case_id", "case_version", "status", "progress",
+    assert set(answer(listed)[0]) == {"job_id", "title", "owner", "case_id", "case_version", "status", "progress", "sweep_id",
                                       "created", "updated"}
     assert 'rel="next"' in listed.headers["Link"] and listed.headers["X-Per-Page"] == "2"
     bad = call(cases.list_cases, "GET", "case", headers=ALICE, params={"per_page": "0"})

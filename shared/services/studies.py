@@ -1,0 +1,439 @@
+"""Studies: sweeps over a case's fields, previews of what would run, and comparisons of runs.
+
+A sweep is checked whole before anything is written; then the sweep (with its checked plan) is
+stored first, its members after it in writes of a hundred, each with an id derived from the sweep
+and its place in the plan. A create that is retried (the same Idempotency-Key) or read a while after
+it was interrupted finishes writing the members the first one did not, and cannot write one twice.
+Members asked to run enter their site's line like any run: the governor decides when each starts.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from shared.auth import Principal
+from shared.domain import sweeps as plans
+from shared.domain.cases import PublishedCase
+from shared.domain.compare import Comparison, compare
+from shared.domain.jobs import Job, JobStatus
+from shared.domain.messages import JobMessage, SweepMessage
+from shared.domain.sites import at_once, estimated_finish
+from shared.domain.sweeps import Problem, Sweep, SweepPlan, new_sweep_id
+from shared.errors import BadRequest, Conflict, NotFound, SimgateError, StaleWrite, ValidationFailed
+from shared.services.jobs import Jobs, sha256_hex
+from shared.services.paging import fetch_page
+from shared.services.ports import (
+    CaseRepository,
+    Clock,
+    IdempotencyKeyReused,
+    IdempotencyRecord,
+    JobQueue,
+    JobRepository,
+    Page,
+    PageRequest,
+    Stored,
+    SweepStore,
+)
+from shared.services.sites import Offer, Sites
+
+log = logging.getLogger("simgate.studies")
+
+PREVIEW_JOB_ID = "<job id>"  # what a preview's scripts show for a job that does not exist yet
+RESUME_AFTER = timedelta(seconds=60)  # an unfinished create this old was interrupted: a read has it finished
+WRITTEN_AT_ONCE = 100  # a sweep of at most this many members is written by its create (one transaction)
+WORKERS = 8  # storage and queue calls in flight at once for one sweep
+MIN_COMPARED, MAX_COMPARED = 2, 50
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+
+
+@dataclass(frozen=True)
+class SweepRequest:
+    case_id: str
+    title: str
+    plan: SweepPlan
+    run: bool = False
+    simulator: str | None = None
+
+
+@dataclass(frozen=True)
+class Member:
+    index: int
+    job: Job  # the current attempt
+    values: dict[str, Any]
+    attempts: int
+
+
+@dataclass(frozen=True)
+class SweepView:
+    sweep: Sweep
+    members: list[Member]
+    counts: dict[str, int]
+    progress: float
+    state: str
+
+
+@dataclass(frozen=True)
+class MemberPreview:
+    index: int
+    title: str
+    values: dict[str, Any]
+    problems: list[Problem]
+
+
+@dataclass(frozen=True)
+class RenderedRun:
+    index: int
+    job_id: str | None
+    title: str
+    values: dict[str, Any]
+    scripts: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Quote:
+    offer: Offer
+    runs: int
+    finish: datetime | None
+    finish_basis: str
+
+
+@dataclass(frozen=True)
+class Preview:
+    case: PublishedCase
+    runs: int
+    problems: list[Problem]
+    members: list[MemberPreview]
+    rendered: list[RenderedRun]
+    placement: str | None
+    quotes: list[Quote]
+
+
+def _each(work: Callable[[Item], Result], items: Sequence[Item]) -> list[Result]:
+    """``work`` on every item, a few at once; the first error is raised once all have been tried."""
+    if len(items) <= 1:
+        return [work(item) for item in items]
+    with ThreadPoolExecutor(max_workers=min(WORKERS, len(items))) as pool:
+        futures = [pool.submit(work, item) for item in items]
+    return [future.result() for future in futures]
+
+
+class Sweeps:
+    def __init__(self, cases: CaseRepository, jobs: JobRepository, store: SweepStore, job_service: Jobs,
+                 queue: JobQueue, sites: Sites, clock: Clock, *, max_members: int) -> None:
+        self._cases = cases
+        self._jobs = jobs
+        self._store = store
+        self._job_service = job_service
+        self._queue = queue
+        self._sites = sites
+        self._clock = clock
+        self.max_members = max_members
+
+    # --- creating ---
+
+    def create(self, caller: Principal, request: SweepRequest, *, idempotency_key: str | None = None
+               ) -> tuple[Sweep, bool]:
+        """The sweep, and whether it was a replay of ``idempotency_key``. Every value is checked first: a
+        sweep with one bad value is a 422 and nothing is written. Its members' job ids follow from it
+        (``Sweep.member_ids``) whether they are written yet or not."""
+        case = self._cases.get(request.case_id)
+        plan = plans.check_plan(case.definition.fields, request.plan, self.max_members).raise_problems()
+        if request.simulator:
+            if not request.run:
+                raise ValidationFailed("a simulator is chosen for a run: set run to true or leave it out", errors=[
+                    {"field": "simulator", "message": "only with run: true"}])
+            self._sites.check_choice(case, request.simulator)
+        now = self._clock.now()
+        record = None
+        if idempotency_key is not None:
+            record = IdempotencyRecord(key_hash=sha256_hex(idempotency_key), request_hash=sha256_hex(json.dumps(
+                [caller.user_id, request.case_id, request.title, plan.base, plan.vary, plan.rows, plan.mode,
+                 request.run, request.simulator], sort_keys=True, default=str)))
+        sweep = Sweep(sweep_id=new_sweep_id(caller.user_id, now), owner=caller.user_id, title=request.title,
+                      case_id=case.id, case_version=case.version, mode=plan.mode, base=plan.base, vary=plan.vary,
+                      rows=plan.rows, total=plan.size, run=request.run, simulator=request.simulator, created=now,
+                      idempotency_key_hash=record.key_hash if record else None)
+        values = plan.members()
+        _render(case, sweep.member(case.definition.fields, 0, values[0], now), 0)  # the templates work: 422 now
+        try:
+            stored = self._store.add(sweep, record)
+        except IdempotencyKeyReused as reused:
+            if record is None or reused.request_hash != record.request_hash:
+                raise ValidationFailed("this Idempotency-Key was already used for a different request", errors=[
+                    {"field": "Idempotency-Key", "message": "use a new key for a new request"}]) from None
+            stored = self._get(caller, reused.item_id)
+            log.info("sweep %s: create replayed", stored.item.sweep_id)
+            return self._write(stored, case, fresh=False), True
+        log.info("sweep %s of case %s version %d: %d members", sweep.sweep_id, case.id, case.version, sweep.total)
+        return self._write(stored, case, fresh=True), False
+
+    def _write(self, stored: Stored[Sweep], case: PublishedCase, *, fresh: bool) -> Sweep:
+        """The members written now when they are few; the manager writes a larger sweep's from the queue
+        (its create answers at once, saying it is not complete yet)."""
+        if stored.item.total <= WRITTEN_AT_ONCE:
+            return self._finish(stored, case, fresh=fresh)
+        if not stored.item.materialised:
+            self._queue.send(SweepMessage(sweep_id=stored.item.sweep_id))
+        return stored.item
+
+    def write_members(self, sweep_id: str) -> str:
+        """The manager's part: write the members of a sweep its create left (idempotent)."""
+        stored = self._store.find(sweep_id)
+        if stored is None:
+            return "dropped: no such sweep"
+        if stored.item.materialised:
+            return "nothing to do: its members are written"
+        sweep = self._finish(stored, self._cases.get(stored.item.case_id, stored.item.case_version), fresh=False)
+        return f"{sweep.total} members written"
+
+    def _finish(self, stored: Stored[Sweep], case: PublishedCase, *, fresh: bool) -> Sweep:
+        """Write the members not written yet (asked to run, for a sweep that runs), then mark the sweep
+        complete. ``fresh``: nothing of it can exist yet, so nothing is read first."""
+        sweep = stored.item
+        if sweep.materialised:
+            return sweep
+        now = self._clock.now()
+        existing = {} if fresh else {job.job_id: job for job in self._jobs.members(sweep)}
+        wanted = [sweep.member(case.definition.fields, index, values, now)
+                  for index, values in enumerate(sweep.plan.members())]
+        new = [job for job in wanted if job.job_id not in existing]
+        if sweep.run:
+            self._launch(sweep, case, [self._submitted(sweep, job, now) for job in new])
+            again = [job for job in existing.values() if job.status == JobStatus.SUBMITTED and not job.cancel_requested]
+            _each(lambda job: self._queue.send(JobMessage.start(job)), again)  # the crash may have lost them
+        else:
+            self._jobs.add_many(new)
+        complete = sweep.model_copy(update={"materialised": True})
+        try:
+            self._store.update(complete, stored.etag)
+        except StaleWrite:  # another request finished it meanwhile: the same members, written once
+            pass
+        return complete
+
+    def _submitted(self, sweep: Sweep, job: Job, now) -> Job:
+        moved = job.move(JobStatus.SUBMITTED, at=now, source=f"api:{sweep.owner}", reason="run requested with its sweep")
+        if sweep.simulator:
+            moved = moved.placed(sweep.simulator, f"{sweep.simulator}: chosen by {sweep.owner} for sweep "
+                                                  f"{sweep.sweep_id}")
+        return moved
+
+    def _launch(self, sweep: Sweep, case: PublishedCase, jobs: list[Job]) -> None:
+        """Submitted members: in their line before they exist (the reconciler finds active jobs there),
+        then written, then their starts queued."""
+        _each(lambda job: self._sites.enlist(job, case, sweep.simulator), jobs)
+        self._jobs.add_many(jobs)
+        _each(lambda job: self._queue.send(JobMessage.start(job)), jobs)
+
+    # --- reading ---
+
+    def get(self, caller: Principal, sweep_id: str) -> Sweep:
+        return self._get(caller, sweep_id).item
+
+    def _get(self, caller: Principal, sweep_id: str) -> Stored[Sweep]:
+        stored = self._store.find(sweep_id)
+        if stored is None or (stored.item.owner != caller.user_id and not caller.is_admin):
+            raise NotFound(f"there is no sweep '{sweep_id[:80]}'")
+        return stored
+
+    def view(self, caller: Principal, sweep_id: str) -> SweepView:
+        """Counts by status, progress and the current attempt of every member; an interrupted create
+        (unfinished for a while) is finished first."""
+        stored = self._get(caller, sweep_id)
+        sweep = stored.item
+        if not sweep.materialised and self._clock.now() - sweep.created > RESUME_AFTER:
+            # its create was interrupted, or its message lost: the manager writes what is missing
+            self._queue.send(SweepMessage(sweep_id=sweep.sweep_id, nudge=f"read-{int(self._clock.now().timestamp())}"))
+        members = current_members(sweep, self._jobs.members(sweep))
+        counts = Counter(member.job.status.value for member in members)
+        finished = [m for m in members if m.job.status.terminal]
+        running = sum(m.job.progress or 0 for m in members if m.job.status in (JobStatus.RUNNING, JobStatus.CLEANUP))
+        progress = (len(finished) + running) / sweep.total if sweep.total else 1.0
+        if not sweep.materialised:
+            state = "creating"
+        elif any(m.job.status.active for m in members):
+            state = "active"
+        elif len(finished) == len(members) == sweep.total:
+            state = "finished"
+        else:
+            state = "draft"
+        return SweepView(sweep, members, dict(counts), min(progress, 1.0), state)
+
+    def list(self, caller: Principal, page: PageRequest, *, case_id: str | None = None) -> Page[Sweep]:
+        return fetch_page(lambda per_page, token, skip: self._store.list_sweeps(
+            caller.user_id, per_page, token, skip=skip, case_id=case_id), page)
+
+    def jobs(self, caller: Principal, sweep_id: str, page: PageRequest, *, status: JobStatus | None = None):
+        """A page of the sweep's jobs (every attempt), in the sweep's order."""
+        sweep = self.get(caller, sweep_id)
+        return fetch_page(lambda per_page, token, skip: self._jobs.list_jobs(
+            sweep.owner, per_page, token, skip=skip, status=status, sweep=sweep), page)
+
+    # --- acting on every member ---
+
+    def cancel(self, caller: Principal, sweep_id: str) -> tuple[int, int]:
+        """Cancel every member not finished: (how many were asked to cancel now, how many had finished)."""
+        members = self.view(caller, sweep_id).members
+        open_ = [m.job.job_id for m in members if not m.job.status.terminal]
+
+        def cancel(job_id: str) -> bool:
+            try:
+                self._job_service.cancel(caller, job_id)
+                return True
+            except Conflict:  # it finished meanwhile
+                return False
+
+        cancelled = sum(_each(cancel, open_))
+        log.info("sweep %s: cancel requested by %s for %d members", sweep_id, caller.user_id, cancelled)
+        return cancelled, len(members) - cancelled
+
+    def retry(self, caller: Principal, sweep_id: str) -> list[str]:
+        """A new attempt of every failed member, asked to run; their ids (derived from the failed
+        attempt, so a retry sent twice makes each once)."""
+        view = self.view(caller, sweep_id)
+        sweep = view.sweep
+        if not sweep.materialised:
+            raise Conflict(f"sweep {sweep_id} is still being created; retry once it is")
+        case = self._cases.get(sweep.case_id, sweep.case_version)
+        now = self._clock.now()
+        failed = [m for m in view.members if m.job.status == JobStatus.FAILED]
+        again = [self._submitted(sweep, sweep.member(case.definition.fields, m.index, m.values, now,
+                                                     attempt=m.job.sweep_attempt + 1, by=caller.user_id), now)
+                 for m in failed]
+        self._launch(sweep, case, again)
+        log.info("sweep %s: %d failed members relaunched by %s", sweep_id, len(again), caller.user_id)
+        return [job.job_id for job in again]
+
+
+def current_members(sweep: Sweep, jobs: Iterable[Job]) -> list[Member]:
+    """Per member, its latest attempt (and how many it had), in the sweep's order."""
+    latest: dict[int, Job] = {}
+    attempts: Counter[int] = Counter()
+    for job in jobs:
+        if job.sweep_id != sweep.sweep_id or job.sweep_index is None:
+            continue
+        attempts[job.sweep_index] += 1
+        if job.sweep_index not in latest or job.sweep_attempt > latest[job.sweep_index].sweep_attempt:
+            latest[job.sweep_index] = job
+    varied = sweep.varied
+    return [Member(index, job, {name: job.fields.get(name) for name in varied}, attempts[index])
+            for index, job in sorted(latest.items())]
+
+
+def _render(case: PublishedCase, job: Job, index: int | None = None) -> dict[str, str]:
+    try:
+        return case.render(job.fields, job_id=job.job_id, job_title=job.title)
+    except ValidationFailed as exc:
+        if index is None:
+            raise
+        raise ValidationFailed(f"member {index + 1} cannot be rendered: {exc.detail}", errors=[
+            {"field": f"members[{index + 1}].{e.get('field', '')}".rstrip("."), "message": e["message"]}
+            for e in exc.errors]) from None
+
+
+class Previews:
+    """What a run or a sweep would be, checked and rendered, with a quote from each site. Writes nothing."""
+
+    def __init__(self, cases: CaseRepository, jobs: Jobs, sites: Sites, clock: Clock, *, max_members: int) -> None:
+        self._cases = cases
+        self._jobs = jobs
+        self._sites = sites
+        self._clock = clock
+        self._max_members = max_members
+
+    def plan(self, caller: Principal, case_id: str, title: str, plan: SweepPlan) -> Preview:
+        case = self._cases.get(case_id)
+        if not plan.vary and plan.rows is None and plan.table is None:
+            plan = SweepPlan(base=plan.base, rows=[{}])  # no vary: one run of the base values
+        checked = plans.check_plan(case.definition.fields, plan, self._max_members)
+        now = self._clock.now()
+        sketch = Sweep(sweep_id=new_sweep_id(caller.user_id, now), owner=caller.user_id, title=title,
+                       case_id=case.id, case_version=case.version, mode=plan.mode,
+                       base=checked.plan.base if checked.plan else {}, total=checked.size, created=now)
+        members = [MemberPreview(m.index, sketch.member_title(m.values), m.values, m.problems) for m in checked.members]
+        problems = list(checked.problems)
+        rendered: list[RenderedRun] = []
+        first = checked.plan.members()[0] if checked.plan is not None else {}
+        sample = sketch.member(case.definition.fields, 0, first, now).model_copy(update={"job_id": PREVIEW_JOB_ID})
+        if checked.plan is not None:
+            try:
+                rendered.append(RenderedRun(0, None, sample.title, first, _render(case, sample)))
+            except ValidationFailed as exc:
+                problems += [Problem(e.get("field", "fields"), e["message"], e.get("rule")) for e in exc.errors]
+        return self._quoted(case, checked.size, problems, members, rendered, sample)
+
+    def job(self, caller: Principal, job_id: str) -> Preview:
+        """The job's own scripts, exactly as its start writes them, and the quotes for it."""
+        job = self._jobs.get(caller, job_id).item
+        case = self._cases.get(job.case_id, job.case_version)
+        problems: list[Problem] = []
+        rendered = []
+        try:
+            rendered.append(RenderedRun(0, job.job_id, job.title, dict(job.fields), _render(case, job)))
+        except ValidationFailed as exc:
+            problems += [Problem(e.get("field", "fields"), e["message"], e.get("rule")) for e in exc.errors]
+        members = [MemberPreview(0, job.title, dict(job.fields), problems)]
+        return self._quoted(case, 1, problems, members, rendered, job)
+
+    def _quoted(self, case: PublishedCase, runs: int, problems: list[Problem], members: list[MemberPreview],
+                rendered: list[RenderedRun], job: Job) -> Preview:
+        quotes: list[Quote] = []
+        licences = dict(case.definition.licences)
+        for offer in self._sites.offers(job, case):
+            together = at_once(offer.limits, licences)
+            finish = estimated_finish(offer.estimated_start, offer.estimated_duration_s, runs, together)
+            basis = (f"{runs} run{'s' if runs != 1 else ''}, at most {together} at once, each as long as the "
+                     f"{offer.basis}" if finish else "no estimate: " + (
+                         offer.basis if offer.estimated_duration_s is None else offer.start_basis))
+            quotes.append(Quote(offer, runs, finish, basis))
+        return Preview(case, runs, problems, members, rendered, self._placement(job, case), quotes)
+
+    def _placement(self, job: Job, case: PublishedCase) -> str:
+        if job.simulator:
+            return job.placement or job.simulator
+        try:
+            return self._sites.choose(job, case)[1]
+        except SimgateError as exc:
+            return f"no site can take it now: {exc.detail}"
+
+
+class Comparisons:
+    def __init__(self, cases: CaseRepository, jobs: Jobs, sweeps: Sweeps) -> None:
+        self._cases = cases
+        self._jobs = jobs
+        self._sweeps = sweeps
+
+    def jobs(self, caller: Principal, job_ids: Sequence[str]) -> Comparison:
+        """2 to 50 of the caller's jobs of one case, side by side (another user's job is NotFound)."""
+        unique = list(dict.fromkeys(job_ids))
+        if not MIN_COMPARED <= len(unique) <= MAX_COMPARED:
+            raise BadRequest(f"compare {MIN_COMPARED} to {MAX_COMPARED} different jobs, not {len(unique)}", errors=[
+                {"field": "job", "message": f"give {MIN_COMPARED} to {MAX_COMPARED} job ids: job=A&job=B"}])
+        return self._compare(self._jobs.get_many(caller, unique))
+
+    def sweep(self, caller: Principal, sweep_id: str) -> Comparison:
+        """The current members of a sweep, side by side."""
+        members = self._sweeps.view(caller, sweep_id).members
+        if not members:
+            raise Conflict(f"sweep {sweep_id} has no members yet")
+        return self._compare([m.job for m in members])
+
+    def _compare(self, jobs: list[Job]) -> Comparison:
+        if len({job.case_id for job in jobs}) > 1:
+            return compare(jobs, [])  # refused there, naming the cases
+        versions = sorted({(job.case_id, job.case_version) for job in jobs})
+        cases = []
+        for case_id, version in versions:
+            try:
+                cases.append(self._cases.get(case_id, version))
+            except NotFound:  # a version gone: its fields are named, not labelled
+                continue
+        return compare(jobs, cases)
