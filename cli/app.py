@@ -442,6 +442,196 @@ def download(
             download_all(api, downloads, job_id, destination or Path(job_id))
 
 
+# --- studies: sweeps, previews, comparisons ---
+
+
+SweepArgument = Annotated[str, typer.Argument(metavar="SWEEP", help="The sweep's id.")]
+SweepWaitOption = Annotated[bool, typer.Option("--wait", "-w", help=(
+    "Follow the sweep until every member has finished (exit 4 if one failed, 5 if one was cancelled); "
+    "Ctrl-C stops following."))]
+
+
+@app.command("sweep")
+def new_sweep(
+    ctx: typer.Context,
+    case_id: Annotated[str, typer.Argument(metavar="CASE", help="The case to run, e.g. smoothie.")],
+    vary: Annotated[list[str] | None, typer.Option("--vary", metavar="NAME=VALUES", help=(
+        "A field and its values: a list (4000,8000,12000), a range START:STOP:STEP with the stop included "
+        "(10:60:10), or both (5,10:60:10); repeat for more fields."))] = None,
+    table: Annotated[Path | None, typer.Option("--table", metavar="FILE.csv", help=(
+        "Instead of --vary: one run per row of a CSV file whose header row names the fields (- reads stdin); "
+        "an empty cell takes the base value."))] = None,
+    values: Annotated[list[str] | None, typer.Option("--set", "-s", metavar="NAME=VALUE", help=(
+        "A value every run shares; repeat for more. Fields neither set nor varied keep the case's defaults."))]
+    = None,
+    title: Annotated[str | None, typer.Option("--title", "-t", help=(
+        "The sweep's title; each member's is it and its values. [default: the case's title]"))] = None,
+    zipped: Annotated[bool, typer.Option("--zip", help=(
+        "Combine the --vary lists element by element (lists of one length) instead of every combination."))]
+    = False,
+    preview: Annotated[bool, typer.Option("--preview", help=(
+        "Create nothing: show how many runs, each problem, a sample run's scripts and each site's quote; "
+        "exit 0 if every run is valid."))] = False,
+    run: Annotated[bool, typer.Option("--run", help="Run every member right away (the sites' limits decide when "
+                                                    "each starts).")] = False,
+    simulator: Annotated[str | None, typer.Option("--simulator", metavar="NAME", help=(
+        "Run every member on this simulator. [default: each to the one that starts it soonest]"))] = None,
+    wait: Annotated[bool, typer.Option("--wait", "-w", help=(
+        "Run every member and follow the sweep until each has finished (exit 4 if one failed, 5 if one was "
+        "cancelled); Ctrl-C stops following."))] = False,
+    json: JsonOption = False,
+) -> None:
+    """Create a sweep: one job per combination of values (or per row of a table); prints its id.
+
+    Every value is checked before anything is created: one bad value creates nothing, and each is named.
+
+    Example: simgate sweep smoothie --vary speed_rpm=4000,8000,12000 --vary duration_s=10:60:10 --run --wait
+    """
+    from cli import render, studies
+
+    if preview and (run or wait or simulator):
+        raise UsageProblem("--preview creates nothing: leave out --run, --wait and --simulator")
+    if simulator is not None and not (run or wait):
+        raise UsageProblem("--simulator chooses where the members run: add --run (or --wait)")
+    api = _studies(ctx)
+    plan = studies.plan(api, case_id, vary=vary or [], table=table, assignments=values or [], zipped=zipped,
+                        title=title)
+    if preview:
+        answer = studies.preview(api, plan)
+        if json:
+            render.print_json(answer)
+        else:
+            studies.preview_view(render.stdout(), answer)
+        return studies.check_preview(answer, "the sweep")
+    created = studies.create(api, plan, run or wait, simulator)
+    render.note(studies.created_note(created, run or wait))
+    if wait:
+        return _follow_sweep(ctx, created.sweep_id, json, print_id=True)
+    if json:
+        return render.print_json(created)
+    print(created.sweep_id)
+    if run:
+        render.note(f"follow it with: simgate sweep-status {created.sweep_id} --wait")
+
+
+def _follow_sweep(ctx: typer.Context, sweep_id: str, json: bool, print_id: bool = False, view: bool = False) -> None:
+    """Follow the sweep to its end; then its id, its view or its JSON; exit by how its members ended."""
+    from cli import render, studies
+
+    try:
+        final = studies.follow_sweep(_studies(ctx), sweep_id, render.stderr())
+    finally:
+        if print_id and not json:
+            print(sweep_id)
+    if json:
+        render.print_json(final)
+    elif view:
+        studies.sweep_view(render.stdout(), final)
+    render.note(studies.outcome(final))
+    if not json:
+        render.note(f"side by side: simgate compare --sweep {sweep_id}")
+
+
+@app.command("sweeps")
+def sweeps(
+    ctx: typer.Context,
+    case_id: Annotated[str | None, typer.Option("--case", metavar="CASE", help="Only sweeps of this case.")] = None,
+    page: PageOption = None, per_page: PerPageOption = None, limit: LimitOption = None, json: JsonOption = False,
+) -> None:
+    """List your sweeps, newest first."""
+    from cli import render, studies
+    from shared.api.requests import SweepListQuery
+
+    query = _query(SweepListQuery, case_id=case_id, page=page)
+    items, more = studies.list_sweeps(_studies(ctx), query, per_page, limit)
+    if json:
+        return render.print_json(items)
+    _table(studies.sweeps_table(items) if items else None, "no sweeps", more, page, limit)
+
+
+@app.command("sweep-status")
+def sweep_status(ctx: typer.Context, sweep_id: SweepArgument, wait: SweepWaitOption = False,
+                 json: JsonOption = False) -> None:
+    """Show a sweep: counts by status, progress, and each member with its values (and, once done, the last
+    value of each column of its CSV outputs); with --wait, follow it until every member has finished."""
+    from cli import render, studies
+
+    if wait:
+        return _follow_sweep(ctx, sweep_id, json, view=True)
+    details = _studies(ctx).sweep(sweep_id)
+    if json:
+        return render.print_json(details)
+    studies.sweep_view(render.stdout(), details)
+
+
+@app.command("sweep-cancel")
+def sweep_cancel(ctx: typer.Context, sweep_id: SweepArgument, json: JsonOption = False) -> None:
+    """Cancel every member of a sweep that has not finished (drafts at once, running ones on their simulator)."""
+    from cli import render, studies
+
+    answer = _studies(ctx).cancel_sweep(sweep_id)
+    if json:
+        return render.print_json(answer)
+    render.note(studies.cancelled_note(sweep_id, answer))
+
+
+@app.command("sweep-retry")
+def sweep_retry(ctx: typer.Context, sweep_id: SweepArgument, wait: SweepWaitOption = False,
+                json: JsonOption = False) -> None:
+    """Run a sweep's failed members again, each as a new job with the same values; prints the new jobs' ids."""
+    from cli import render, studies
+
+    answer = _studies(ctx).retry_sweep(sweep_id)
+    render.note(studies.retried_note(sweep_id, answer))
+    if wait:
+        return _follow_sweep(ctx, sweep_id, json)
+    if json:
+        return render.print_json(answer)
+    for job_id in answer.job_ids:
+        print(job_id)
+
+
+@app.command("preview")
+def preview_job(ctx: typer.Context, job_id: JobArgument, json: JsonOption = False) -> None:
+    """Show a job's scripts exactly as its start writes them, and what each site quotes for it."""
+    from cli import render, studies
+
+    answer = _studies(ctx).preview_job(job_id)
+    if json:
+        render.print_json(answer)
+    else:
+        studies.preview_view(render.stdout(), answer, job_id=job_id)
+    studies.check_preview(answer, f"job {job_id}")
+
+
+@app.command("compare")
+def compare(
+    ctx: typer.Context,
+    job_ids: Annotated[list[str] | None, typer.Argument(metavar="JOB", help="2 to 50 jobs of one case.")]
+    = None,
+    sweep_id: Annotated[str | None, typer.Option("--sweep", metavar="SWEEP", help=(
+        "Instead of jobs: the members of this sweep."))] = None,
+    every_field: Annotated[bool, typer.Option("--all", help="Show every field, not only those that differ.")]
+    = False,
+    json: JsonOption = False,
+) -> None:
+    """Jobs of one case side by side: the fields that differ, each output's size and MD5, and the mean and
+    last value of each numeric column of their CSV outputs. * marks what differs.
+
+    Example: simgate compare --sweep SWEEP
+    """
+    from cli import render, studies
+
+    compared = _studies(ctx).compare(studies.compare_query(job_ids or [], sweep_id))
+    if json:
+        return render.print_json(compared)
+    studies.compare_view(render.stdout(), compared, every_field)
+
+
+def _studies(ctx: typer.Context) -> Any:
+    return session(ctx).api()
+
+
 # --- helpers ---
 
 

@@ -21,6 +21,7 @@ from shared.api.models import (
     CancelAccepted,
     CaseDetails,
     CaseHeader,
+    Comparison,
     FieldsSet,
     JobCreated,
     JobDetails,
@@ -31,11 +32,28 @@ from shared.api.models import (
     LogTail,
     OutputInfo,
     OutputLink,
+    PreviewAnswer,
     Problem,
     RunAccepted,
     SiteInfo,
+    SweepCancelled,
+    SweepCreated,
+    SweepDetails,
+    SweepRetried,
+    SweepSummary,
 )
-from shared.api.requests import CaseListQuery, FieldsUpdate, JobListQuery, LogQuery, NewJob, RunRequest
+from shared.api.requests import (
+    CaseListQuery,
+    CompareQuery,
+    FieldsUpdate,
+    JobListQuery,
+    LogQuery,
+    NewJob,
+    NewSweep,
+    PreviewRequest,
+    RunRequest,
+    SweepListQuery,
+)
 from shared.domain.fields import FieldValue
 from shared.errors import describe_pydantic_errors
 
@@ -163,6 +181,35 @@ class Api:
         return self._call("GET", f"job/{_segment(job_id)}/output/{_segment(output_id)}", OutputLink)
 
     # --- the wire ---
+
+    # --- studies ---
+
+    def create_sweep(self, body: NewSweep) -> SweepCreated:
+        # one key per invocation: a retry of this POST (a 503, say) answers with the sweep the first made
+        headers = {"Idempotency-Key": str(uuid.uuid4())}
+        return self._call("POST", "sweep", SweepCreated, json=body.model_dump(mode="json", exclude_none=True),
+                          headers=headers)
+
+    def sweeps(self, query: SweepListQuery) -> Page[SweepSummary]:
+        return self._page("sweep", query, SweepSummary)
+
+    def sweep(self, sweep_id: str) -> SweepDetails:
+        return self._call("GET", f"sweep/{_segment(sweep_id)}", SweepDetails)
+
+    def cancel_sweep(self, sweep_id: str) -> SweepCancelled:
+        return self._call("POST", f"sweep/{_segment(sweep_id)}/cancel", SweepCancelled)
+
+    def retry_sweep(self, sweep_id: str) -> SweepRetried:
+        return self._call("POST", f"sweep/{_segment(sweep_id)}/retry", SweepRetried)
+
+    def preview(self, body: PreviewRequest) -> PreviewAnswer:
+        return self._call("POST", "preview", PreviewAnswer, json=body.model_dump(mode="json", exclude_none=True))
+
+    def preview_job(self, job_id: str) -> PreviewAnswer:
+        return self._call("POST", f"job/{_segment(job_id)}/preview", PreviewAnswer)
+
+    def compare(self, query: CompareQuery) -> Comparison:
+        return self._call("GET", "compare", Comparison, params=query.model_dump(mode="json", exclude_defaults=True))
 
     def _page(self, path: str, query: BaseModel, model: type[Item]) -> Page[Item]:
         params = query.model_dump(mode="json", exclude_defaults=True)
