@@ -24,7 +24,7 @@ from azure.core.exceptions import AzureError, ResourceExistsError, ResourceNotFo
 from azure.functions.servicebus import ServiceBusMessage
 from azure.storage.queue import QueueMessage
 
-from shared.adapters.job_queue import SERVICE_BUS_DEAD_LETTER_SUFFIX, decode_envelope, local_dead_letter_queue
+from shared.adapters.job_queue import SENDS, SERVICE_BUS_DEAD_LETTER_SUFFIX, decode_envelope, local_dead_letter_queue
 
 log = logging.getLogger("devstack.queue")
 
@@ -62,6 +62,7 @@ class QueuePump:
 
     def stop(self, timeout: float = 30.0) -> None:
         self._stop.set()
+        SENDS.sent()  # wakes the workers waiting for a message
         for thread in self._threads:
             thread.join(timeout)
         self._threads.clear()
@@ -69,14 +70,15 @@ class QueuePump:
     def _run(self) -> None:
         idle = 0.05
         while not self._stop.is_set():
+            seen = SENDS.count
             try:
                 message = self._client.receive_message(visibility_timeout=self.lock_seconds)
             except (AzureError, OSError):
                 log.warning("queue %s: receive failed; retrying", self.storage_queue, exc_info=True)
                 message = None
                 idle = IDLE_POLL_MAX_SECONDS
-            if message is None:
-                self._stop.wait(idle)
+            if message is None:  # until the next poll, or a message sent by this process
+                SENDS.wait(seen, idle)
                 idle = min(idle * 2, IDLE_POLL_MAX_SECONDS)
                 continue
             idle = 0.05

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import threading
 from datetime import datetime, timezone
 from typing import Any
 
@@ -19,6 +20,29 @@ from shared.services.ports import JobQueue
 SERVICE_BUS_DEAD_LETTER_SUFFIX = "/$deadletterqueue"
 LOCAL_DEAD_LETTER_SUFFIX = "-deadletter"
 MAX_VISIBILITY_SECONDS = 7 * 24 * 3600  # a Storage queue hides a message for at most 7 days
+
+
+class Sends:
+    """Counts the messages this process sends, so that a local reader of the queue (the local host's
+    pump) wakes as soon as one is sent instead of at its next poll: Service Bus hands a message to its
+    trigger at once, a Storage queue has to be polled."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self.count = 0
+
+    def sent(self) -> None:
+        with self._changed:
+            self.count += 1
+            self._changed.notify_all()
+
+    def wait(self, seen: int, seconds: float) -> None:
+        """Until a message is sent after ``seen`` (a ``count`` read before) or ``seconds`` pass."""
+        with self._changed:
+            self._changed.wait_for(lambda: self.count != seen, seconds)
+
+
+SENDS = Sends()
 
 
 class StorageJobQueue(JobQueue):
@@ -34,6 +58,8 @@ class StorageJobQueue(JobQueue):
         visibility = min(MAX_VISIBILITY_SECONDS, max(0, math.ceil(delay))) or None
         with storage_errors(f"queue {self.queue_name}"):
             self._clients.queue(self.queue_name).send_message(encode_envelope(message), visibility_timeout=visibility)
+        if visibility is None:
+            SENDS.sent()
 
     def check(self) -> None:
         check_queue(self._clients, self.queue_name)

@@ -256,12 +256,13 @@ class Sweeps:
         counts = Counter(member.job.status.value for member in members)
         finished = [m for m in members if m.job.status.terminal]
         running = sum(m.job.progress or 0 for m in members if m.job.status in (JobStatus.RUNNING, JobStatus.CLEANUP))
-        progress = (len(finished) + running) / sweep.total if sweep.total else 1.0
+        # a member whose jobs were all deleted is not counted: the sweep is what is left of it
+        progress = (len(finished) + running) / len(members) if members else 1.0
         if not sweep.materialised:
             state = "creating"
         elif any(m.job.status.active for m in members):
             state = "active"
-        elif len(finished) == len(members) == sweep.total:
+        elif len(finished) == len(members):
             state = "finished"
         else:
             state = "draft"

@@ -129,3 +129,11 @@ def test_jobs_far_apart_are_read_by_their_keys_once_the_span_between_them_holds_
     jobs.add_many(members(sweep))
     ends = [sweep.member_id(0), sweep.member_id(299)]
     assert set(jobs.find_many(ends)) == set(ends)
+
+
+def test_a_job_whose_document_spans_many_chunks_is_read_whole(jobs):
+    small, large = new_job(), new_job(fields={"speed": 1.0, "label": "x" * 70_000, "fast": False, "note": None})
+    jobs.add(small)
+    jobs.add(large)
+    found = jobs.find_many([small.job_id, large.job_id])
+    assert found[large.job_id].item == large and found[small.job_id].item == small
