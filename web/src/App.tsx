@@ -10,8 +10,11 @@ import { JobsPage } from "./jobs/JobsPage";
 import { LandingPage } from "./pages/LandingPage";
 import { NotFoundPage } from "./pages/NotFoundPage";
 import { SitesPage } from "./sites/SitesPage";
+import { ComparePage } from "./studies/ComparePage";
+import { SweepPage } from "./studies/SweepPage";
+import { SweepsPage } from "./studies/SweepsPage";
 
-/** The app's routes. staticwebapp.config.json lists the same prefixes (/cases, /jobs, /sites) as signed-in only. */
+/** The app's routes. staticwebapp.config.json lists the same prefixes (/cases, /jobs, /sweeps, /compare, /sites) as signed-in only. */
 export function App() {
   return (
     <Routes>
@@ -23,6 +26,9 @@ export function App() {
           <Route path="cases/:caseId/new" element={<NewJobPage />} />
           <Route path="jobs" element={<JobsPage />} />
           <Route path="jobs/:jobId" element={<JobPage />} />
+          <Route path="sweeps" element={<SweepsPage />} />
+          <Route path="sweeps/:sweepId" element={<SweepPage />} />
+          <Route path="compare" element={<ComparePage />} />
           <Route element={<RequireAdmin />}>
             <Route path="sites" element={<SitesPage />} />
           </Route>

@@ -10,6 +10,7 @@ afterEach(() => vi.unstubAllGlobals());
 
 describe("buildQuery", () => {
   it("drops empty values", () => expect(buildQuery({ a: 1, b: "", c: undefined, d: false, e: "x y" })).toBe("?a=1&e=x+y"));
+  it("repeats the name of a list", () => expect(buildQuery({ job: ["A", "B", ""], sweep_id: undefined })).toBe("?job=A&job=B"));
 });
 
 describe("the API client", () => {

@@ -2,15 +2,19 @@ import createClient, { type Middleware } from "openapi-fetch";
 import { ApiError, toProblem } from "./errors";
 import type { paths } from "./schema";
 
-export type Query = Record<string, string | number | boolean | null | undefined>;
+type QueryValue = string | number | boolean | null | undefined;
+export type Query = Record<string, QueryValue | readonly QueryValue[]>;
 
-/** `?a=1&b=x`, leaving out what is empty (no value, "", false). */
+/** `?a=1&b=x`, leaving out what is empty (no value, "", false); a list repeats its name (`?job=A&job=B`). */
 export function buildQuery(query: Query | undefined): string {
   if (!query) return "";
   const params = new URLSearchParams();
-  for (const [key, value] of Object.entries(query)) {
-    if (value === undefined || value === null || value === "" || value === false) continue;
-    params.set(key, String(value));
+  for (const [key, given] of Object.entries(query)) {
+    const values: readonly QueryValue[] = Array.isArray(given) ? given : [given as QueryValue];
+    for (const value of values) {
+      if (value === undefined || value === null || value === "" || value === false) continue;
+      params.append(key, String(value));
+    }
   }
   const text = params.toString();
   return text ? `?${text}` : "";

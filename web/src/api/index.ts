@@ -7,6 +7,7 @@ export * from "./jobStatuses";
 export * from "./live";
 export * from "./outputs";
 export * from "./sites";
+export * from "./studies";
 export type * from "./types";
 export { buildQuery } from "./http";
 export { parseLinkHeader } from "./paging";

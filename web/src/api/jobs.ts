@@ -24,7 +24,13 @@ export function listJobs(
   perPage = 20,
   signal?: AbortSignal,
 ): Promise<Page<JobSummary>> {
-  const query = { status: filters.status, case_id: filters.case_id, user: filters.user, all: filters.all || undefined };
+  const query = {
+    status: filters.status,
+    case_id: filters.case_id,
+    user: filters.user,
+    all: filters.all || undefined,
+    sweep_id: filters.sweep_id,
+  };
   return listPage("job", query, page, perPage, (paging) =>
     api.GET("/api/job", { params: { query: { ...query, ...paging } }, signal }),
   );

@@ -5,7 +5,8 @@
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { cancelJob, createJob, deleteJob, relaunchJob, runJob, setJobFields } from "./jobs";
 import { queryKeys } from "./queries";
-import type { FieldValues, NewJob } from "./types";
+import { cancelSweep, createSweep, retrySweep } from "./studies";
+import type { FieldValues, NewJob, NewSweep } from "./types";
 
 /**
  * A new draft. Lists are dropped rather than marked stale: the next visit reads them afresh
@@ -61,5 +62,41 @@ export function useRelaunchJob() {
   return useMutation({
     mutationFn: (jobId: string) => relaunchJob(jobId),
     onSuccess: () => client.removeQueries({ queryKey: queryKeys.jobLists }),
+  });
+}
+
+/** A new sweep: its members are new jobs, so both lists are dropped. */
+export function useCreateSweep() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: ({ sweep, idempotencyKey }: { sweep: NewSweep; idempotencyKey: string }) => createSweep(sweep, idempotencyKey),
+    onSuccess: () => {
+      client.removeQueries({ queryKey: queryKeys.sweepLists });
+      client.removeQueries({ queryKey: queryKeys.jobLists });
+    },
+  });
+}
+
+/** Cancel every member that has not finished; the sweep and the job lists are read again. */
+export function useCancelSweep() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (sweepId: string) => cancelSweep(sweepId),
+    onSettled: (_answer, _error, sweepId) => {
+      void client.invalidateQueries({ queryKey: queryKeys.sweep(sweepId) });
+      void client.invalidateQueries({ queryKey: queryKeys.jobLists });
+    },
+  });
+}
+
+/** Run the failed members again (new jobs); the sweep and the job lists are read again. */
+export function useRetrySweep() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (sweepId: string) => retrySweep(sweepId),
+    onSettled: (_answer, _error, sweepId) => {
+      void client.invalidateQueries({ queryKey: queryKeys.sweep(sweepId) });
+      void client.invalidateQueries({ queryKey: queryKeys.jobLists });
+    },
   });
 }

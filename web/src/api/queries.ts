@@ -11,7 +11,20 @@ import { isActive } from "./jobStatuses";
 import { getLive } from "./live";
 import { getOutputLink, listOutputs, readLinkedText, readOutputText } from "./outputs";
 import { getJobOffers, listSites } from "./sites";
-import type { JobListQuery, JobStatus, JobStatusInfo, LiveView, LogStream, Output, OutputLink } from "./types";
+import { compareJobs, getSweep, listSweeps, previewJob, previewRuns, type CompareTarget } from "./studies";
+import type {
+  Comparison,
+  JobListQuery,
+  JobStatus,
+  JobStatusInfo,
+  LiveView,
+  LogStream,
+  Output,
+  OutputLink,
+  PreviewRequest,
+  SweepDetails,
+  SweepListQuery,
+} from "./types";
 import { applyView, etagFor, isBehind, isFollowing, nextAsk, type LiveRun } from "../job/liveRun";
 import { pollDelay, retryDelay, type Pacer } from "../job/livePacing";
 
@@ -25,6 +38,12 @@ export const JOB_LIST_POLL_MS = 5_000;
 export const OFFERS_POLL_MS = 30_000;
 /** How often the admins' sites page is read again while it is visible. */
 export const SITES_POLL_MS = 15_000;
+/** How often a sweep is read again while it is being written or some member is not finished (page visible). */
+export const SWEEP_POLL_MS = 4_000;
+/** How often a comparison is read again while one of its jobs is active (page visible). */
+export const COMPARE_POLL_MS = 10_000;
+/** A preview of the same request is asked again only after this long (the quotes move slowly). */
+const PREVIEW_STALE_MS = 30_000;
 const MAX_BACKOFF_MS = 60_000;
 
 export const queryKeys = {
@@ -42,6 +61,12 @@ export const queryKeys = {
   live: (jobId: string) => ["jobs", "live", jobId] as const,
   offers: (jobId: string) => ["jobs", "offers", jobId] as const,
   sites: ["sites"] as const,
+  sweepLists: ["sweeps", "list"] as const,
+  sweepList: (filters: SweepListQuery, page: number, perPage: number) => ["sweeps", "list", { ...filters, page, perPage }] as const,
+  sweep: (sweepId: string) => ["sweeps", "detail", sweepId] as const,
+  preview: (request: PreviewRequest) => ["preview", request] as const,
+  jobPreview: (jobId: string, updated: string) => ["jobs", "preview", jobId, updated] as const,
+  comparison: (target: CompareTarget) => ["compare", target] as const,
 };
 
 export const signedInQuery = () =>
@@ -136,6 +161,65 @@ export const sitesQuery = () =>
     refetchIntervalInBackground: false,
     refetchOnWindowFocus: true,
   });
+
+/** A page of the user's sweeps, newest first. */
+export const sweepListQuery = (filters: SweepListQuery, page: number, perPage: number) =>
+  queryOptions({
+    queryKey: queryKeys.sweepList(filters, page, perPage),
+    queryFn: ({ signal }) => listSweeps(filters, page, perPage, signal),
+    placeholderData: keepPreviousData,
+  });
+
+/** Whether a sweep may still change by itself: being written, or some member not finished. */
+export const sweepMoves = (sweep: SweepDetails | undefined): boolean =>
+  !!sweep && (sweep.state === "creating" || sweep.state === "active");
+
+/**
+ * A sweep with its counts and members: read again every 4 s while it moves (see sweepMoves) and
+ * the page is visible; nothing while it is hidden, and at once when it shows again.
+ */
+export const sweepQuery = (sweepId: string, { visible }: { visible: boolean }) =>
+  queryOptions({
+    queryKey: queryKeys.sweep(sweepId),
+    queryFn: ({ signal }) => getSweep(sweepId, signal),
+    refetchInterval: (query) => (visible && sweepMoves(query.state.data) ? SWEEP_POLL_MS : false),
+    refetchIntervalInBackground: false,
+    refetchOnWindowFocus: true,
+  });
+
+/**
+ * What a sweep (or one run) would be: its run count, each bad value, a rendered sample and the
+ * quotes. The same request is not asked twice within 30 s; while another is asked the last answer
+ * stays on screen.
+ */
+export const previewQuery = (request: PreviewRequest, { enabled = true }: { enabled?: boolean } = {}) =>
+  queryOptions({
+    queryKey: queryKeys.preview(request),
+    queryFn: ({ signal }) => previewRuns(request, signal),
+    enabled,
+    staleTime: PREVIEW_STALE_MS,
+    placeholderData: keepPreviousData,
+  });
+
+/** A draft's scripts as its start would write them, and the quotes: asked again once the draft changed. */
+export const jobPreviewQuery = (jobId: string, updated: string) =>
+  queryOptions({
+    queryKey: queryKeys.jobPreview(jobId, updated),
+    queryFn: ({ signal }) => previewJob(jobId, signal),
+    staleTime: PREVIEW_STALE_MS,
+  });
+
+/** Jobs side by side: read again every 10 s while one of them is active and the page is visible. */
+export const comparisonQuery = (target: CompareTarget) =>
+  queryOptions({
+    queryKey: queryKeys.comparison(target),
+    queryFn: ({ signal }) => compareJobs(target, signal),
+    refetchInterval: (query) => (comparisonMoves(query.state.data) ? COMPARE_POLL_MS : false),
+    refetchIntervalInBackground: false,
+  });
+
+const comparisonMoves = (comparison: Comparison | undefined): boolean =>
+  !!comparison && comparison.jobs.some((job) => isActive(job.status));
 
 /** The job's results, read again when its status or number of results changes. */
 export const outputsQuery = (jobId: string, status: JobStatus, count: number) =>

@@ -44,10 +44,10 @@ export type FieldsUpdated = Schemas["FieldsSet"];
 export type RunAccepted = Schemas["RunAccepted"];
 export type CancelAccepted = Schemas["CancelAccepted"];
 
-/** Filters of GET /api/job. `all` and `user` are for admins. */
+/** Filters of GET /api/job. `all` and `user` are for admins; `sweep_id`: a sweep's members. */
 export type JobListQuery = Pick<
   NonNullable<operations["listJobs"]["parameters"]["query"]>,
-  "status" | "case_id" | "user" | "all"
+  "status" | "case_id" | "user" | "all" | "sweep_id"
 >;
 
 // ---------------------------------------------------------------- sites
@@ -84,6 +84,44 @@ export type LogTail = Schemas["LogTail"];
 export type StreamInfo = Schemas["StreamInfo"];
 /** The logs a live look can include. */
 export type LogStream = NonNullable<NonNullable<operations["getLive"]["parameters"]["query"]>["log"]>;
+
+// ---------------------------------------------------------------- studies: sweeps, previews, comparisons
+
+/** POST /api/sweep: base values, and `vary` (lists per field, grid or zip) or a `table` of runs. */
+export type NewSweep = Schemas["NewSweep"];
+export type SweepMode = NonNullable<NewSweep["mode"]>;
+export type SweepCreated = Schemas["SweepCreated"];
+/** GET /api/sweep: one row of the list. `mode` "table" for a sweep made from a table. */
+export type SweepSummary = Schemas["SweepSummary"];
+/** GET /api/sweep/{sweep_id}: state, counts by status, progress and every member (its current attempt). */
+export type SweepDetails = Schemas["SweepDetails"];
+export type SweepState = SweepDetails["state"];
+export type SweepMember = Schemas["SweepMember"];
+/** A numeric CSV column summarised: count, min, max, mean, last. */
+export type ColumnStats = Schemas["ColumnStats"];
+export type SweepCancelled = Schemas["SweepCancelled"];
+export type SweepRetried = Schemas["SweepRetried"];
+/** Filters of GET /api/sweep. */
+export type SweepListQuery = Pick<NonNullable<operations["listSweeps"]["parameters"]["query"]>, "case_id">;
+
+/** POST /api/preview: what would run (no vary or table: one run of the base values). */
+export type PreviewRequest = Schemas["PreviewRequest"];
+/** What would run, checked and rendered, with a quote per site. Nothing was written. */
+export type PreviewAnswer = Schemas["PreviewAnswer"];
+/** One member of a preview: its values and its own problems. */
+export type MemberCheck = Schemas["MemberCheck"];
+/** A run's scripts as they would be written (by script name). */
+export type RenderedRun = Schemas["RenderedRun"];
+/** One site's offer for all the runs of a preview, with when the last would finish. */
+export type Quote = Schemas["Quote"];
+
+/** GET /api/compare: jobs of one case side by side (each list has one entry per job, in the jobs' order). */
+export type Comparison = Schemas["Comparison"];
+export type ComparedJob = Schemas["ComparedJob"];
+export type ComparedField = Schemas["ComparedField"];
+export type ComparedOutput = Schemas["ComparedOutput"];
+export type ComparedFile = Schemas["ComparedFile"];
+export type ComparedColumn = Schemas["ComparedColumn"];
 
 // ---------------------------------------------------------------- errors
 

@@ -10,6 +10,7 @@ import { TagList } from "../components/TagList";
 import { formatValue } from "../lib/format";
 import { describeLicenceNeed } from "../lib/sites";
 import { usePageTitle } from "../lib/usePageTitle";
+import { SweepForm } from "../studies/SweepForm";
 import { CaseFieldTable } from "./CaseFieldTable";
 
 const CASES = [{ to: "/cases", label: "Cases" }];
@@ -45,6 +46,9 @@ export function CasePage() {
           <Link className="button button-primary" to={`/cases/${encodeURIComponent(data.id)}/new`}>
             New job from this case
           </Link>
+          <a className="button button-secondary" href="#sweep-heading">
+            Sweep this case
+          </a>
         </div>
       </header>
 
@@ -125,6 +129,18 @@ export function CasePage() {
           </section>
         </aside>
       </div>
+
+      {data.version === data.latest_version && data.fields.length > 0 && (
+        <section className="panel sweep-panel" aria-labelledby="sweep-heading">
+          <div className="panel-head">
+            <h2 id="sweep-heading" tabIndex={-1}>
+              Sweep
+            </h2>
+            <span className="muted small">Many runs of this case over combinations of values, or a table of runs.</span>
+          </div>
+          <SweepForm key={data.id} details={data} />
+        </section>
+      )}
     </section>
   );
 }

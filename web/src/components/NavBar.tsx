@@ -18,6 +18,7 @@ export function NavBar() {
           <nav aria-label="Main" className="navbar-links">
             <NavLink to="/cases">Cases</NavLink>
             <NavLink to="/jobs">Jobs</NavLink>
+            <NavLink to="/sweeps">Sweeps</NavLink>
             {isAdmin && <NavLink to="/sites">Sites</NavLink>}
           </nav>
         )}

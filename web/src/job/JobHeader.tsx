@@ -19,6 +19,14 @@ export function JobHeader({ job, caseTitle }: { job: JobDetails; caseTitle: stri
           <Link to={`/cases/${encodeURIComponent(job.case_id)}?version=${job.case_version}`}>{caseTitle ?? job.case_id}</Link>{" "}
           <span className="muted">v{job.case_version}</span>
           {user && job.owner !== user.userId && <> · owned by {job.owner}</>} · created <DateText value={job.created} />
+          {job.sweep_id && (
+            <>
+              {" "}
+              · {job.sweep_index !== null ? `run ${job.sweep_index + 1} of ` : "part of "}
+              <Link to={`/sweeps/${encodeURIComponent(job.sweep_id)}`}>a sweep</Link>
+              {job.sweep_attempt > 0 && `, retry ${job.sweep_attempt}`}
+            </>
+          )}
         </p>
       </div>
       <div className="page-actions">

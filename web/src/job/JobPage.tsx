@@ -7,6 +7,7 @@ import { caseQuery } from "../api/queries";
 import { Breadcrumb } from "../components/Breadcrumb";
 import { ErrorMessage, Loading, Notice } from "../components/States";
 import { usePageTitle } from "../lib/usePageTitle";
+import { DraftTabs, JobPreview } from "../studies/JobPreview";
 import { JobDraftEditor } from "./JobDraftEditor";
 import { JobHeader } from "./JobHeader";
 import { JobOutputs } from "./JobOutputs";
@@ -76,18 +77,23 @@ export function JobPage() {
           <JobStatusPanel job={job} watching={watching} />
           {job.status === "draft" ? (
             fields ? (
-              <JobDraftEditor
-                key={etag ?? job.updated}
-                job={job}
-                etag={etag}
-                fields={fields}
-                licences={caseVersion.data?.licences}
-                initialError={runError}
-                onSaved={(message) => {
-                  setNotice(message);
-                  setRunError(null);
-                }}
-                onRunFailed={setRunError}
+              <DraftTabs
+                values={
+                  <JobDraftEditor
+                    key={etag ?? job.updated}
+                    job={job}
+                    etag={etag}
+                    fields={fields}
+                    licences={caseVersion.data?.licences}
+                    initialError={runError}
+                    onSaved={(message) => {
+                      setNotice(message);
+                      setRunError(null);
+                    }}
+                    onRunFailed={setRunError}
+                  />
+                }
+                preview={<JobPreview job={job} />}
               />
             ) : caseVersion.error ? (
               <ErrorMessage

@@ -1,12 +1,13 @@
-import { useMemo } from "react";
+import { useMemo, useState } from "react";
 import { useQuery } from "@tanstack/react-query";
-import { Link, useLocation } from "react-router";
+import { Link, useLocation, useNavigate } from "react-router";
 import { isActive } from "../api/jobStatuses";
 import { caseListQuery, jobListQuery } from "../api/queries";
 import type { JobSummary, Page } from "../api/types";
 import { PagedList } from "../components/PagedList";
 import { Empty, Notice } from "../components/States";
 import { usePageTitle } from "../lib/usePageTitle";
+import { MAX_COMPARED, MIN_COMPARED, canCompare, compareUrl } from "../studies/compareRows";
 import { JobFilters } from "./JobFilters";
 import { JobTable } from "./JobTable";
 import { useJobFilters } from "./useJobFilters";
@@ -15,16 +16,24 @@ const PER_PAGE = 20;
 /** The cases offered by the case filter: one read, shared by every visit (see caseListQuery). */
 const FILTER_CASES = { perPage: 100 };
 
-/** The user's jobs, newest first: filters in the URL, live status of active rows. */
+/** The user's jobs, newest first: filters in the URL, live status of active rows, runs selected to compare. */
 export function JobsPage() {
   usePageTitle("Jobs");
+  const navigate = useNavigate();
   const filters = useJobFilters();
+  // Kept while the user pages and filters: a comparison may take jobs from several pages.
+  const [selected, setSelected] = useState<string[]>([]);
+  const selectedSet = useMemo(() => new Set(selected), [selected]);
+  const select = (jobIds: string[], on: boolean) =>
+    setSelected((current) =>
+      on ? [...current, ...jobIds.filter((id) => !current.includes(id))] : current.filter((id) => !jobIds.includes(id)),
+    );
   const notice = (useLocation().state as { notice?: string } | null)?.notice;
   const jobs = useQuery(jobListQuery(filters.query, filters.page, PER_PAGE));
   const cases = useQuery(caseListQuery(FILTER_CASES));
   const caseItems = useMemo(() => cases.data?.items ?? [], [cases.data]);
   const caseTitles = useMemo(() => new Map(caseItems.map((c) => [c.id, c.title])), [caseItems]);
-  const { all, user, page, filtered } = filters;
+  const { all, user, page, filtered, sweepId } = filters;
 
   const countLine = (data: Page<JobSummary>, updating: boolean) => {
     if (data.items.length === 0) return null;
@@ -54,7 +63,35 @@ export function JobsPage() {
         </div>
       )}
 
+      {sweepId && (
+        <p className="result-filter">
+          The runs of one sweep, in its order. <Link to={`/sweeps/${encodeURIComponent(sweepId)}`}>Open the sweep</Link> ·{" "}
+          <Link to="/jobs">All jobs</Link>
+        </p>
+      )}
+
       <JobFilters filters={filters} cases={caseItems} />
+
+      <div className="selection-bar" role="group" aria-label="Compare jobs">
+        <span className="muted small" role="status" aria-live="polite">
+          {selected.length === 0
+            ? `Select ${MIN_COMPARED} to ${MAX_COMPARED} jobs of one case to compare them.`
+            : `${selected.length} selected${selected.length > MAX_COMPARED ? `: at most ${MAX_COMPARED} can be compared` : ""}.`}
+        </span>
+        {selected.length > 0 && (
+          <button type="button" className="button button-ghost button-small" onClick={() => setSelected([])}>
+            Clear selection
+          </button>
+        )}
+        <button
+          type="button"
+          className={`button button-small ${canCompare(selected.length) ? "button-primary" : "button-secondary"}`}
+          disabled={!canCompare(selected.length)}
+          onClick={() => navigate(compareUrl({ jobIds: selected }))}
+        >
+          Compare ({selected.length})
+        </button>
+      </div>
 
       <PagedList
         query={jobs}
@@ -65,7 +102,7 @@ export function JobsPage() {
         status={countLine}
         empty={(data) => (data.items.length === 0 ? <NoJobs filtered={filtered} page={page} /> : null)}
       >
-        {(data) => <JobTable jobs={data.items} caseTitles={caseTitles} />}
+        {(data) => <JobTable jobs={data.items} caseTitles={caseTitles} selected={selectedSet} onSelect={select} />}
       </PagedList>
     </section>
   );
