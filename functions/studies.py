@@ -14,6 +14,7 @@ from shared.api.models import (
 from shared.api.openapi import Security
 from shared.api.requests import CompareQuery, NewSweep, PreviewRequest, SweepListQuery
 from shared.auth import Principal
+from shared.errors import BadRequest
 from shared.http import (
     EXPOSED_HEADERS,
     PAGE_HEADERS,
@@ -126,6 +127,9 @@ def preview_job(req: func.HttpRequest, user: Principal) -> func.HttpResponse:
                          "One job is a 400, jobs of two cases a 422, another user's job a 404.")
 def compare_jobs(req: func.HttpRequest, user: Principal) -> func.HttpResponse:
     query = read_query(req, CompareQuery)
+    if query.sweep_id and query.job:
+        raise BadRequest("compare the jobs given or a sweep's members, not both", errors=[
+            {"field": "sweep_id", "message": "give job=... or sweep_id, not both"}])
     if query.sweep_id:
         compared = app().comparisons.sweep(user, query.sweep_id)
     else:

@@ -211,6 +211,9 @@ class InMemorySweepStore(SweepStore):
     def find(self, sweep_id):
         return Stored(*self.rows[sweep_id]) if sweep_id in self.rows else None
 
+    def idempotent(self, owner, key_hash):
+        return self.idempotency.get((owner, key_hash))
+
     def update(self, sweep, etag):
         found = self.find(sweep.sweep_id)
         if found is None:

@@ -15,7 +15,7 @@ entity-group transaction as the job: either both exist or neither.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from azure.core import MatchConditions
@@ -34,6 +34,7 @@ IDEMPOTENCY_PREFIX = "~idem-"  # '~' sorts after every job id, so these rows nev
 _SUMMARY_COLUMNS = ["RowKey", "title", "case_id", "case_version", "status", "created", "updated", "owner", "progress",
                     "sweep_id"]
 BATCH = 100  # a Table transaction's most operations
+BATCH_BYTES = 3 * 1024 * 1024
 MAX_KEYS_A_QUERY = 14  # a Table filter holds at most 15 comparisons: the partition and 14 row keys
 SPAN_ROWS_PER_ID, SPAN_ROWS_MIN = 4, 100  # how far a read of the range between ids goes before it gives up
 SPAN_CHUNKS = 3  # a span reads the job documents' first chunks only: almost every job fits in one
@@ -113,13 +114,11 @@ class TableJobRepository(JobRepository):
 
     def add_many(self, jobs: Sequence[Job]) -> set[str]:
         written: set[str] = set()
-        for start in range(0, len(jobs), BATCH):
-            batch = jobs[start:start + BATCH]
-            entities = [_entity(job) for job in batch]
-            with storage_errors(f"creating {len(batch)} jobs"):
+        for entities in _batches([_entity(job) for job in jobs]):
+            with storage_errors(f"creating {len(entities)} jobs"):
                 try:
                     self._table.submit_transaction([("create", entity) for entity in entities])
-                    written.update(job.job_id for job in batch)
+                    written.update(entity["RowKey"] for entity in entities)
                     continue
                 except TableTransactionError as exc:
                     if "exists" not in str(exc.error_code or exc).lower():
@@ -203,6 +202,22 @@ class TableJobRepository(JobRepository):
         with storage_errors(f"listing the jobs of {owner or 'every user'}"):
             return read_page(self._table, self._tokens, query, per_page, continuation, _summary,
                              select=_SUMMARY_COLUMNS, parameters=parameters, skip=skip)
+
+
+def _batches(entities: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+    """Entity-group transactions of at most 100 entities and about 3 MiB (a transaction takes 4 MiB)."""
+    batch: list[dict[str, Any]] = []
+    size = 0
+    for entity in entities:
+        # the text properties dominate; counted as UTF-16, an upper bound of their JSON on the wire
+        weight = 2 * sum(len(value) for value in entity.values() if isinstance(value, str)) + 1024
+        if batch and (len(batch) == BATCH or size + weight > BATCH_BYTES):
+            yield batch
+            batch, size = [], 0
+        batch.append(entity)
+        size += weight
+    if batch:
+        yield batch
 
 
 def _entity(job: Job) -> dict[str, Any]:

@@ -66,6 +66,14 @@ class TableSweepStore(SweepStore):
                 return None
         return Stored(_sweep(entity), entity.metadata["etag"])
 
+    def idempotent(self, owner: str, key_hash: str) -> tuple[str, str] | None:
+        with storage_errors("reading an Idempotency-Key"):
+            try:
+                entity = self._table.get_entity(owner_partition(owner), IDEMPOTENCY_PREFIX + key_hash)
+            except ResourceNotFoundError:
+                return None
+        return entity["sweep_id"], entity["request_hash"]
+
     def update(self, sweep: Sweep, etag: str) -> Stored[Sweep]:
         with storage_errors(f"updating sweep {sweep.sweep_id}"):
             try:

@@ -7,7 +7,7 @@ here; what the API reads is in ``shared.api.requests``."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -405,15 +405,18 @@ class ColumnStats(Answer):
 
     @classmethod
     def of(cls, column: summaries.ColumnSummary) -> "ColumnStats":
-        return cls(**column.model_dump())
+        return cls.model_construct(count=column.count, min=column.min, max=column.max, mean=column.mean,
+                                   last=column.last)  # kept at the seal, checked then
 
 
 OutputColumns = dict[str, dict[str, ColumnStats]]
 
 
 def _output_columns(job: Job) -> OutputColumns:
-    return {output.name: {name: ColumnStats.of(column) for name, column in output.summary.columns.items()}
-            for output in (Output.model_validate(o) for o in job.outputs) if output.summary is not None}
+    """The summaries kept with a job's outputs (plain data as stored: a sweep has up to 10,000 members)."""
+    return {output["name"]: {name: ColumnStats.model_construct(**column)
+                             for name, column in output["summary"]["columns"].items()}
+            for output in job.outputs if output.get("summary")}
 
 
 class SweepCreated(Answer):
@@ -497,7 +500,7 @@ class SweepRetried(Answer):
 class MemberCheck(Answer):
     index: int
     title: str
-    values: dict[str, FieldValue]
+    values: dict[str, Any] = Field(description="its values as given (a value its field refuses may be of any type)")
     valid: bool
     problems: list[ProblemEntry]
 

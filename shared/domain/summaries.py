@@ -1,20 +1,22 @@
 """Summaries of a CSV output's numeric columns: per column the count, min, max, mean and last value.
 
-Worked out once, when a job's outputs are sealed, by feeding the file through ``CsvSummariser`` in
-pieces (it never holds the whole file), and kept with the output: a comparison reads them, never the
-files. A column is numeric when every non-empty cell of it is a finite number.
+Worked out once, when a job's outputs are sealed, from the file read in pieces (never held whole), and
+kept with the output: a comparison reads them, never the files. A column is numeric when every
+non-empty cell of it is a finite number. A file Python's CSV reader cannot read gets a note instead.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
-import io
 import math
+from collections.abc import Iterable, Iterator
 
 from pydantic import BaseModel, ConfigDict
 
 MAX_SUMMARISED_BYTES = 64 * 1024 * 1024  # larger CSV files are not summarised (their summary says so)
 MAX_COLUMNS = 100
+MAX_CELL_CHARS = 16 * 1024 * 1024  # a cell may be long (a text column); it is read, not kept
 
 
 class ColumnSummary(BaseModel):
@@ -37,13 +39,13 @@ class CsvSummary(BaseModel):
 
 
 class _Column:
-    __slots__ = ("count", "low", "high", "total", "last", "numeric")
+    __slots__ = ("count", "low", "high", "mean", "last", "numeric")
 
     def __init__(self) -> None:
         self.count = 0
         self.low = math.inf
         self.high = -math.inf
-        self.total = 0.0
+        self.mean = 0.0
         self.last = math.nan
         self.numeric = True
 
@@ -61,52 +63,49 @@ class _Column:
         self.count += 1
         self.low = min(self.low, value)
         self.high = max(self.high, value)
-        self.total += value
+        self.mean += (value - self.mean) / self.count  # a running mean: no sum to overflow
         self.last = value
 
 
-class CsvSummariser:
-    """Feed a CSV file's bytes in pieces of any size; ``result`` summarises its numeric columns."""
-
-    def __init__(self) -> None:
-        self._pending = b""
-        self._header: list[str] | None = None
-        self._columns: list[_Column] = []
-
-    def feed(self, data: bytes) -> None:
-        data = self._pending + data
-        cut = data.rfind(b"\n")
-        if cut < 0:
-            self._pending = data
-            return
-        self._pending = data[cut + 1:]
-        self._lines(data[:cut + 1])
-
-    def result(self) -> CsvSummary:
-        if self._pending:
-            self._lines(self._pending)
-            self._pending = b""
-        if self._header is None:
-            return CsvSummary(note="no header row")
-        columns = {name: ColumnSummary(count=c.count, min=c.low, max=c.high, mean=c.total / c.count, last=c.last)
-                   for name, c in zip(self._header, self._columns) if c.numeric and c.count}
-        return CsvSummary(columns=columns, note="" if columns else "no numeric columns")
-
-    def _lines(self, data: bytes) -> None:
-        # Cells never span lines in the files summarised (quoted newlines would only split a text cell,
-        # and a column with text in it is not numeric anyway).
-        for record in csv.reader(io.StringIO(data.decode("utf-8", errors="replace"))):
+def summarise_pieces(pieces: Iterable[bytes]) -> CsvSummary:
+    """A CSV file's numeric columns, read from its bytes in pieces of any size (split anywhere: in a
+    line, a quoted cell or a UTF-8 character) by one CSV reader, so no more than a piece is held."""
+    header: list[str] | None = None
+    columns: list[_Column] = []
+    csv.field_size_limit(MAX_CELL_CHARS)
+    try:
+        for record in csv.reader(_lines(pieces), strict=True):
             if not record or not any(cell.strip() for cell in record):
                 continue
-            if self._header is None:
-                self._header = [name.strip().lstrip("\ufeff") for name in record][:MAX_COLUMNS]
-                self._columns = [_Column() for _ in self._header]
+            if header is None:
+                header = [name.strip().lstrip("\ufeff") for name in record][:MAX_COLUMNS]
+                columns = [_Column() for _ in header]
                 continue
-            for column, cell in zip(self._columns, record):
+            for column, cell in zip(columns, record):
                 column.add(cell)
+    except csv.Error as exc:
+        return CsvSummary(note=f"not summarised: not CSV as Python reads it ({exc})")
+    if header is None:
+        return CsvSummary(note="no header row")
+    found = {name: ColumnSummary(count=c.count, min=c.low, max=c.high, mean=c.mean, last=c.last)
+             for name, c in zip(header, columns) if c.numeric and c.count}
+    return CsvSummary(columns=found, note="" if found else "no numeric columns")
+
+
+def _lines(pieces: Iterable[bytes]) -> Iterator[str]:
+    """The text of ``pieces`` as lines with their endings (\\n, \\r\\n or \\r), as ``csv.reader`` wants."""
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    pending = ""
+    for piece in pieces:
+        pending += decoder.decode(piece)
+        lines = pending.splitlines(keepends=True)
+        # the last line may go on in the next piece (a lone \\r may be the start of \\r\\n)
+        pending = lines.pop() if lines and not lines[-1].endswith("\n") else ""
+        yield from lines
+    pending += decoder.decode(b"", final=True)
+    if pending:
+        yield pending
 
 
 def summarise(data: bytes) -> CsvSummary:
-    summariser = CsvSummariser()
-    summariser.feed(data)
-    return summariser.result()
+    return summarise_pieces([data])

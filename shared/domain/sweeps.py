@@ -149,8 +149,10 @@ def check_plan(fields: Sequence[FieldSpec], plan: SweepPlan, max_members: int) -
         rows = _parse_table(plan.table, shape)
     if rows is not None and plan.vary:
         shape.append(Problem("vary", "give either vary or a table, not both"))
-    if rows is None and not plan.vary:
+    if rows is None and not plan.vary and plan.table is None:
         shape.append(Problem("vary", "name at least one field to vary (or give a table of runs)", "required"))
+    if rows is not None and not rows and plan.table is None:
+        shape.append(Problem("table", "the table has no runs: give at least one row", "required"))
     size = count(plan.mode, plan.vary, rows) if rows is not None or plan.vary else 0
     if plan.mode == "zip" and rows is None and len({len(v) for v in plan.vary.values()}) > 1:
         lengths = ", ".join(f"{name}: {len(values)}" for name, values in plan.vary.items())
@@ -162,10 +164,12 @@ def check_plan(fields: Sequence[FieldSpec], plan: SweepPlan, max_members: int) -
     if shape:
         return Checked(None, problems + shape, size)
     if rows is not None:
-        checked_rows = _check_rows(specs, rows, problems, from_text=plan.table is not None)
+        fixed = {**{f.name: f.default for f in fields}, **base}
+        checked_rows = _check_rows(specs, rows, problems, fixed, from_text=plan.table is not None)
         checked = CheckedPlan(mode=plan.mode, base=base, vary={}, rows=checked_rows)
     else:
-        checked = CheckedPlan(mode=plan.mode, base=base, vary=_check_vary(specs, plan.vary, problems), rows=None)
+        checked = CheckedPlan(mode=plan.mode, base=base, vary=_check_vary(specs, plan.vary, problems, plan.mode),
+                              rows=None)
     if base_valid:
         _check_required(fields, checked, problems)
     members = _member_checks(plan, rows, checked, problems)
@@ -205,8 +209,11 @@ def _check_base(fields: Sequence[FieldSpec], values: Mapping[str, Any], problems
         return {}
 
 
-def _check_vary(specs: dict[str, FieldSpec], vary: Mapping[str, Sequence[Any]],
-                problems: list[Problem]) -> dict[str, list[FieldValue]]:
+def _check_vary(specs: dict[str, FieldSpec], vary: Mapping[str, Sequence[Any]], problems: list[Problem],
+                mode: Mode) -> dict[str, list[FieldValue]]:
+    """Each list's values checked; a value twice in a grid's list, or a zip's element twice, would make
+    two runs of one combination."""
+    before = len(problems)
     checked: dict[str, list[FieldValue]] = {}
     for name, values in vary.items():
         spec = specs.get(name)
@@ -226,16 +233,24 @@ def _check_vary(specs: dict[str, FieldSpec], vary: Mapping[str, Sequence[Any]],
                 typed.append(value)  # kept in its place, as given: the plan is not valid anyway
                 continue
             key = _key(typed[-1])
-            if key in seen:
+            if key in seen and mode == "grid":
                 problems.append(Problem(f"vary.{name}[{index}]", f"repeats value {seen[key]} ({value!r})",
                                         "duplicate"))
             seen.setdefault(key, index)
         checked[name] = typed
+    if mode == "zip" and len(problems) == before:
+        firsts: dict[tuple, int] = {}
+        for index, values in enumerate(zip(*checked.values())):
+            key = tuple(_key(value) for value in values)
+            if key in firsts:
+                problems.append(Problem(f"vary[{index}]", f"run {index + 1} repeats run {firsts[key] + 1}",
+                                        "duplicate"))
+            firsts.setdefault(key, index)
     return checked
 
 
-def _check_rows(specs: dict[str, FieldSpec], rows: Sequence[Mapping[str, Any]], problems: list[Problem], *,
-                from_text: bool) -> list[dict[str, FieldValue]]:
+def _check_rows(specs: dict[str, FieldSpec], rows: Sequence[Mapping[str, Any]], problems: list[Problem],
+                fixed: Mapping[str, FieldValue], *, from_text: bool) -> list[dict[str, FieldValue]]:
     """Each row's values checked; a CSV table's cells are text, typed by their field first (an empty
     cell is no value: the base value holds for it)."""
     checked: list[dict[str, FieldValue]] = []
@@ -252,14 +267,15 @@ def _check_rows(specs: dict[str, FieldSpec], rows: Sequence[Mapping[str, Any]], 
                     problems.append(Problem(f"table.{name}", "the case has no field of this name", "unknown"))
                 continue
             if from_text:
-                value = None if value.strip() == "" else value_from_text(spec, value)
+                text = value.strip() if spec.type != "string" else value
+                value = None if value.strip() == "" else value_from_text(spec, text)
             if value is None:  # an empty cell: the base value
                 continue
             try:
                 values[name] = spec.check(value)
             except FieldValueError as exc:
                 problems.append(Problem(f"rows[{number}].{name}", f"row {number}: {exc.message}", exc.rule, index))
-        key = tuple(sorted((name, _key(value)) for name, value in values.items()))
+        key = tuple(sorted((name, _key(value)) for name, value in {**fixed, **values}.items()))
         if key in seen:
             problems.append(Problem(f"rows[{number}]", f"row {number} repeats row {seen[key]}", "duplicate", index))
         seen.setdefault(key, number)

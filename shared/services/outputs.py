@@ -17,7 +17,7 @@ from datetime import timedelta
 from shared.auth import Principal
 from shared.domain.jobs import Job, JobStatus
 from shared.domain.outputs import Output, ReportedFile, outputs_from, partial_outputs
-from shared.domain.summaries import MAX_SUMMARISED_BYTES, CsvSummariser, CsvSummary
+from shared.domain.summaries import MAX_SUMMARISED_BYTES, CsvSummary, summarise_pieces
 from shared.errors import NotFound, SimgateError, StaleWrite, ValidationFailed
 from shared.logs import job_log
 from shared.services.jobs import Jobs
@@ -92,28 +92,41 @@ def _seal(store: OutputStore, job_id: str, files: list[ReportedFile]) -> list[Ou
     if problems:
         raise ValidationFailed("the outputs do not match what storage holds; the job is not done", errors=problems)
     store.seal(job_id, {file.name: staged[file.name] for file in files})
-    return [_summarised(store, job_id, output) for output in outputs_from(files)]
+    budget = [MAX_SUMMARISED_COLUMNS]
+    return [_summarised(store, job_id, output, budget) for output in outputs_from(files)]
 
 
 SUMMARY_PIECE = 4 * 1024 * 1024
+MAX_SUMMARISED_COLUMNS = 400  # columns summarised per job, all CSV outputs together: the job row stays small
 
 
-def _summarised(store: OutputStore, job_id: str, output: Output) -> Output:
-    """A sealed CSV output with the summary of its numeric columns, worked out now, once, by reading it
-    in pieces; other outputs as they are. A file that cannot be read is left without a summary."""
+def _summarised(store: OutputStore, job_id: str, output: Output, budget: list[int]) -> Output:
+    """A sealed CSV output with the summary of its numeric columns, worked out now, once, from the file
+    read in pieces; other outputs as they are. A file that cannot be read or summarised says why; the
+    seal never fails for it."""
     if output.content_type != "text/csv":
         return output
     if output.size > MAX_SUMMARISED_BYTES:
         note = f"not summarised: larger than {MAX_SUMMARISED_BYTES // (1024 * 1024)} MiB"
         return output.model_copy(update={"summary": CsvSummary(note=note)})
-    summariser = CsvSummariser()
-    try:
+    if budget[0] <= 0:
+        note = f"not summarised: the job's other CSV outputs have {MAX_SUMMARISED_COLUMNS} columns summarised"
+        return output.model_copy(update={"summary": CsvSummary(note=note)})
+
+    def pieces():
         for offset in range(0, output.size, SUMMARY_PIECE):
-            summariser.feed(store.read(job_id, output.name, output.snapshot, offset, SUMMARY_PIECE))
+            yield store.read(job_id, output.name, output.snapshot, offset, SUMMARY_PIECE)
+
+    try:
+        summary = summarise_pieces(pieces())
     except SimgateError as exc:
         job_log(log, job_id).warning("%s not summarised: %s", output.name, exc.detail)
         return output
-    return output.model_copy(update={"summary": summariser.result()})
+    if len(summary.columns) > budget[0]:
+        summary = CsvSummary(columns=dict(list(summary.columns.items())[:budget[0]]),
+                             note=f"the first {budget[0]} numeric columns: the job's summaries are full")
+    budget[0] -= len(summary.columns)
+    return output.model_copy(update={"summary": summary})
 
 
 def release_uploads(store: OutputStore, job_id: str, job: Job | None) -> int:

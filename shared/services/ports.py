@@ -191,6 +191,10 @@ class SweepStore(abc.ABC):
     def find(self, sweep_id: str) -> Stored[Sweep] | None: ...
 
     @abc.abstractmethod
+    def idempotent(self, owner: str, key_hash: str) -> tuple[str, str] | None:
+        """(sweep id, request hash) of the owner's sweep made with this Idempotency-Key, if one was."""
+
+    @abc.abstractmethod
     def update(self, sweep: Sweep, etag: str) -> Stored[Sweep]:
         """Replace the sweep if it still has ``etag``; StaleWrite otherwise."""
 

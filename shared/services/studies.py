@@ -22,11 +22,12 @@ from shared.auth import Principal
 from shared.domain import sweeps as plans
 from shared.domain.cases import PublishedCase
 from shared.domain.compare import Comparison, compare
-from shared.domain.jobs import Job, JobStatus
+from shared.domain.jobs import Job, JobStatus, JobSummary
 from shared.domain.messages import JobMessage, SweepMessage
 from shared.domain.sites import at_once, estimated_finish
 from shared.domain.sweeps import Problem, Sweep, SweepPlan, new_sweep_id
 from shared.errors import BadRequest, Conflict, NotFound, SimgateError, StaleWrite, ValidationFailed
+from shared.services.followers import Bounded
 from shared.services.jobs import Jobs, sha256_hex
 from shared.services.paging import fetch_page
 from shared.services.ports import (
@@ -137,6 +138,7 @@ class Sweeps:
         self._sites = sites
         self._clock = clock
         self.max_members = max_members
+        self._nudged: Bounded[str, int] = Bounded(256)  # sweep -> the minute this instance last nudged it
 
     # --- creating ---
 
@@ -145,6 +147,12 @@ class Sweeps:
         """The sweep, and whether it was a replay of ``idempotency_key``. Every value is checked first: a
         sweep with one bad value is a 422 and nothing is written. Its members' job ids follow from it
         (``Sweep.member_ids``) whether they are written yet or not."""
+        record = None
+        if idempotency_key is not None:  # a replay is known before anything is checked (the case may be newer)
+            record = IdempotencyRecord(key_hash=sha256_hex(idempotency_key), request_hash=_request_hash(caller, request))
+            used = self._store.idempotent(caller.user_id, record.key_hash)
+            if used is not None:
+                return self._replay(caller, record, *used), True
         case = self._cases.get(request.case_id)
         plan = plans.check_plan(case.definition.fields, request.plan, self.max_members).raise_problems()
         if request.simulator:
@@ -153,11 +161,6 @@ class Sweeps:
                     {"field": "simulator", "message": "only with run: true"}])
             self._sites.check_choice(case, request.simulator)
         now = self._clock.now()
-        record = None
-        if idempotency_key is not None:
-            record = IdempotencyRecord(key_hash=sha256_hex(idempotency_key), request_hash=sha256_hex(json.dumps(
-                [caller.user_id, request.case_id, request.title, plan.base, plan.vary, plan.rows, plan.mode,
-                 request.run, request.simulator], sort_keys=True, default=str)))
         sweep = Sweep(sweep_id=new_sweep_id(caller.user_id, now), owner=caller.user_id, title=request.title,
                       case_id=case.id, case_version=case.version, mode=plan.mode, base=plan.base, vary=plan.vary,
                       rows=plan.rows, total=plan.size, run=request.run, simulator=request.simulator, created=now,
@@ -166,21 +169,29 @@ class Sweeps:
         _render(case, sweep.member(case.definition.fields, 0, values[0], now), 0)  # the templates work: 422 now
         try:
             stored = self._store.add(sweep, record)
-        except IdempotencyKeyReused as reused:
-            if record is None or reused.request_hash != record.request_hash:
-                raise ValidationFailed("this Idempotency-Key was already used for a different request", errors=[
-                    {"field": "Idempotency-Key", "message": "use a new key for a new request"}]) from None
-            stored = self._get(caller, reused.item_id)
-            log.info("sweep %s: create replayed", stored.item.sweep_id)
-            return self._write(stored, case, fresh=False), True
+        except IdempotencyKeyReused as reused:  # the same key, sent twice at once
+            return self._replay(caller, record, reused.item_id, reused.request_hash), True
         log.info("sweep %s of case %s version %d: %d members", sweep.sweep_id, case.id, case.version, sweep.total)
+        if sweep.total <= WRITTEN_AT_ONCE:  # a safety net: if this request dies halfway, the manager finishes
+            self._queue.send(SweepMessage(sweep_id=sweep.sweep_id, nudge="unless-done"), not_before=now + RESUME_AFTER)
         return self._write(stored, case, fresh=True), False
+
+    def _replay(self, caller: Principal, record: IdempotencyRecord | None, sweep_id: str, request_hash: str) -> Sweep:
+        """The sweep an earlier create with this key made, finished if that create was cut short; the key
+        with another request is a 422."""
+        if record is None or request_hash != record.request_hash:
+            raise ValidationFailed("this Idempotency-Key was already used for a different request", errors=[
+                {"field": "Idempotency-Key", "message": "use a new key for a new request"}])
+        stored = self._get(caller, sweep_id)
+        log.info("sweep %s: create replayed", sweep_id)
+        return self._write(stored, self._cases.get(stored.item.case_id, stored.item.case_version), fresh=False)
 
     def _write(self, stored: Stored[Sweep], case: PublishedCase, *, fresh: bool) -> Sweep:
         """The members written now when they are few; the manager writes a larger sweep's from the queue
         (its create answers at once, saying it is not complete yet)."""
         if stored.item.total <= WRITTEN_AT_ONCE:
-            return self._finish(stored, case, fresh=fresh)
+            self._finish(stored, case, fresh=fresh)
+            return stored.item.model_copy(update={"materialised": True})
         if not stored.item.materialised:
             self._queue.send(SweepMessage(sweep_id=stored.item.sweep_id))
         return stored.item
@@ -192,35 +203,34 @@ class Sweeps:
             return "dropped: no such sweep"
         if stored.item.materialised:
             return "nothing to do: its members are written"
-        sweep = self._finish(stored, self._cases.get(stored.item.case_id, stored.item.case_version), fresh=False)
-        return f"{sweep.total} members written"
+        written = self._finish(stored, self._cases.get(stored.item.case_id, stored.item.case_version), fresh=False)
+        return f"{written} of {stored.item.total} members written"
 
-    def _finish(self, stored: Stored[Sweep], case: PublishedCase, *, fresh: bool) -> Sweep:
+    def _finish(self, stored: Stored[Sweep], case: PublishedCase, *, fresh: bool) -> int:
         """Write the members not written yet (asked to run, for a sweep that runs), then mark the sweep
-        complete. ``fresh``: nothing of it can exist yet, so nothing is read first."""
+        complete; how many were written now. ``fresh``: nothing of it can exist yet, so nothing is read."""
         sweep = stored.item
         if sweep.materialised:
-            return sweep
+            return 0
         now = self._clock.now()
         existing = {} if fresh else {job.job_id: job for job in self._jobs.members(sweep)}
         wanted = [sweep.member(case.definition.fields, index, values, now)
                   for index, values in enumerate(sweep.plan.members())]
         new = [job for job in wanted if job.job_id not in existing]
         if sweep.run:
-            self._launch(sweep, case, [self._submitted(sweep, job, now) for job in new])
+            self._launch(sweep, case, [self._submitted(sweep, job, now, sweep.owner) for job in new])
             again = [job for job in existing.values() if job.status == JobStatus.SUBMITTED and not job.cancel_requested]
             _each(lambda job: self._queue.send(JobMessage.start(job)), again)  # the crash may have lost them
         else:
             self._jobs.add_many(new)
-        complete = sweep.model_copy(update={"materialised": True})
         try:
-            self._store.update(complete, stored.etag)
+            self._store.update(sweep.model_copy(update={"materialised": True}), stored.etag)
         except StaleWrite:  # another request finished it meanwhile: the same members, written once
             pass
-        return complete
+        return len(new)
 
-    def _submitted(self, sweep: Sweep, job: Job, now) -> Job:
-        moved = job.move(JobStatus.SUBMITTED, at=now, source=f"api:{sweep.owner}", reason="run requested with its sweep")
+    def _submitted(self, sweep: Sweep, job: Job, now: datetime, by: str) -> Job:
+        moved = job.move(JobStatus.SUBMITTED, at=now, source=f"api:{by}", reason="run requested with its sweep")
         if sweep.simulator:
             moved = moved.placed(sweep.simulator, f"{sweep.simulator}: chosen by {sweep.owner} for sweep "
                                                   f"{sweep.sweep_id}")
@@ -250,8 +260,7 @@ class Sweeps:
         stored = self._get(caller, sweep_id)
         sweep = stored.item
         if not sweep.materialised and self._clock.now() - sweep.created > RESUME_AFTER:
-            # its create was interrupted, or its message lost: the manager writes what is missing
-            self._queue.send(SweepMessage(sweep_id=sweep.sweep_id, nudge=f"read-{int(self._clock.now().timestamp())}"))
+            self._nudge(sweep)
         members = current_members(sweep, self._jobs.members(sweep))
         counts = Counter(member.job.status.value for member in members)
         finished = [m for m in members if m.job.status.terminal]
@@ -268,11 +277,21 @@ class Sweeps:
             state = "draft"
         return SweepView(sweep, members, dict(counts), min(progress, 1.0), state)
 
+    def _nudge(self, sweep: Sweep) -> None:
+        """Its create was cut short, or its message lost: the manager is asked to write what is missing,
+        once a minute at most (a stable message id per minute; and this instance remembers)."""
+        minute = int(self._clock.now().timestamp()) // 60
+        if self._nudged.get(sweep.sweep_id) == minute:
+            return
+        self._nudged[sweep.sweep_id] = minute
+        self._queue.send(SweepMessage(sweep_id=sweep.sweep_id, nudge=f"read-{minute}"))
+
     def list(self, caller: Principal, page: PageRequest, *, case_id: str | None = None) -> Page[Sweep]:
         return fetch_page(lambda per_page, token, skip: self._store.list_sweeps(
             caller.user_id, per_page, token, skip=skip, case_id=case_id), page)
 
-    def jobs(self, caller: Principal, sweep_id: str, page: PageRequest, *, status: JobStatus | None = None):
+    def jobs(self, caller: Principal, sweep_id: str, page: PageRequest, *, status: JobStatus | None = None
+             ) -> Page[JobSummary]:
         """A page of the sweep's jobs (every attempt), in the sweep's order."""
         sweep = self.get(caller, sweep_id)
         return fetch_page(lambda per_page, token, skip: self._jobs.list_jobs(
@@ -282,7 +301,10 @@ class Sweeps:
 
     def cancel(self, caller: Principal, sweep_id: str) -> tuple[int, int]:
         """Cancel every member not finished: (how many were asked to cancel now, how many had finished)."""
-        members = self.view(caller, sweep_id).members
+        view = self.view(caller, sweep_id)
+        if not view.sweep.materialised:
+            raise Conflict(f"sweep {sweep_id} is still being created; cancel it once it is (within a minute)")
+        members = view.members
         open_ = [m.job.job_id for m in members if not m.job.status.terminal]
 
         def cancel(job_id: str) -> bool:
@@ -307,11 +329,20 @@ class Sweeps:
         now = self._clock.now()
         failed = [m for m in view.members if m.job.status == JobStatus.FAILED]
         again = [self._submitted(sweep, sweep.member(case.definition.fields, m.index, m.values, now,
-                                                     attempt=m.job.sweep_attempt + 1, by=caller.user_id), now)
+                                                     attempt=m.job.sweep_attempt + 1, by=caller.user_id), now,
+                                 caller.user_id)
                  for m in failed]
         self._launch(sweep, case, again)
         log.info("sweep %s: %d failed members relaunched by %s", sweep_id, len(again), caller.user_id)
         return [job.job_id for job in again]
+
+
+def _request_hash(caller: Principal, request: SweepRequest) -> str:
+    """What a create asked for, as sent (vary's order included: it orders the members)."""
+    plan = request.plan
+    return sha256_hex(json.dumps([caller.user_id, request.case_id, request.title, plan.base, list(plan.vary.items()),
+                                  plan.mode, plan.rows, plan.table, request.run, request.simulator],
+                                 sort_keys=True, default=str))
 
 
 def current_members(sweep: Sweep, jobs: Iterable[Job]) -> list[Member]:

@@ -137,3 +137,10 @@ def test_a_job_whose_document_spans_many_chunks_is_read_whole(jobs):
     jobs.add(large)
     found = jobs.find_many([small.job_id, large.job_id])
     assert found[large.job_id].item == large and found[small.job_id].item == small
+
+
+def test_members_with_large_values_are_written_in_transactions_under_the_size_limit(jobs, sweeps):
+    sweep = a_sweep(size=100).model_copy(update={"base": {"label": "y" * 60_000}})
+    sweeps.add(sweep)
+    assert len(jobs.add_many(members(sweep))) == 100
+    assert jobs.find(sweep.member_id(99)).item.fields["label"] == "y" * 60_000

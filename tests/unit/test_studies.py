@@ -4,6 +4,7 @@ from datetime import datetime, timezone
 
 import pytest
 
+from shared.api.models import PreviewAnswer
 from shared.auth import Principal
 from shared.domain.cases import parse_definition
 from shared.domain.jobs import JobStatus
@@ -37,6 +38,10 @@ def create(world, caller=ALICE, key=None, run=False, **plan):
     return sweep, sweep.member_ids(), replayed
 
 
+def starts(world):
+    return [m for m in world.queue.sent if isinstance(m, JobMessage)]
+
+
 def jobs_of(world, sweep_id):
     return [job for job, _ in world.jobs.rows.values() if job.sweep_id == sweep_id]
 
@@ -49,7 +54,10 @@ def test_a_sweep_is_one_draft_job_per_combination_on_one_version(world):
     assert [j.title for j in members[:2]] == ["Speeds · speed=10, fast=true", "Speeds · speed=10, fast=false"]
     assert {j.status for j in members} == {JobStatus.DRAFT} and {j.case_version for j in members} == {1}
     assert members[3].fields == {"speed": 20, "label": "base", "fast": False}
-    assert world.queue.sent == []
+    assert starts(world) == []
+    net = world.queue.sent[0]  # should the request die, the manager finishes the sweep a minute later
+    assert isinstance(net, SweepMessage) and net.sweep_id == sweep.sweep_id
+    assert world.app.manager.handle(net.body(), 1) == "nothing to do: its members are written"
 
 
 def test_a_bad_value_anywhere_writes_nothing(world):
@@ -73,8 +81,7 @@ def test_a_running_sweep_puts_every_member_in_line_and_queues_its_start(world):
     members = jobs_of(world, sweep.sweep_id)
     assert {j.status for j in members} == {JobStatus.SUBMITTED}
     assert {e.job_id for e in world.sites.line()} == set(job_ids)
-    assert sorted(m.job_id for m in world.queue.sent) == sorted(job_ids)
-    assert all(m.action == "start" for m in world.queue.sent)
+    assert sorted(m.job_id for m in starts(world)) == sorted(job_ids)
 
 
 def test_the_same_create_with_one_key_is_one_sweep(world):
@@ -103,7 +110,7 @@ def test_a_retried_create_finishes_an_interrupted_one_without_a_duplicate(world)
     assert replayed and again.materialised and ids_again == ids
     assert sorted(j.job_id for j in jobs_of(world, sweep.sweep_id)) == sorted(ids)
     # the new members start, and the ones written before are started again (their start may be lost)
-    assert sorted(m.job_id for m in world.queue.sent) == sorted(ids)
+    assert sorted(m.job_id for m in starts(world)) == sorted(ids)
 
 
 def test_a_read_a_while_later_has_the_manager_finish_an_interrupted_create(world):
@@ -113,7 +120,7 @@ def test_a_read_a_while_later_has_the_manager_finish_an_interrupted_create(world
     assert len(world.app.sweeps.view(ALICE, sweep.sweep_id).members) == 2
     message = world.queue.sent.pop()
     assert isinstance(message, SweepMessage)
-    assert world.app.manager.handle(message.body(), 1) == "6 members written"
+    assert world.app.manager.handle(message.body(), 1) == "4 of 6 members written"
     view = world.app.sweeps.view(ALICE, sweep.sweep_id)
     assert view.state == "draft" and [m.job.job_id for m in view.members] == ids
     assert world.app.manager.handle(message.body(), 2) == "nothing to do: its members are written"
@@ -123,8 +130,8 @@ def test_a_large_sweep_is_written_by_the_manager_from_the_queue(world):
     sweep, ids, _ = create(world, run=True, vary={"speed": list(range(101))})
     assert not sweep.materialised and world.jobs.rows == {} and len(ids) == 101
     message = world.queue.sent.pop()
-    assert world.app.manager.handle(message.body(), 1) == "101 members written"
-    assert sorted(m.job_id for m in world.queue.sent) == sorted(ids)
+    assert world.app.manager.handle(message.body(), 1) == "101 of 101 members written"
+    assert sorted(m.job_id for m in starts(world)) == sorted(ids)
     assert world.app.sweeps.view(ALICE, sweep.sweep_id).counts == {"submitted": 101}
 
 
@@ -166,7 +173,7 @@ def test_retry_relaunches_only_the_failed_members_once(world):
     job = world.jobs.get(retried[0]).item
     assert (job.sweep_index, job.sweep_attempt, job.status) == (1, 1, JobStatus.SUBMITTED)
     assert job.fields == world.jobs.get(ids[1]).item.fields
-    assert [m.job_id for m in world.queue.sent] == retried
+    assert [m.job_id for m in starts(world)] == retried
     view = world.app.sweeps.view(ALICE, sweep.sweep_id)
     assert view.members[1].job.job_id == retried[0] and view.members[1].attempts == 2
     assert world.app.sweeps.retry(ALICE, sweep.sweep_id) == []  # the failed attempt is no longer current
@@ -230,4 +237,45 @@ def test_retry_while_a_sweep_is_being_created_is_a_conflict(world):
 
 def test_starts_are_the_manager_messages_of_the_members(world):
     sweep, ids, _ = create(world, run=True)
-    assert world.queue.sent[0] == JobMessage.start(world.jobs.get(world.queue.sent[0].job_id).item)
+    first = starts(world)[0]
+    assert first == JobMessage.start(world.jobs.get(first.job_id).item)
+
+
+def test_a_replay_finishes_on_the_sweeps_own_version_even_after_a_republish(world):
+    sweep, ids = interrupted(world, key="k3")
+    fields = [*case_document()["fields"], {"name": "extra", "type": "integer", "default": 5}]
+    world.cases.publish(parse_definition(case_document("mixer", fields=fields)), "carol", NOW)
+    again, _, replayed = create(world, key="k3")
+    assert replayed and again.sweep_id == sweep.sweep_id
+    assert all("extra" not in job.fields and job.case_version == 1 for job in jobs_of(world, sweep.sweep_id))
+
+
+def test_the_same_key_with_vary_in_another_order_is_another_request(world):
+    create(world, key="k4", vary={"speed": [10, 20], "fast": [True, False]})
+    with pytest.raises(ValidationFailed):
+        create(world, key="k4", vary={"fast": [True, False], "speed": [10, 20]})
+
+
+def test_a_sweep_being_created_is_not_cancelled_halfway_and_is_nudged_once_a_minute(world):
+    sweep, _ = interrupted(world)
+    with pytest.raises(Conflict):
+        world.app.sweeps.cancel(ALICE, sweep.sweep_id)
+    world.clock.advance(RESUME_AFTER.total_seconds() + 1)
+    for _ in range(5):
+        world.app.sweeps.view(ALICE, sweep.sweep_id)
+    assert len([m for m in world.queue.sent if isinstance(m, SweepMessage)]) == 1
+
+
+def test_a_csv_output_that_cannot_be_summarised_never_stops_the_seal(world):
+    broken = b'a,b\n"1,2\n'
+    world.outputs.upload("j2", "results/broken.csv", broken)
+    outputs = sealed_outputs(world.outputs, "j2", [ReportedFile(name="results/broken.csv", size=len(broken))])
+    assert outputs[0].summary.columns == {} and outputs[0].summary.note.startswith("not summarised")
+
+
+def test_a_preview_answers_for_values_of_any_type(world):
+    preview = world.app.previews.plan(ALICE, "mixer", "Odd", SweepPlan(vary={"speed": [{"a": 1}, [1]]}))
+    answer = PreviewAnswer.of(preview)
+    assert not answer.valid and answer.members[0].values == {"speed": {"a": 1}}
+    empty = world.app.previews.plan(ALICE, "mixer", "Empty", SweepPlan(rows=[]))
+    assert [p.field for p in empty.problems] == ["table"] and empty.runs == 0

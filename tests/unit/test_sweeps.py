@@ -10,7 +10,7 @@ from shared.domain.fields import FieldSpec
 from shared.domain.jobs import JOB_ID, Job, JobStatus
 from shared.domain.outputs import Output
 from shared.domain.sites import SiteLimits, at_once, estimated_finish
-from shared.domain.summaries import CsvSummariser, summarise
+from shared.domain.summaries import summarise, summarise_pieces
 from shared.domain.sweeps import SWEEP_ID, Sweep, SweepPlan, check_plan, new_sweep_id
 from shared.errors import ValidationFailed
 from tests.factories import case_document
@@ -134,17 +134,18 @@ def test_a_member_is_a_draft_titled_with_its_values_on_the_sweeps_version():
     assert (job.sweep_index, job.sweep_attempt) == (1, 0) and "member 2 of sweep" in job.history[0].reason
 
 
-def test_summaries_read_the_file_in_pieces_of_any_size():
-    data = b"t,temp,label\n0,10.5,a\n1,12,b\n2,,c\n3,9,d\n"
+def test_summaries_read_the_file_in_pieces_split_anywhere():
+    data = 't,temp,label\r\n0,10.5,"a\nlong é"\r\n1,12,b\r\n2,,c\r\n3,9,d\r\n'.encode()
     whole = summarise(data)
     assert set(whole.columns) == {"t", "temp"}  # label has text: not numeric
     temp = whole.columns["temp"]
     assert (temp.count, temp.min, temp.max, temp.last) == (3, 9, 12, 9) and temp.mean == pytest.approx(31.5 / 3)
-    pieces = CsvSummariser()
-    for start in range(0, len(data), 3):
-        pieces.feed(data[start:start + 3])
-    assert pieces.result() == whole
+    for size in (1, 2, 3, 7):
+        assert summarise_pieces(data[start:start + size] for start in range(0, len(data), size)) == whole
+    assert summarise(b"a,b\r1,2\r3,4\r").columns["b"].last == 4  # old Mac line ends
+    assert summarise(b"a\n1e308\n1e308\n").columns["a"].mean == 1e308  # a running mean: no overflow
     assert summarise(b"").note == "no header row" and summarise(b"a,b\nx,y\n").note == "no numeric columns"
+    assert summarise(b'a,b\n"1,2\n').note.startswith("not summarised")  # an unterminated quote
 
 
 def test_a_finish_estimate_runs_the_members_in_waves():
@@ -180,3 +181,24 @@ def test_a_comparison_says_what_differs_and_which_outputs_are_identical():
     with pytest.raises(ValidationFailed) as refused:
         compare([a, job_with("d", {}, case_id="other")], [case])
     assert "mixer, other" in refused.value.errors[0]["message"]
+
+
+def test_zip_may_repeat_a_value_in_one_list_but_not_a_whole_run():
+    pairs = check_plan(FIELDS, SweepPlan(vary={"speed": [10, 10], "fast": [True, False]}, mode="zip"), 1000)
+    assert pairs.problems == [] and pairs.plan.members() == [{"speed": 10, "fast": True}, {"speed": 10, "fast": False}]
+    twice = check_plan(FIELDS, SweepPlan(vary={"speed": [10, 10], "fast": [True, True]}, mode="zip"), 1000)
+    assert [(p.field, p.message) for p in twice.problems] == [("vary[1]", "run 2 repeats run 1")]
+
+
+def test_rows_that_differ_only_by_spelling_out_a_base_value_are_one_run():
+    checked = check_plan(FIELDS, SweepPlan(base={"time": 7}, rows=[{"speed": 1}, {"speed": 1, "time": 7},
+                                                                    {"speed": 1, "fruit": "mango"}]), 1000)
+    assert [p.message for p in checked.problems] == ["row 2 repeats row 1", "row 3 repeats row 1"]
+
+
+def test_an_empty_table_and_padded_choice_cells():
+    assert check_plan(FIELDS, SweepPlan(rows=[]), 1000).problems[0].message.startswith("the table has no runs")
+    padded = check_plan(FIELDS, SweepPlan(table="speed, fruit\n1, kiwi\n"), 1000)
+    assert padded.problems == [] and padded.plan.members() == [{"speed": 1, "fruit": "kiwi"}]
+    bad = check_plan(FIELDS, SweepPlan(table=""), 1000)
+    assert [p.field for p in bad.problems] == ["table"]  # not also "name a field to vary"
