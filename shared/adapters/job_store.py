@@ -37,7 +37,7 @@ BATCH = 100  # a Table transaction's most operations
 BATCH_BYTES = 3 * 1024 * 1024
 MAX_KEYS_A_QUERY = 14  # a Table filter holds at most 15 comparisons: the partition and 14 row keys
 SPAN_ROWS_PER_ID, SPAN_ROWS_MIN = 4, 100  # how far a read of the range between ids goes before it gives up
-SPAN_CHUNKS = 3  # a span reads the job documents' first chunks only: almost every job fits in one
+SPAN_CHUNKS = 1  # a span reads the job documents' first chunk only: almost every job fits in one
 _DOCUMENT_COLUMNS = ["RowKey", "job_chunks", *(f"job_{index:02d}" for index in range(SPAN_CHUNKS))]
 
 

@@ -600,7 +600,8 @@ class Comparison(Answer):
                    fields=[ComparedField(name=f.name, label=f.label, values=f.values, differs=f.differs)
                            for f in compared.fields],
                    outputs=[ComparedOutput(name=o.name, identical=o.identical,
-                                           files=[ComparedFile(size=f.size, md5=f.md5) if f else None for f in o.files])
+                                           files=[ComparedFile.model_construct(size=f.size, md5=f.md5) if f else None
+                                                  for f in o.files])  # up to 50 a row: already plain data
                             for o in compared.outputs],
                    columns=[ComparedColumn(output=c.output, column=c.column, differs=c.differs,
                                            stats=[ColumnStats.of(s) if s else None for s in c.stats])
