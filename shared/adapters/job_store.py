@@ -22,13 +22,14 @@ from azure.core import MatchConditions
 from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
 from azure.data.tables import TableTransactionError, UpdateMode
 
+from shared.adapters.idempotency import insert_with_key
 from shared.adapters.storage import StorageClients, storage_errors
 from shared.adapters.table_paging import ContinuationTokens, read_page
 from shared.adapters.table_text import join_text, split_text
 from shared.domain.jobs import Job, JobStatus, JobSummary, owner_partition, partition_of
 from shared.domain.sweeps import Sweep
 from shared.errors import NotFound, StaleWrite, ValidationFailed
-from shared.services.ports import IdempotencyKeyReused, IdempotencyRecord, JobRepository, Page, Stored
+from shared.services.ports import IdempotencyRecord, JobRepository, Page, Stored
 
 IDEMPOTENCY_PREFIX = "~idem-"  # '~' sorts after every job id, so these rows never mix into a list
 _SUMMARY_COLUMNS = ["RowKey", "title", "case_id", "case_version", "status", "created", "updated", "owner", "progress",
@@ -57,23 +58,10 @@ class TableJobRepository(JobRepository):
 
     def add(self, job: Job, idempotency: IdempotencyRecord | None = None) -> Stored[Job]:
         entity = _entity(job)
-        operations: list[tuple[str, dict[str, Any]]] = [("create", entity)]
-        if idempotency:
-            operations.append(("create", {
-                "PartitionKey": entity["PartitionKey"],
-                "RowKey": IDEMPOTENCY_PREFIX + idempotency.key_hash,
-                "job_id": job.job_id,
-                "request_hash": idempotency.request_hash,
-            }))
         with storage_errors(f"creating job {job.job_id}"):
-            try:
-                results = self._table.submit_transaction(operations)
-            except TableTransactionError as exc:
-                if idempotency and exc.index == 1 and "exists" in str(exc.error_code or exc).lower():
-                    existing = self._table.get_entity(entity["PartitionKey"], IDEMPOTENCY_PREFIX + idempotency.key_hash)
-                    raise IdempotencyKeyReused(existing["job_id"], existing["request_hash"]) from None
-                raise
-        return Stored(job, results[0]["etag"])
+            etag = insert_with_key(self._table, entity, idempotency, prefix=IDEMPOTENCY_PREFIX, column="job_id",
+                                   item_id=job.job_id)
+        return Stored(job, etag)
 
     def find(self, job_id: str) -> Stored[Job] | None:
         partition = partition_of(job_id)

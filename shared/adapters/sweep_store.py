@@ -14,15 +14,16 @@ from typing import Any
 
 from azure.core import MatchConditions
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
-from azure.data.tables import TableTransactionError, UpdateMode
+from azure.data.tables import UpdateMode
 
+from shared.adapters.idempotency import insert_with_key
 from shared.adapters.storage import StorageClients, storage_errors
 from shared.adapters.table_paging import ContinuationTokens, read_page
 from shared.adapters.table_text import join_text, split_text
 from shared.domain.jobs import owner_partition
 from shared.domain.sweeps import Sweep, sweep_partition
 from shared.errors import NotFound, StaleWrite, ValidationFailed
-from shared.services.ports import IdempotencyKeyReused, IdempotencyRecord, Page, Stored, SweepStore
+from shared.services.ports import IdempotencyRecord, Page, Stored, SweepStore
 
 SWEEP_PREFIX = "~sweep-"
 IDEMPOTENCY_PREFIX = "~idem-sweep-"
@@ -40,20 +41,10 @@ class TableSweepStore(SweepStore):
 
     def add(self, sweep: Sweep, idempotency: IdempotencyRecord | None = None) -> Stored[Sweep]:
         entity = _entity(sweep)
-        operations: list[tuple[str, dict[str, Any]]] = [("create", entity)]
-        if idempotency:
-            operations.append(("create", {"PartitionKey": entity["PartitionKey"],
-                                          "RowKey": IDEMPOTENCY_PREFIX + idempotency.key_hash,
-                                          "sweep_id": sweep.sweep_id, "request_hash": idempotency.request_hash}))
         with storage_errors(f"creating sweep {sweep.sweep_id}"):
-            try:
-                results = self._table.submit_transaction(operations)
-            except TableTransactionError as exc:
-                if idempotency and exc.index == 1 and "exists" in str(exc.error_code or exc).lower():
-                    existing = self._table.get_entity(entity["PartitionKey"], IDEMPOTENCY_PREFIX + idempotency.key_hash)
-                    raise IdempotencyKeyReused(existing["sweep_id"], existing["request_hash"]) from None
-                raise
-        return Stored(sweep, results[0]["etag"])
+            etag = insert_with_key(self._table, entity, idempotency, prefix=IDEMPOTENCY_PREFIX, column="sweep_id",
+                                   item_id=sweep.sweep_id)
+        return Stored(sweep, etag)
 
     def find(self, sweep_id: str) -> Stored[Sweep] | None:
         partition = sweep_partition(sweep_id)
