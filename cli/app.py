@@ -564,6 +564,21 @@ def sweep_status(ctx: typer.Context, sweep_id: SweepArgument, wait: SweepWaitOpt
     studies.sweep_view(render.stdout(), details)
 
 
+@app.command("sweep-run")
+def sweep_run(ctx: typer.Context, sweep_id: SweepArgument, simulator: SimulatorOption = None,
+              wait: SweepWaitOption = False, json: JsonOption = False) -> None:
+    """Run every member of a sweep that is still a draft (a sweep created without --run)."""
+    from cli import render, studies
+
+    answer = _studies(ctx).run_sweep(sweep_id, simulator)
+    if wait:
+        render.note(studies.started_note(sweep_id, answer))
+        return _follow_sweep(ctx, sweep_id, json)
+    if json:
+        return render.print_json(answer)
+    render.note(studies.started_note(sweep_id, answer))
+
+
 @app.command("sweep-cancel")
 def sweep_cancel(ctx: typer.Context, sweep_id: SweepArgument, json: JsonOption = False) -> None:
     """Cancel every member of a sweep that has not finished (drafts at once, running ones on their simulator)."""

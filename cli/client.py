@@ -40,6 +40,7 @@ from shared.api.models import (
     SweepCreated,
     SweepDetails,
     SweepRetried,
+    SweepStarted,
     SweepSummary,
 )
 from shared.api.requests import (
@@ -195,6 +196,10 @@ class Api:
 
     def sweep(self, sweep_id: str) -> SweepDetails:
         return self._call("GET", f"sweep/{_segment(sweep_id)}", SweepDetails)
+
+    def run_sweep(self, sweep_id: str, simulator: str | None = None) -> SweepStarted:
+        body = None if simulator is None else request_model(RunRequest, simulator=simulator).model_dump(mode="json")
+        return self._call("POST", f"sweep/{_segment(sweep_id)}/run", SweepStarted, json=body)
 
     def cancel_sweep(self, sweep_id: str) -> SweepCancelled:
         return self._call("POST", f"sweep/{_segment(sweep_id)}/cancel", SweepCancelled)

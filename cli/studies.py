@@ -40,6 +40,7 @@ from shared.api.models import (
     SweepDetails,
     SweepMember,
     SweepRetried,
+    SweepStarted,
     SweepSummary,
 )
 from shared.api.requests import MAX_COMPARED, CompareQuery, NewSweep, PreviewRequest, SweepListQuery
@@ -434,6 +435,12 @@ def created_note(created: SweepCreated, run: bool) -> str:
     members = plural(len(created.job_ids), "member")
     written = "" if created.complete else " (still being written)"
     return f"created sweep {created.sweep_id}: {members}{written}, " + ("asked to run" if run else "drafts")
+
+
+def started_note(sweep_id: str, answer: SweepStarted) -> str:
+    if not answer.started:
+        return f"sweep {sweep_id} has no draft members: nothing to run"
+    return f"sweep {sweep_id}: {plural(answer.started, 'draft member')} asked to run"
 
 
 def cancelled_note(sweep_id: str, answer: SweepCancelled) -> str:

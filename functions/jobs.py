@@ -55,7 +55,7 @@ def create_job(req: func.HttpRequest, user: Principal) -> func.HttpResponse:
 
 @bp.endpoint("job", "GET", security=USER, operation_id="listJobs",
              summary="The caller's jobs, newest first", tag="jobs", query=JobListQuery,
-             answers={200: list[JobSummary]}, errors=(403,), answer_headers=PAGE_HEADERS)
+             answers={200: list[JobSummary]}, errors=(403, 404), answer_headers=PAGE_HEADERS)
 def list_jobs(req: func.HttpRequest, user: Principal) -> func.HttpResponse:
     """The caller's jobs, newest first; ?status=, ?case_id=, ?sweep_id=, paging as for cases; admins: ?user=,
     ?all=true."""

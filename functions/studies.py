@@ -9,10 +9,11 @@ from shared.api.models import (
     SweepCreated,
     SweepDetails,
     SweepRetried,
+    SweepStarted,
     SweepSummary,
 )
 from shared.api.openapi import Security
-from shared.api.requests import CompareQuery, NewSweep, PreviewRequest, SweepListQuery
+from shared.api.requests import CompareQuery, NewSweep, PreviewRequest, RunRequest, SweepListQuery
 from shared.auth import Principal
 from shared.errors import BadRequest
 from shared.http import (
@@ -49,7 +50,8 @@ MAX_SWEEP_BODY = 4 * 1024 * 1024  # a table of 10,000 rows
                          "each starts. A sweep of more than 100 members answers at once with complete: false and its "
                          "members are written in the background within seconds (the sweep shows state creating "
                          "until they are); their job ids are in the answer either way.",
-             links={"GetSweep": "getSweep", "CancelSweep": "cancelSweep", "RetrySweep": "retrySweep"})
+             links={"GetSweep": "getSweep", "RunSweep": "runSweep", "CancelSweep": "cancelSweep",
+                    "RetrySweep": "retrySweep"}, link_parameter="sweep_id")
 def create_sweep(req: func.HttpRequest, user: Principal) -> func.HttpResponse:
     body = read_json(req, NewSweep, max_bytes=MAX_SWEEP_BODY)
     request = SweepRequest(case_id=body.case_id, title=body.title, plan=body.to_plan(), run=body.run,
@@ -81,9 +83,22 @@ def get_sweep(req: func.HttpRequest, user: Principal) -> func.HttpResponse:
     return json_response(SweepDetails.of(app().sweeps.view(user, route(req, "sweep_id"))), headers=NO_STORE)
 
 
+@bp.endpoint("sweep/{sweep_id}/run", "POST", security=USER, operation_id="runSweep",
+             summary="Run every member that is still a draft", tag="studies", body=RunRequest, body_required=False,
+             answers={202: SweepStarted}, errors=(404, 409, 422),
+             description="For a sweep created without run: each draft member is asked to run as POST /api/job/{id} "
+                         "would ({\"simulator\": name} chooses the site for all of them); the sites' limits decide "
+                         "when each starts. Members that are not drafts are left as they are.")
+def run_sweep(req: func.HttpRequest, user: Principal) -> func.HttpResponse:
+    request = read_json(req, RunRequest) if req.get_body() else RunRequest()
+    started, others = app().sweeps.run(user, route(req, "sweep_id"), request.simulator)
+    return json_response(SweepStarted(started=started, others=others), status=202, headers=NO_STORE)
+
+
 @bp.endpoint("sweep/{sweep_id}/cancel", "POST", security=USER, operation_id="cancelSweep",
              summary="Cancel every member that has not finished", tag="studies",
-             answers={202: SweepCancelled}, errors=(404,))
+             answers={202: SweepCancelled}, errors=(404, 409),
+             description="409 while the sweep's members are still being written (a minute at most).")
 def cancel_sweep(req: func.HttpRequest, user: Principal) -> func.HttpResponse:
     cancelled, finished = app().sweeps.cancel(user, route(req, "sweep_id"))
     return json_response(SweepCancelled(cancelled=cancelled, finished=finished), status=202, headers=NO_STORE)
@@ -119,12 +134,13 @@ def preview_job(req: func.HttpRequest, user: Principal) -> func.HttpResponse:
 
 @bp.endpoint("compare", "GET", security=USER, operation_id="compareJobs",
              summary="Jobs of one case side by side", tag="studies", query=CompareQuery,
-             answers={200: Comparison}, errors=(404,),
+             answers={200: Comparison}, errors=(404, 409, 422),
              description="job=A&job=B... (2 to 50 of the caller's jobs of one case; versions may differ) or "
                          "sweep_id=S (its current members): every field with its values and whether they differ, "
                          "every output with its size and MD5 per job and whether they are identical, and each CSV "
                          "output's numeric columns summarised per job (worked out once, when the job was done). "
-                         "One job is a 400, jobs of two cases a 422, another user's job a 404.")
+                         "One job is a 400, jobs of two cases a 422, another user's job a 404, a sweep whose members "
+                         "are still being written a 409.")
 def compare_jobs(req: func.HttpRequest, user: Principal) -> func.HttpResponse:
     query = read_query(req, CompareQuery)
     if query.sweep_id and query.job:

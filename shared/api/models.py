@@ -488,6 +488,11 @@ class SweepDetails(SweepSummary):
                    counts=view.counts, progress=view.progress, members=[SweepMember.of(m) for m in view.members])
 
 
+class SweepStarted(Answer):
+    started: int = Field(description="draft members asked to run now")
+    others: int = Field(description="members that were not drafts (already asked to run, or finished)")
+
+
 class SweepCancelled(Answer):
     cancelled: int = Field(description="members whose cancellation was requested now")
     finished: int = Field(description="members that had already finished")

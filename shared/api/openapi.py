@@ -66,7 +66,8 @@ class Operation:
     answer_headers: dict[str, str] = field(default_factory=dict)  # name -> description (on the success)
     description: str = ""
     listed: bool = True  # False: a route that is not part of the API (the catch-all that answers misses)
-    links: dict[str, str] = field(default_factory=dict)  # link name -> operationId taking job_id from the answer
+    links: dict[str, str] = field(default_factory=dict)  # link name -> operationId taking link_parameter from the answer
+    link_parameter: str = "job_id"
 
 
 @dataclass(frozen=True)
@@ -138,7 +139,8 @@ def _operation(path: str, op: Operation, schemas: "_Schemas") -> dict[str, Any]:
         responses[str(status)] = _answer(status, answer, op.answer_headers, schemas)
         if op.links and 200 <= status < 300:
             responses[str(status)]["links"] = {name: {"operationId": target,
-                                                      "parameters": {"job_id": "$response.body#/job_id"}}
+                                                      "parameters": {op.link_parameter:
+                                                                     f"$response.body#/{op.link_parameter}"}}
                                                for name, target in op.links.items()}
     errors = set(op.errors) | {503}
     if op.security != Security.NONE:

@@ -299,6 +299,27 @@ class Sweeps:
 
     # --- acting on every member ---
 
+    def run(self, caller: Principal, sweep_id: str, simulator: str | None = None) -> tuple[int, int]:
+        """Ask every member still a draft to run (on ``simulator`` if one is chosen): (how many were asked
+        now, how many were not drafts). The sites' limits decide when each starts."""
+        view = self.view(caller, sweep_id)
+        if not view.sweep.materialised:
+            raise Conflict(f"sweep {sweep_id} is still being created; run it once it is (within a minute)")
+        if simulator:
+            self._sites.check_choice(self._cases.get(view.sweep.case_id, view.sweep.case_version), simulator)
+        drafts = [m.job.job_id for m in view.members if m.job.status == JobStatus.DRAFT]
+
+        def run(job_id: str) -> bool:
+            try:
+                self._job_service.run(caller, job_id, simulator)
+                return True
+            except Conflict:  # cancelled meanwhile
+                return False
+
+        started = sum(_each(run, drafts))
+        log.info("sweep %s: %d draft members asked to run by %s", sweep_id, started, caller.user_id)
+        return started, len(view.members) - started
+
     def cancel(self, caller: Principal, sweep_id: str) -> tuple[int, int]:
         """Cancel every member not finished: (how many were asked to cancel now, how many had finished)."""
         view = self.view(caller, sweep_id)

@@ -249,3 +249,18 @@ def test_a_table_of_runs_is_previewed_row_by_row(web_stack, new_page, screenshot
     assert api(web_stack, "GET", "sweep", USER).json() == [] or all(
         s["title"] != "From a table" for s in api(web_stack, "GET", "sweep", USER).json())
     assert page.problems == [], page.problems
+
+
+def test_a_sweep_kept_as_drafts_runs_them_all_from_its_page(web_stack, new_page):
+    created = api(web_stack, "POST", "sweep", USER, json={"case_id": "smoothie", "title": "Kept as drafts",
+                                                          "vary": {"speed_rpm": [3000, 6000]}})
+    assert created.status_code == 201, created.text
+    page = audited(new_page())
+    sign_in(page, USER, then=f"/sweeps/{created.json()['sweep_id']}")
+    expect(page.get_by_text("The runs were kept as drafts")).to_be_visible()
+    page.get_by_role("button", name="Run drafts (2)").click()
+    expect(page.get_by_text("2 runs were asked to run")).to_be_visible()
+    expect(page.locator(".sweep-count[data-status='done']")).to_have_attribute("data-count", "2",
+                                                                               timeout=DONE_TIMEOUT_MS)
+    expect(page.get_by_role("button", name=re.compile("Run drafts"))).to_have_count(0)
+    assert page.problems == [], page.problems

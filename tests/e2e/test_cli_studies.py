@@ -150,3 +150,15 @@ def test_bad_values_are_refused_naming_each_and_nothing_is_created(simgate, case
     assert simgate("sweep", case_id, "--table", str(tmp_path / "missing.csv"), expect=2).stderr.startswith(
         "simgate: --table: cannot read ")
     assert sweeps_of(simgate, case_id) == before
+
+
+def test_a_draft_sweep_runs_later_with_sweep_run(simgate, case_id):
+    made = simgate("sweep", case_id, "--vary", "speed_rpm=5000,9000", "--title", "Later", "--json")
+    sweep_id = json.loads(made.stdout)["sweep_id"]
+    assert SweepDetails.model_validate_json(simgate("sweep-status", sweep_id, "--json").stdout).state == "draft"
+    ran = simgate("sweep-run", sweep_id, "--wait")
+    assert f"sweep {sweep_id}: 2 draft members asked to run" in ran.stderr
+    details = SweepDetails.model_validate_json(simgate("sweep-status", sweep_id, "--json").stdout)
+    assert details.state == "finished" and details.counts == {"done": 2}
+    again = simgate("sweep-run", sweep_id)
+    assert "has no draft members: nothing to run" in again.stderr

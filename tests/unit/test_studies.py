@@ -279,3 +279,15 @@ def test_a_preview_answers_for_values_of_any_type(world):
     assert not answer.valid and answer.members[0].values == {"speed": {"a": 1}}
     empty = world.app.previews.plan(ALICE, "mixer", "Empty", SweepPlan(rows=[]))
     assert [p.field for p in empty.problems] == ["table"] and empty.runs == 0
+
+
+def test_a_draft_sweep_runs_its_drafts_once(world):
+    sweep, ids, _ = create(world)
+    world.app.jobs.cancel(ALICE, ids[0])
+    assert world.app.sweeps.run(ALICE, sweep.sweep_id) == (5, 1)
+    assert sorted(m.job_id for m in starts(world)) == sorted(ids[1:])
+    assert world.app.sweeps.run(ALICE, sweep.sweep_id) == (0, 6)
+    with pytest.raises(ValidationFailed):
+        world.app.sweeps.run(ALICE, sweep.sweep_id, simulator="nowhere")
+    with pytest.raises(NotFound):
+        world.app.sweeps.run(BOB, sweep.sweep_id)

@@ -5,7 +5,7 @@
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { cancelJob, createJob, deleteJob, relaunchJob, runJob, setJobFields } from "./jobs";
 import { queryKeys } from "./queries";
-import { cancelSweep, createSweep, retrySweep } from "./studies";
+import { cancelSweep, createSweep, retrySweep, runSweep } from "./studies";
 import type { FieldValues, NewJob, NewSweep } from "./types";
 
 /**
@@ -82,6 +82,18 @@ export function useCancelSweep() {
   const client = useQueryClient();
   return useMutation({
     mutationFn: (sweepId: string) => cancelSweep(sweepId),
+    onSettled: (_answer, _error, sweepId) => {
+      void client.invalidateQueries({ queryKey: queryKeys.sweep(sweepId) });
+      void client.invalidateQueries({ queryKey: queryKeys.jobLists });
+    },
+  });
+}
+
+/** Run the members still drafts; the sweep and the job lists are read again. */
+export function useRunSweep() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (sweepId: string) => runSweep(sweepId),
     onSettled: (_answer, _error, sweepId) => {
       void client.invalidateQueries({ queryKey: queryKeys.sweep(sweepId) });
       void client.invalidateQueries({ queryKey: queryKeys.jobLists });

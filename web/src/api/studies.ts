@@ -11,6 +11,7 @@ import type {
   SweepDetails,
   SweepListQuery,
   SweepRetried,
+  SweepStarted,
   SweepSummary,
 } from "./types";
 
@@ -41,6 +42,11 @@ export async function getSweep(sweepId: string, signal?: AbortSignal): Promise<S
 /** Cancel every member that has not finished. */
 export async function cancelSweep(sweepId: string): Promise<SweepCancelled> {
   return bodyOf(await api.POST("/api/sweep/{sweep_id}/cancel", { params: onSweep(sweepId) }));
+}
+
+/** Run every member that is still a draft (a sweep created without "run now"). */
+export async function runSweep(sweepId: string): Promise<SweepStarted> {
+  return bodyOf(await api.POST("/api/sweep/{sweep_id}/run", { params: onSweep(sweepId) }));
 }
 
 /** Run each failed member again (a new job per member; the failed one stays). */

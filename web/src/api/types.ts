@@ -101,6 +101,7 @@ export type SweepMember = Schemas["SweepMember"];
 export type ColumnStats = Schemas["ColumnStats"];
 export type SweepCancelled = Schemas["SweepCancelled"];
 export type SweepRetried = Schemas["SweepRetried"];
+export type SweepStarted = Schemas["SweepStarted"];
 /** Filters of GET /api/sweep. */
 export type SweepListQuery = Pick<NonNullable<operations["listSweeps"]["parameters"]["query"]>, "case_id">;
 

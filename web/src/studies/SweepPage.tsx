@@ -3,7 +3,7 @@ import { useQuery } from "@tanstack/react-query";
 import { Link, useLocation, useParams } from "react-router";
 import { ApiError } from "../api/errors";
 import { JOB_STATUSES } from "../api/jobStatuses";
-import { useCancelSweep, useRetrySweep } from "../api/mutations";
+import { useCancelSweep, useRetrySweep, useRunSweep } from "../api/mutations";
 import { caseQuery, sweepMoves, sweepQuery } from "../api/queries";
 import type { FieldSpec, SweepDetails, SweepState } from "../api/types";
 import { Breadcrumb } from "../components/Breadcrumb";
@@ -169,7 +169,7 @@ function SweepStatus({ sweep, visible }: { sweep: SweepDetails; visible: boolean
       <ProgressBar label="Progress of all runs" fraction={sweep.progress} />
       {sweep.state === "draft" && (
         <p className="notice-line">
-          The runs were kept as drafts: open one to change its values or run it.
+          The runs were kept as drafts: open one to change its values, or run them all with Run drafts.
         </p>
       )}
       {sweep.state === "creating" && <p className="notice-line">The runs are still being written.</p>}
@@ -179,17 +179,19 @@ function SweepStatus({ sweep, visible }: { sweep: SweepDetails; visible: boolean
 
 type Confirm = "cancel" | null;
 
-/** Cancel sweep (confirmed), Retry failed, Compare all and the runs in the jobs list. */
+/** Run the drafts, Cancel sweep (confirmed), Retry failed, Compare all and the runs in the jobs list. */
 function SweepActions({ sweep, onDone }: { sweep: SweepDetails; onDone: (notice: string) => void }) {
   const cancel = useCancelSweep();
   const retry = useRetrySweep();
+  const run = useRunSweep();
+  const drafts = sweep.counts.draft ?? 0;
   const [confirm, setConfirm] = useState<Confirm>(null);
   const failed = sweep.counts.failed ?? 0;
   const unfinished = useMemo(
     () => sweep.members.filter((m) => !["done", "failed", "cancelled"].includes(m.status)).length,
     [sweep.members],
   );
-  const error = cancel.error ?? retry.error;
+  const error = cancel.error ?? retry.error ?? run.error;
 
   const doCancel = () =>
     cancel.mutate(sweep.sweep_id, {
@@ -201,6 +203,11 @@ function SweepActions({ sweep, onDone }: { sweep: SweepDetails; onDone: (notice:
         );
       },
       onError: () => setConfirm(null),
+    });
+  const doRun = () =>
+    run.mutate(sweep.sweep_id, {
+      onSuccess: (answer) =>
+        onDone(`${answer.started} ${answer.started === 1 ? "run was" : "runs were"} asked to run; the sites' limits decide when each starts.`),
     });
   const doRetry = () =>
     retry.mutate(sweep.sweep_id, {
@@ -223,6 +230,11 @@ function SweepActions({ sweep, onDone }: { sweep: SweepDetails; onDone: (notice:
         <Link className="button button-secondary" to={`/jobs?sweep_id=${encodeURIComponent(sweep.sweep_id)}`}>
           In the jobs list
         </Link>
+        {drafts > 0 && sweep.state !== "creating" && (
+          <button type="button" className="button button-secondary" disabled={run.isPending} onClick={doRun}>
+            {run.isPending ? "Starting…" : `Run drafts (${drafts})`}
+          </button>
+        )}
         {failed > 0 && (
           <button type="button" className="button button-secondary" disabled={retry.isPending} onClick={doRetry}>
             {retry.isPending ? "Retrying…" : `Retry failed (${failed})`}
@@ -234,7 +246,10 @@ function SweepActions({ sweep, onDone }: { sweep: SweepDetails; onDone: (notice:
           </button>
         )}
       </div>
-      <ErrorMessage error={error} title={cancel.error ? "Could not cancel the sweep" : "Could not retry the failed runs"} />
+      <ErrorMessage
+        error={error}
+        title={cancel.error ? "Could not cancel the sweep" : run.error ? "Could not run the drafts" : "Could not retry the failed runs"}
+      />
       <ConfirmDialog
         open={confirm === "cancel"}
         title="Cancel this sweep?"
