@@ -27,7 +27,7 @@ from shared.http import (
     read_query,
     route,
 )
-from shared.services.studies import SweepRequest
+from shared.services.sweeps import SweepRequest
 from shared.wiring import app
 
 bp = ApiBlueprint()

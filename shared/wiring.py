@@ -25,6 +25,7 @@ from shared.errors import ConfigurationError
 from shared.services.agent_reports import AgentReports
 from shared.services.catalogue import Catalogue
 from shared.services.changes import JobChanges
+from shared.services.comparisons import Comparisons
 from shared.services.followers import Answers, SignallingJobRepository, Signals
 from shared.services.health import Health, Probe
 from shared.services.jobs import Jobs
@@ -42,9 +43,10 @@ from shared.services.ports import (
     SiteStore,
     SweepStore,
 )
+from shared.services.previews import Previews
 from shared.services.reconciler import Reconciler
 from shared.services.sites import Sites
-from shared.services.studies import Comparisons, Previews, Sweeps
+from shared.services.sweeps import Sweeps
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,8 @@ from shared.domain.fields import FieldSpec, FieldType, FieldValue
 from shared.domain.jobs import Job, JobStatus
 from shared.domain.live import STREAMS
 from shared.domain.outputs import Output
-from shared.services import health, live, sites, studies
+from shared.services import health, live, previews, sites
+from shared.services import sweeps as sweep_service
 from shared.services.ports import Link, Publication
 
 
@@ -467,7 +468,7 @@ class SweepMember(Answer):
     outputs: OutputColumns = Field(description="CSV output -> numeric column -> its summary (once done)")
 
     @classmethod
-    def of(cls, member: studies.Member) -> "SweepMember":
+    def of(cls, member: sweep_service.Member) -> "SweepMember":
         job = member.job
         return cls(index=member.index, job_id=job.job_id, title=job.title, status=job.status, progress=job.progress,
                    values=member.values, attempts=member.attempts, outputs=_output_columns(job))
@@ -483,7 +484,7 @@ class SweepDetails(SweepSummary):
     members: list[SweepMember]
 
     @classmethod
-    def of(cls, view: studies.SweepView) -> "SweepDetails":  # type: ignore[override]
+    def of(cls, view: sweep_service.SweepView) -> "SweepDetails":  # type: ignore[override]
         return cls(**SweepSummary.of(view.sweep).model_dump(), state=view.state, base=view.sweep.base,
                    counts=view.counts, progress=view.progress, members=[SweepMember.of(m) for m in view.members])
 
@@ -513,7 +514,7 @@ class MemberCheck(Answer):
 class RenderedRun(Answer):
     index: int
     job_id: str | None = Field(description="null before the job exists: its scripts show job_id as "
-                                           f"{studies.PREVIEW_JOB_ID!r}")
+                                           f"{previews.PREVIEW_JOB_ID!r}")
     title: str
     values: dict[str, FieldValue]
     scripts: dict[str, str] = Field(description="script name -> its text exactly as it would be written to run/")
@@ -526,7 +527,7 @@ class Quote(OfferInfo):
     finish_basis: str
 
     @classmethod
-    def of(cls, quote: studies.Quote) -> "Quote":  # type: ignore[override]
+    def of(cls, quote: previews.Quote) -> "Quote":  # type: ignore[override]
         return cls(**OfferInfo.of(quote.offer).model_dump(), runs=quote.runs, estimated_finish=quote.finish,
                    finish_basis=quote.finish_basis)
 
@@ -545,7 +546,7 @@ class PreviewAnswer(Answer):
     quotes: list[Quote]
 
     @classmethod
-    def of(cls, preview: studies.Preview) -> "PreviewAnswer":
+    def of(cls, preview: previews.Preview) -> "PreviewAnswer":
         return cls(case_id=preview.case.id, case_version=preview.case.version, runs=preview.runs,
                    valid=not preview.problems, problems=[ProblemEntry(**p.entry()) for p in preview.problems],
                    members=[MemberCheck(index=m.index, title=m.title, values=m.values, valid=not m.problems,

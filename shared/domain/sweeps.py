@@ -24,6 +24,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.domain.cases import PublishedCase
 from shared.domain.fields import FieldSpec, FieldValue, FieldValueError, check_values, missing_required, value_from_text
 from shared.domain.jobs import MAX_TITLE, Job, JobStatus, Transition, owner_partition
 from shared.errors import ValidationFailed
@@ -411,3 +412,15 @@ def new_sweep_id(owner: str, now: datetime) -> str:
 
 def sweep_partition(sweep_id: str) -> str | None:
     return sweep_id[3:15] if SWEEP_ID.match(sweep_id) else None
+
+
+def render_member(case: PublishedCase, job: Job, index: int | None = None) -> dict[str, str]:
+    """The job's scripts; a failure names the member (``index``) it belongs to."""
+    try:
+        return case.render(job.fields, job_id=job.job_id, job_title=job.title)
+    except ValidationFailed as exc:
+        if index is None:
+            raise
+        raise ValidationFailed(f"member {index + 1} cannot be rendered: {exc.detail}", errors=[
+            {"field": f"members[{index + 1}].{e.get('field', '')}".rstrip("."), "message": e["message"]}
+            for e in exc.errors]) from None

@@ -136,8 +136,9 @@ def test_thirty_runs_of_the_licensed_demo_case_never_hold_more_than_its_two_lice
 def test_two_users_on_a_site_shared_per_user_both_make_progress_from_the_start(local_host):
     publish(local_host.url, "shared-solve", {**COUNTED_CASE, "licences": {}, "simulators": ["test-shared"]})
     alice, bob = user(f"alice-{uuid.uuid4().hex[:6]}"), user(f"bob-{uuid.uuid4().hex[:6]}")
-    alices = start_all(local_host.url, "shared-solve", alice, 20, {"seconds": 0.5})
-    bobs = start_all(local_host.url, "shared-solve", bob, 20, {"seconds": 0.5})
+    # runs long enough that Bob's are in line before Alice's first two end (starts reach the simulator at once)
+    alices = start_all(local_host.url, "shared-solve", alice, 20, {"seconds": 3})
+    bobs = start_all(local_host.url, "shared-solve", bob, 20, {"seconds": 3})
     jobs = {**wait_until_ended(local_host.url, alices, alice), **wait_until_ended(local_host.url, bobs, bob)}
     assert {job["status"] for job in jobs.values()} == {"done"}
     started = sorted(jobs.values(), key=lambda job: min(datetime.fromisoformat(h["at"]) for h in job["history"]

@@ -170,7 +170,7 @@ def test_the_list_is_newest_first_filtered_and_paged(local_host, case_id):
     first = api(local_host, "GET", "job", headers=user, params={"page": 1, "per_page": 4})
     assert [j["job_id"] for j in first.json()] == ids[::-1][:4]
     assert set(first.json()[0]) == {"job_id", "title", "case_id", "case_version", "status", "created", "updated",
-                                    "owner", "progress"}
+                                    "owner", "progress", "sweep_id"}
     second = requests.get(urljoin(first.url, first.links["next"]["url"]), headers=user, timeout=30)
     assert [j["job_id"] for j in second.json()] == ids[::-1][4:] and "next" not in second.links
     by_token = api(local_host, "GET", "job", headers=user,

@@ -14,7 +14,8 @@ from shared.domain.sweeps import SweepPlan
 from shared.errors import BadRequest, Conflict, NotFound, ValidationFailed
 from shared.services.outputs import sealed_outputs
 from shared.services.ports import PageRequest
-from shared.services.studies import PREVIEW_JOB_ID, RESUME_AFTER, SweepRequest
+from shared.services.previews import PREVIEW_JOB_ID
+from shared.services.sweeps import RESUME_AFTER, SweepRequest
 from tests.factories import case_document
 from tests.fakes import fake_app
 

@@ -1,4 +1,4 @@
-"""Studies: sweeps over a case's fields, previews of what would run, and comparisons of runs.
+"""Sweeps: one case version run over combinations of field values.
 
 A sweep is checked whole before anything is written; then the sweep (with its checked plan) is
 stored first, its members after it in writes of a hundred, each with an id derived from the sweep
@@ -21,12 +21,10 @@ from typing import Any, TypeVar
 from shared.auth import Principal
 from shared.domain import sweeps as plans
 from shared.domain.cases import PublishedCase
-from shared.domain.compare import Comparison, compare
 from shared.domain.jobs import Job, JobStatus, JobSummary
 from shared.domain.messages import JobMessage, SweepMessage
-from shared.domain.sites import at_once, estimated_finish
-from shared.domain.sweeps import Problem, Sweep, SweepPlan, new_sweep_id
-from shared.errors import BadRequest, Conflict, NotFound, SimgateError, StaleWrite, ValidationFailed
+from shared.domain.sweeps import Sweep, SweepPlan, new_sweep_id, render_member
+from shared.errors import Conflict, NotFound, StaleWrite, ValidationFailed
 from shared.services.followers import Bounded
 from shared.services.jobs import Jobs, sha256_hex
 from shared.services.paging import fetch_page
@@ -42,15 +40,13 @@ from shared.services.ports import (
     Stored,
     SweepStore,
 )
-from shared.services.sites import Offer, Sites
+from shared.services.sites import Sites
 
-log = logging.getLogger("simgate.studies")
+log = logging.getLogger("simgate.sweeps")
 
-PREVIEW_JOB_ID = "<job id>"  # what a preview's scripts show for a job that does not exist yet
 RESUME_AFTER = timedelta(seconds=60)  # an unfinished create this old was interrupted: a read has it finished
 WRITTEN_AT_ONCE = 100  # a sweep of at most this many members is written by its create (one transaction)
 WORKERS = 8  # storage and queue calls in flight at once for one sweep
-MIN_COMPARED, MAX_COMPARED = 2, 50
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
@@ -80,42 +76,6 @@ class SweepView:
     counts: dict[str, int]
     progress: float
     state: str
-
-
-@dataclass(frozen=True)
-class MemberPreview:
-    index: int
-    title: str
-    values: dict[str, Any]
-    problems: list[Problem]
-
-
-@dataclass(frozen=True)
-class RenderedRun:
-    index: int
-    job_id: str | None
-    title: str
-    values: dict[str, Any]
-    scripts: dict[str, str]
-
-
-@dataclass(frozen=True)
-class Quote:
-    offer: Offer
-    runs: int
-    finish: datetime | None
-    finish_basis: str
-
-
-@dataclass(frozen=True)
-class Preview:
-    case: PublishedCase
-    runs: int
-    problems: list[Problem]
-    members: list[MemberPreview]
-    rendered: list[RenderedRun]
-    placement: str | None
-    quotes: list[Quote]
 
 
 def _each(work: Callable[[Item], Result], items: Sequence[Item]) -> list[Result]:
@@ -166,7 +126,7 @@ class Sweeps:
                       rows=plan.rows, total=plan.size, run=request.run, simulator=request.simulator, created=now,
                       idempotency_key_hash=record.key_hash if record else None)
         values = plan.members()
-        _render(case, sweep.member(case.definition.fields, 0, values[0], now), 0)  # the templates work: 422 now
+        render_member(case, sweep.member(case.definition.fields, 0, values[0], now), 0)  # the templates work: 422 now
         try:
             stored = self._store.add(sweep, record)
         except IdempotencyKeyReused as reused:  # the same key, sent twice at once
@@ -379,114 +339,3 @@ def current_members(sweep: Sweep, jobs: Iterable[Job]) -> list[Member]:
     varied = sweep.varied
     return [Member(index, job, {name: job.fields.get(name) for name in varied}, attempts[index])
             for index, job in sorted(latest.items())]
-
-
-def _render(case: PublishedCase, job: Job, index: int | None = None) -> dict[str, str]:
-    try:
-        return case.render(job.fields, job_id=job.job_id, job_title=job.title)
-    except ValidationFailed as exc:
-        if index is None:
-            raise
-        raise ValidationFailed(f"member {index + 1} cannot be rendered: {exc.detail}", errors=[
-            {"field": f"members[{index + 1}].{e.get('field', '')}".rstrip("."), "message": e["message"]}
-            for e in exc.errors]) from None
-
-
-class Previews:
-    """What a run or a sweep would be, checked and rendered, with a quote from each site. Writes nothing."""
-
-    def __init__(self, cases: CaseRepository, jobs: Jobs, sites: Sites, clock: Clock, *, max_members: int) -> None:
-        self._cases = cases
-        self._jobs = jobs
-        self._sites = sites
-        self._clock = clock
-        self._max_members = max_members
-
-    def plan(self, caller: Principal, case_id: str, title: str, plan: SweepPlan) -> Preview:
-        case = self._cases.get(case_id)
-        if not plan.vary and plan.rows is None and plan.table is None:
-            plan = SweepPlan(base=plan.base, rows=[{}])  # no vary: one run of the base values
-        checked = plans.check_plan(case.definition.fields, plan, self._max_members)
-        now = self._clock.now()
-        sketch = Sweep(sweep_id=new_sweep_id(caller.user_id, now), owner=caller.user_id, title=title,
-                       case_id=case.id, case_version=case.version, mode=plan.mode,
-                       base=checked.plan.base if checked.plan else {}, total=checked.size, created=now)
-        members = [MemberPreview(m.index, sketch.member_title(m.values), m.values, m.problems) for m in checked.members]
-        problems = list(checked.problems)
-        rendered: list[RenderedRun] = []
-        first = checked.plan.members()[0] if checked.plan is not None else {}
-        sample = sketch.member(case.definition.fields, 0, first, now).model_copy(update={"job_id": PREVIEW_JOB_ID})
-        if checked.plan is not None:
-            try:
-                rendered.append(RenderedRun(0, None, sample.title, first, _render(case, sample)))
-            except ValidationFailed as exc:
-                problems += [Problem(e.get("field", "fields"), e["message"], e.get("rule")) for e in exc.errors]
-        return self._quoted(case, checked.size, problems, members, rendered, sample)
-
-    def job(self, caller: Principal, job_id: str) -> Preview:
-        """The job's own scripts, exactly as its start writes them, and the quotes for it."""
-        job = self._jobs.get(caller, job_id).item
-        case = self._cases.get(job.case_id, job.case_version)
-        problems: list[Problem] = []
-        rendered = []
-        try:
-            rendered.append(RenderedRun(0, job.job_id, job.title, dict(job.fields), _render(case, job)))
-        except ValidationFailed as exc:
-            problems += [Problem(e.get("field", "fields"), e["message"], e.get("rule")) for e in exc.errors]
-        members = [MemberPreview(0, job.title, dict(job.fields), problems)]
-        return self._quoted(case, 1, problems, members, rendered, job)
-
-    def _quoted(self, case: PublishedCase, runs: int, problems: list[Problem], members: list[MemberPreview],
-                rendered: list[RenderedRun], job: Job) -> Preview:
-        quotes: list[Quote] = []
-        licences = dict(case.definition.licences)
-        for offer in self._sites.offers(job, case):
-            together = at_once(offer.limits, licences)
-            finish = estimated_finish(offer.estimated_start, offer.estimated_duration_s, runs, together)
-            basis = (f"{runs} run{'s' if runs != 1 else ''}, at most {together} at once, each as long as the "
-                     f"{offer.basis}" if finish else "no estimate: " + (
-                         offer.basis if offer.estimated_duration_s is None else offer.start_basis))
-            quotes.append(Quote(offer, runs, finish, basis))
-        return Preview(case, runs, problems, members, rendered, self._placement(job, case), quotes)
-
-    def _placement(self, job: Job, case: PublishedCase) -> str:
-        if job.simulator:
-            return job.placement or job.simulator
-        try:
-            return self._sites.choose(job, case)[1]
-        except SimgateError as exc:
-            return f"no site can take it now: {exc.detail}"
-
-
-class Comparisons:
-    def __init__(self, cases: CaseRepository, jobs: Jobs, sweeps: Sweeps) -> None:
-        self._cases = cases
-        self._jobs = jobs
-        self._sweeps = sweeps
-
-    def jobs(self, caller: Principal, job_ids: Sequence[str]) -> Comparison:
-        """2 to 50 of the caller's jobs of one case, side by side (another user's job is NotFound)."""
-        unique = list(dict.fromkeys(job_ids))
-        if not MIN_COMPARED <= len(unique) <= MAX_COMPARED:
-            raise BadRequest(f"compare {MIN_COMPARED} to {MAX_COMPARED} different jobs, not {len(unique)}", errors=[
-                {"field": "job", "message": f"give {MIN_COMPARED} to {MAX_COMPARED} job ids: job=A&job=B"}])
-        return self._compare(self._jobs.get_many(caller, unique))
-
-    def sweep(self, caller: Principal, sweep_id: str) -> Comparison:
-        """The current members of a sweep, side by side."""
-        members = self._sweeps.view(caller, sweep_id).members
-        if not members:
-            raise Conflict(f"sweep {sweep_id} has no members yet")
-        return self._compare([m.job for m in members])
-
-    def _compare(self, jobs: list[Job]) -> Comparison:
-        if len({job.case_id for job in jobs}) > 1:
-            return compare(jobs, [])  # refused there, naming the cases
-        versions = sorted({(job.case_id, job.case_version) for job in jobs})
-        cases = []
-        for case_id, version in versions:
-            try:
-                cases.append(self._cases.get(case_id, version))
-            except NotFound:  # a version gone: its fields are named, not labelled
-                continue
-        return compare(jobs, cases)
