@@ -72,7 +72,8 @@ def story(web_stack, new_page, screenshots):
     chip(page, "Done").wait_for(timeout=DONE_TIMEOUT_MS)
     assert navigations == [], "the page reloaded while the job ran"
     page.get_by_role("heading", name="History").wait_for()
-    assert page.get_by_role("button", name="Preview & plot results/homogeneity.csv").is_visible()
+    # the outputs are asked for once the job is done: they follow its status by a request
+    expect(page.get_by_role("button", name="Preview & plot results/homogeneity.csv")).to_be_visible()
     screenshots(page, "06-job-done")
     yield page, job_id
     assert page.problems == [], page.problems
