@@ -127,7 +127,8 @@ def test_thirty_runs_of_the_licensed_demo_case_never_hold_more_than_its_two_lice
     assert most_at_once(simulator_spans(workdir_of(app_env, "test"), ids)) <= 2
     waited = [job for job in jobs.values()
               if any("waiting for licence solver (2/2 in use" in h["reason"] for h in job["history"])]
-    assert len(waited) >= RUNS - 4, [job["history"] for job in jobs.values()][:3]
+    # most had to wait, and said why (those that arrived as a licence came free did not)
+    assert len(waited) >= RUNS // 2, [job["history"] for job in jobs.values()][:3]
     wait_until(lambda: in_use(local_host.url, "test")["licences_in_use"].get("solver", 0) == 0, timeout=30,
                what="every solver licence to be released")
 
