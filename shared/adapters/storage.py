@@ -6,6 +6,8 @@ import contextlib
 import threading
 from collections.abc import Iterator
 
+import requests
+import requests.adapters
 from azure.core.exceptions import (
     AzureError,
     ClientAuthenticationError,
@@ -14,6 +16,7 @@ from azure.core.exceptions import (
     ServiceRequestError,
     ServiceResponseError,
 )
+from azure.core.pipeline.transport import RequestsTransport
 from azure.data.tables import TableClient, TableServiceClient
 from azure.storage.blob import BlobServiceClient, ContainerClient
 from azure.storage.queue import QueueClient, QueueServiceClient
@@ -21,6 +24,8 @@ from azure.storage.queue import QueueClient, QueueServiceClient
 from shared.adapters.credentials import storage_credential
 from shared.config import Settings
 from shared.errors import ConfigurationError, NotFound, TransientError
+
+POOLED_CONNECTIONS = 64
 
 
 class StorageClients:
@@ -42,9 +47,17 @@ class StorageClients:
         return client
 
     @property
-    def _transport_options(self) -> dict[str, str]:
+    def _transport_options(self) -> dict[str, object]:
+        """One HTTP transport per service, pooling as many connections as the app runs threads: with the
+        SDK's default pool of 10, the API's, the manager's and the notifier's threads together kept
+        opening (and discarding) TLS connections to storage."""
         bundle = self._settings.storage_ca_bundle
-        return {"connection_verify": str(bundle)} if bundle else {}
+        session = requests.Session()
+        adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=POOLED_CONNECTIONS)
+        session.mount("https://", adapter)
+        session.mount("http://", adapter)
+        return {"transport": RequestsTransport(session=session, session_owner=False,
+                                               **({"connection_verify": str(bundle)} if bundle else {}))}
 
     @property
     def table_service(self) -> TableServiceClient:
