@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import http.server
+import ipaddress
 import json
 import socket
 import threading
@@ -107,3 +108,31 @@ class TcpGate:
 
     def close(self) -> None:
         self.shut()
+
+
+def guard_loopback(monkeypatch) -> list[tuple]:
+    """Make every connect of this process beyond loopback fail loudly where it happens (AssertionError),
+    and list it: a test of refused addresses shows that none was even attempted."""
+    attempts: list[tuple] = []
+    real_connect, real_create_connection = socket.socket.connect, socket.create_connection
+
+    def guard(address: tuple) -> None:
+        try:
+            loopback = ipaddress.ip_address(address[0]).is_loopback
+        except ValueError:
+            loopback = False
+        if not loopback:
+            attempts.append(address)
+            raise AssertionError(f"a connect to {address} beyond loopback")
+
+    def connect(sock: socket.socket, address: tuple) -> None:
+        guard(address)
+        real_connect(sock, address)
+
+    def create_connection(address: tuple, *args, **kwargs) -> socket.socket:
+        guard(address)
+        return real_create_connection(address, *args, **kwargs)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    monkeypatch.setattr(socket, "create_connection", create_connection)
+    return attempts
