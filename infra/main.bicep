@@ -65,6 +65,7 @@ var abbrs = loadJsonContent('abbreviations.json')
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = { 'azd-env-name': environmentName }
 var jobsQueueName = 'jobs'
+var notifyQueueName = 'notifications'
 var casesTable = 'cases'
 var jobsTable = 'jobs'
 var scriptsContainer = 'case-scripts'
@@ -178,6 +179,7 @@ module serviceBus 'modules/servicebus.bicep' = {
     location: location
     tags: tags
     queueName: jobsQueueName
+    notifyQueueName: notifyQueueName
     maxDeliveryCount: jobsQueueMaxDeliveryCount
     senderPrincipalIds: concat([identity.outputs.principalId], empty(principalId) ? [] : [principalId])
     receiverPrincipalIds: [identity.outputs.principalId]
@@ -243,6 +245,14 @@ module api 'modules/function.bicep' = {
       // a conditional answer (304) may come from an instance's memory of a job for this long
       FOLLOW_FRESH_SECONDS: '10'
       SWEEP_MAX_MEMBERS: '1000'
+      // notifications: signed webhooks from their own queue, retried on Standard Webhooks' schedule
+      // (about 75 hours), an endpoint failing for 5 days disabled; a catch-up every minute. Only https
+      // to public addresses (the local-only loopback allowance is never set here).
+      NOTIFY_QUEUE: notifyQueueName
+      NOTIFY_MAX_SUBSCRIPTIONS: '20'
+      NOTIFY_RETRY_SCHEDULE: '0,5,300,1800,7200,18000,36000,50400,72000,86400'
+      NOTIFY_DISABLE_AFTER_HOURS: '120'
+      NOTIFY_SCAN_SCHEDULE: '30 * * * * *'
       // SSH: per instance and simulator, so that instances x connections stays within the budget;
       // each connection carries at most 8 commands (OpenSSH allows 10 sessions per connection)
       SIMULATOR_MAX_CONNECTIONS: string(connectionsPerInstance)

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
 
+from shared.domain.notifications import DEFAULT_SCHEDULE, parse_schedule
 from shared.domain.sites import SiteLimits, checked_licences
 from shared.domain.sweeps import DEFAULT_MAX_MEMBERS, MAX_MEMBERS_LIMIT
 from shared.errors import ConfigurationError, error_location, error_message
@@ -187,6 +188,22 @@ class Settings(BaseModel):
     # changes made through this instance show at once, those made through another within this time.
     sweep_max_members: int = Field(default=DEFAULT_MAX_MEMBERS, ge=1, le=MAX_MEMBERS_LIMIT,
                                    validation_alias="SWEEP_MAX_MEMBERS")
+    # Notifications (signed webhooks to users' own systems): their Service Bus queue, how many
+    # subscriptions a user may have, the retry schedule (seconds before each attempt; Standard Webhooks'
+    # by default), how long an endpoint may fail before it is disabled, and the catch-up timer (NCRONTAB,
+    # %NOTIFY_SCAN_SCHEDULE%) that finds job changes whose wake was lost.
+    notify_queue: str = Field(default="notifications", validation_alias="NOTIFY_QUEUE",
+                              pattern=r"^[a-z0-9](-?[a-z0-9]){2,50}$")
+    notify_max_subscriptions: int = Field(default=20, ge=1, le=1000, validation_alias="NOTIFY_MAX_SUBSCRIPTIONS")
+    notify_retry_schedule: str = Field(default=",".join(f"{d:g}" for d in DEFAULT_SCHEDULE),
+                                       validation_alias="NOTIFY_RETRY_SCHEDULE")
+    notify_disable_after_hours: float = Field(default=120, gt=0, le=24 * 30,
+                                              validation_alias="NOTIFY_DISABLE_AFTER_HOURS")
+    notify_scan_schedule: str = Field(default="30 * * * * *", validation_alias="NOTIFY_SCAN_SCHEDULE")
+    # Local only, never in Azure: webhooks may go to http://127.0.0.1 (test receivers). Everything else
+    # stays refused: https only, public addresses only.
+    notify_allow_loopback_http: bool = Field(default=False, validation_alias="NOTIFY_ALLOW_LOOPBACK_HTTP",
+                                             json_schema_extra=LOCAL_ONLY)
     follow_fresh_seconds: float = Field(default=10, ge=0, le=60, validation_alias="FOLLOW_FRESH_SECONDS")
     # Set by the platform in Azure: where the worker exports its logs (see shared/telemetry.py).
     insights_connection_string: str | None = Field(
@@ -218,12 +235,22 @@ class Settings(BaseModel):
     def _true_only_when_true(cls, value: object) -> object:
         return value.strip().lower() == "true" if isinstance(value, str) else value
 
-    @field_validator("reconcile_schedule", "live_pull_schedule")
+    @field_validator("reconcile_schedule", "live_pull_schedule", "notify_scan_schedule")
     @classmethod
     def _ncrontab(cls, value: str) -> str:
         if len(value.split()) != 6:
             raise ValueError('must be a six-field NCRONTAB expression, e.g. "0 */5 * * * *" (every 5 minutes)')
         return value
+
+    @field_validator("notify_retry_schedule")
+    @classmethod
+    def _a_retry_schedule(cls, value: str) -> str:
+        parse_schedule(value)
+        return value
+
+    @property
+    def notify_schedule(self) -> tuple[float, ...]:
+        return parse_schedule(self.notify_retry_schedule)
 
     @field_validator("simulators", mode="before")
     @classmethod

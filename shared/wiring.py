@@ -31,6 +31,7 @@ from shared.services.health import Health, Probe
 from shared.services.jobs import Jobs
 from shared.services.live import LivePuller, LiveRuns
 from shared.services.manager import AgentOptions, Manager, WaitPolicy
+from shared.services.notifications import Notifications, Notifier, NotifyOptions, NotifyWaker
 from shared.services.outputs import Outputs, keep_live_files
 from shared.services.ports import (
     CaseRepository,
@@ -38,10 +39,12 @@ from shared.services.ports import (
     JobQueue,
     JobRepository,
     LiveStore,
+    NotificationStore,
     OutputStore,
     SimulatorGateway,
     SiteStore,
     SweepStore,
+    WebhookSender,
 )
 from shared.services.previews import Previews
 from shared.services.reconciler import Reconciler
@@ -62,6 +65,9 @@ class Adapters:
     clock: Clock
     sites: SiteStore
     sweeps: SweepStore
+    notifications: NotificationStore
+    notify_queue: JobQueue
+    webhooks: WebhookSender
     probes: list[Probe] = field(default_factory=list)
     close: Callable[[], None] = lambda: None
 
@@ -84,6 +90,8 @@ class App:
     comparisons: Comparisons
     manager: Manager
     reconciler: Reconciler
+    notifications: Notifications
+    notifier: Notifier
     health: Health
     adapters: Adapters
 
@@ -102,8 +110,13 @@ def build(settings: Settings, adapters: Adapters) -> App:
         if sites is not None:
             sites.release(job)
 
+    waker = NotifyWaker(adapters.notifications, adapters.notify_queue)
     job_store = SignallingJobRepository(adapters.jobs, signals, adapters.clock, settings.follow_fresh_seconds,
-                                        on_end=ended)
+                                        on_end=ended, on_write=waker.written)
+    notify = NotifyOptions(allow_loopback_http=settings.notify_allow_loopback_http,
+                           max_subscriptions=settings.notify_max_subscriptions, schedule=settings.notify_schedule,
+                           disable_after=timedelta(hours=settings.notify_disable_after_hours),
+                           base_url=settings.agent_callback_url)
     changes = JobChanges(job_store, adapters.clock)
     sites = Sites(adapters.sites, job_store, changes, adapters.queue, adapters.simulators, settings.simulators,
                   adapters.clock)
@@ -138,6 +151,10 @@ def build(settings: Settings, adapters: Adapters) -> App:
         reconciler=Reconciler(job_store, adapters.simulators, settings.simulators, adapters.outputs,
                               adapters.queue, changes, adapters.clock, sites,
                               stale_after=timedelta(seconds=settings.reconcile_stale_after_seconds)),
+        notifications=Notifications(adapters.notifications, adapters.sweeps, adapters.webhooks, adapters.notify_queue,
+                                    adapters.clock, notify, on_change=waker.forget_owner),
+        notifier=Notifier(adapters.notifications, job_store, adapters.sweeps, adapters.webhooks, adapters.notify_queue,
+                          adapters.clock, notify),
         health=Health(adapters.probes),
         adapters=adapters,
     )
@@ -150,6 +167,7 @@ def azure_adapters(settings: Settings) -> Adapters:
     from shared.adapters.case_store import TableCaseRepository
     from shared.adapters.job_store import TableJobRepository
     from shared.adapters.live_store import BlobLiveStore
+    from shared.adapters.notification_store import TableNotificationStore
     from shared.adapters.output_store import BlobOutputStore
     from shared.adapters.simulators import SshSimulatorGateway
     from shared.adapters.site_store import TableSiteStore
@@ -157,12 +175,14 @@ def azure_adapters(settings: Settings) -> Adapters:
     from shared.adapters.sweep_store import TableSweepStore
     from shared.adapters.system_clock import SystemClock
     from shared.adapters.table_paging import ContinuationTokens
+    from shared.adapters.webhook_sender import HttpWebhookSender
 
     clients = storage_adapter.StorageClients(settings)
     tokens = ContinuationTokens(clients, settings.cases_table)  # one signing key for every listing
     pool = SshPool(functools.partial(_ssh_session, SshSession, settings),
                    max_connections=settings.simulator_max_connections, max_channels=settings.simulator_max_channels)
-    queue = _job_queue(settings, clients)
+    queue = _job_queue(settings, clients, settings.jobs_queue)
+    notify_queue = _job_queue(settings, clients, settings.notify_queue)
     probes = [
         Probe("storage", f"table:{settings.cases_table}",
               lambda: storage_adapter.check_table(clients, settings.cases_table)),
@@ -173,6 +193,7 @@ def azure_adapters(settings: Settings) -> Adapters:
         Probe("storage", f"blob:{settings.outputs_container}",
               lambda: storage_adapter.check_container(clients, settings.outputs_container)),
         Probe("queue", settings.jobs_queue, queue.check),
+        Probe("queue", settings.notify_queue, notify_queue.check),
         *[Probe("simulators", spec.name, functools.partial(pool.check, spec)) for spec in settings.simulators],
     ]
     return Adapters(
@@ -185,6 +206,9 @@ def azure_adapters(settings: Settings) -> Adapters:
         clock=SystemClock(),
         sites=TableSiteStore(clients, settings.jobs_table),
         sweeps=TableSweepStore(clients, settings.jobs_table, tokens=tokens),
+        notifications=TableNotificationStore(clients, settings.jobs_table),
+        notify_queue=notify_queue,
+        webhooks=HttpWebhookSender(allow_loopback=settings.notify_allow_loopback_http),
         probes=probes,
         close=pool.close,
     )
@@ -195,17 +219,17 @@ def _ssh_session(session_class, settings: Settings, spec: SimulatorSpec):
     return session_class(spec, key.get_secret_value() if key else None)
 
 
-def _job_queue(settings: Settings, clients) -> JobQueue:
+def _job_queue(settings: Settings, clients, name: str) -> JobQueue:
     """Service Bus when its namespace is set (Azure); otherwise the local Storage queue."""
     if settings.service_bus_namespace:
         from shared.adapters.service_bus import ServiceBusJobQueue, default_client_factory
 
         factory = default_client_factory(settings.service_bus_namespace, settings.service_bus_client_id)
-        return ServiceBusJobQueue(settings.jobs_queue, factory)
+        return ServiceBusJobQueue(name, factory)
     if settings.queue_service_uri:
         from shared.adapters.job_queue import StorageJobQueue
 
-        return StorageJobQueue(clients, settings.jobs_queue)
+        return StorageJobQueue(clients, name)
     return _NoJobQueue()
 
 

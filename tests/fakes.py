@@ -10,10 +10,12 @@ from datetime import datetime, timedelta, timezone
 
 from shared.config import Settings
 from shared.domain import live
+from shared.domain.addresses import DeliveryResult, Target, check_addresses
 from shared.domain.bundle import JobBundle
 from shared.domain.cases import CaseDefinition, CaseHeader, PublishedCase
 from shared.domain.jobs import Job, agent_token_hash
 from shared.domain.messages import JobMessage
+from shared.domain.notifications import Attempt, Delivery, Stream, Subscription
 from shared.domain.reconcile import Observation
 from shared.domain.sites import DurationHistory, Ledger, LineEntry
 from shared.domain.sweeps import Sweep
@@ -29,6 +31,7 @@ from shared.services.ports import (
     JobRepository,
     Link,
     LiveStore,
+    NotificationStore,
     OutputStore,
     Page,
     Publication,
@@ -39,6 +42,7 @@ from shared.services.ports import (
     Submission,
     Survey,
     SweepStore,
+    WebhookSender,
 )
 from shared.wiring import Adapters, App, build
 
@@ -535,6 +539,116 @@ TEST_SETTINGS = {
 }
 
 
+class InMemoryNotificationStore(NotificationStore):
+    """Subscriptions, streams, events and the delivery log, with ETags like Table storage."""
+
+    def __init__(self) -> None:
+        self.subscriptions: dict[str, tuple[Subscription, str]] = {}
+        self.streams: dict[tuple[str, str], tuple[Stream, str]] = {}
+        self.events: dict[tuple[str, str, int], Delivery] = {}
+        self.log: dict[str, list[Attempt]] = {}
+        self.marks: dict[str, datetime] = {}
+        self._versions = itertools.count(1)
+
+    def _etag(self) -> str:
+        return f'W/"n{next(self._versions)}"'
+
+    def add(self, subscription):
+        etag = self._etag()
+        self.subscriptions[subscription.subscription_id] = (subscription, etag)
+        return Stored(subscription, etag)
+
+    def find(self, subscription_id):
+        found = self.subscriptions.get(subscription_id)
+        return Stored(*found) if found else None
+
+    def update(self, subscription, etag):
+        found = self.find(subscription.subscription_id)
+        if found is None:
+            raise NotFound(f"there is no subscription '{subscription.subscription_id}'")
+        if found.etag != etag:
+            raise StaleWrite("changed")
+        return self.add(subscription)
+
+    def delete(self, subscription_id):
+        self.subscriptions.pop(subscription_id, None)
+        for table in (self.streams, self.events):
+            for key in [k for k in table if k[0] == subscription_id]:
+                del table[key]
+        self.log.pop(subscription_id, None)
+
+    def of_owner(self, owner):
+        return sorted((s for s, _ in self.subscriptions.values() if s.owner == owner),
+                      key=lambda s: s.subscription_id)
+
+    def everyone(self):
+        return sorted((s for s, _ in self.subscriptions.values()), key=lambda s: s.subscription_id)
+
+    def stream(self, subscription_id, key):
+        found = self.streams.get((subscription_id, key))
+        return Stored(*found) if found else None
+
+    def _move(self, subscription_id, stream, etag):
+        found = self.streams.get((subscription_id, stream.key))
+        if (found is None) != (etag is None) or (found is not None and found[1] != etag):
+            raise StaleWrite("changed")
+
+    def record(self, subscription_id, stream, etag, deliveries):
+        self._move(subscription_id, stream, etag)
+        if any((subscription_id, d.stream, d.sequence) in self.events for d in deliveries):
+            raise StaleWrite("exists")
+        self.streams[(subscription_id, stream.key)] = (stream, self._etag())
+        for delivery in deliveries:
+            self.events[(subscription_id, delivery.stream, delivery.sequence)] = delivery
+
+    def delivery(self, subscription_id, stream, sequence):
+        return self.events.get((subscription_id, stream, sequence))
+
+    def attempted(self, subscription_id, delivery, attempt, stream=None, etag=None):
+        written = None
+        if stream is not None:
+            self._move(subscription_id, stream, etag)
+            written = self._etag()
+            self.streams[(subscription_id, stream.key)] = (stream, written)
+        self.events[(subscription_id, delivery.stream, delivery.sequence)] = delivery
+        self.log.setdefault(subscription_id, []).insert(0, attempt)
+        return written
+
+    def attempts(self, subscription_id, limit):
+        return self.log.get(subscription_id, [])[:limit]
+
+    def pending_streams(self, subscription_id):
+        return [key for (sub, key), (stream, _) in self.streams.items()
+                if sub == subscription_id and stream.delivered < stream.next_sequence - 1]
+
+    def scan_mark(self, owner):
+        return self.marks.get(owner)
+
+    def set_scan_mark(self, owner, at):
+        self.marks[owner] = at
+
+
+class FakeWebhookSender(WebhookSender):
+    """Records every POST; answers from ``results`` in turn (then 200). ``addresses`` maps host names
+    to what they resolve to (a name not in it resolves to a public address)."""
+
+    def __init__(self) -> None:
+        self.posts: list[tuple[Target, dict[str, str], bytes]] = []
+        self.results: list[DeliveryResult] = []
+        self.addresses: dict[str, list[str]] = {}
+
+    def check(self, target):
+        return check_addresses(target.host, self.addresses.get(target.host, ["93.184.216.34"]),
+                               allow_loopback=True)
+
+    def send(self, target, headers, body):
+        self.posts.append((target, headers, body))
+        return self.results.pop(0) if self.results else DeliveryResult(status=200, latency_ms=1.0)
+
+    def bodies(self) -> list[dict]:
+        return [json.loads(body) for _, _, body in self.posts]
+
+
 @dataclasses.dataclass
 class FakeWorld:
     """An App built from fakes, with the fakes at hand."""
@@ -549,6 +663,9 @@ class FakeWorld:
     clock: FakeClock
     sites: InMemorySiteStore
     sweeps: InMemorySweepStore
+    notifications: InMemoryNotificationStore
+    notify_queue: RecordingJobQueue
+    webhooks: FakeWebhookSender
 
 
 def fake_app(simulators: list | None = None, **settings: str) -> FakeWorld:
@@ -559,6 +676,8 @@ def fake_app(simulators: list | None = None, **settings: str) -> FakeWorld:
     clock = FakeClock()
     world = dict(cases=InMemoryCaseRepository(), jobs=InMemoryJobRepository(), outputs=InMemoryOutputStore(),
                  live=InMemoryLiveStore(clock), queue=RecordingJobQueue(), simulators=FakeSimulatorGateway(),
-                 clock=clock, sites=InMemorySiteStore(), sweeps=InMemorySweepStore())
+                 clock=clock, sites=InMemorySiteStore(), sweeps=InMemorySweepStore(),
+                 notifications=InMemoryNotificationStore(), notify_queue=RecordingJobQueue(),
+                 webhooks=FakeWebhookSender())
     app = build(Settings.from_environ(environ), Adapters(**world))
     return FakeWorld(app=app, **world)

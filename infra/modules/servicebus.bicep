@@ -1,8 +1,10 @@
-// The jobs queue. Local (SAS key) auth is off: only Entra ID identities with data roles reach it.
+// The jobs queue and the notifications queue. Local (SAS key) auth is off: only Entra ID identities
+// with data roles reach them.
 param name string
 param location string
 param tags object
 param queueName string
+param notifyQueueName string
 param maxDeliveryCount int
 param senderPrincipalIds array
 param receiverPrincipalIds array
@@ -39,6 +41,44 @@ resource queue 'Microsoft.ServiceBus/namespaces/queues@2022-10-01-preview' = {
   }
 }
 
+// Notifications: wakes of the notifier and scheduled deliveries. Every message is distinct (a nonce in
+// its id), so no duplicate detection; a delivery message posts at most 20 events of 15 s at most.
+resource notifyQueue 'Microsoft.ServiceBus/namespaces/queues@2022-10-01-preview' = {
+  parent: namespace
+  name: notifyQueueName
+  properties: {
+    requiresDuplicateDetection: false
+    lockDuration: 'PT5M'
+    maxDeliveryCount: 10
+    deadLetteringOnMessageExpiration: true
+    // a retry is scheduled up to 24 h ahead; a week covers the whole schedule
+    defaultMessageTimeToLive: 'P7D'
+    requiresSession: false
+    enablePartitioning: false
+  }
+}
+
+// The app sends the notifier's messages and receives them.
+resource notifySenders 'Microsoft.Authorization/roleAssignments@2022-04-01' = [for principalId in receiverPrincipalIds: {
+  name: guid(notifyQueue.id, principalId, dataSender)
+  scope: notifyQueue
+  properties: {
+    principalId: principalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', dataSender)
+  }
+}]
+
+resource notifyReceivers 'Microsoft.Authorization/roleAssignments@2022-04-01' = [for principalId in receiverPrincipalIds: {
+  name: guid(notifyQueue.id, principalId, dataReceiver)
+  scope: notifyQueue
+  properties: {
+    principalId: principalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', dataReceiver)
+  }
+}]
+
 // The API sends start and cancel messages.
 resource senders 'Microsoft.Authorization/roleAssignments@2022-04-01' = [for principalId in senderPrincipalIds: {
   name: guid(queue.id, principalId, dataSender)
@@ -63,3 +103,4 @@ resource receivers 'Microsoft.Authorization/roleAssignments@2022-04-01' = [for p
 output name string = namespace.name
 output fullyQualifiedNamespace string = '${namespace.name}.servicebus.windows.net'
 output queueName string = queue.name
+output notifyQueueName string = notifyQueue.name

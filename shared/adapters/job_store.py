@@ -16,6 +16,7 @@ entity-group transaction as the job: either both exist or neither.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from datetime import datetime
 from typing import Any
 
 from azure.core import MatchConditions
@@ -190,6 +191,14 @@ class TableJobRepository(JobRepository):
         with storage_errors(f"listing the jobs of {owner or 'every user'}"):
             return read_page(self._table, self._tokens, query, per_page, continuation, _summary,
                              select=_SUMMARY_COLUMNS, parameters=parameters, skip=skip)
+
+
+    def changed_since(self, owner: str, since: datetime) -> list[JobSummary]:
+        query = "PartitionKey eq @partition and RowKey lt '~' and updated ge @since"
+        with storage_errors(f"listing the jobs of {owner} changed since {since.isoformat()}"):
+            rows = self._table.query_entities(query, select=_SUMMARY_COLUMNS,
+                                              parameters={"partition": owner_partition(owner), "since": since})
+            return [_summary(row) for row in rows]
 
 
 def _batches(entities: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from shared.domain import cases as domain_cases
 from shared.domain import compare as domain_compare
 from shared.domain import jobs as domain_jobs
+from shared.domain import notifications as domain_notifications
 from shared.domain import sites as domain_sites
 from shared.domain import summaries
 from shared.domain import sweeps as domain_sweeps
@@ -753,3 +754,76 @@ VOCABULARIES = {
                                  "simulator", lambda s: s.active),
     "TerminalJobStatus": _statuses("finished: nothing changes any more", lambda s: s.terminal),
 }
+
+
+# --- notifications ---
+
+
+class SubscriptionInfo(Answer):
+    """A subscription as its owner sees it (never its secret)."""
+
+    id: str
+    url: str
+    events: list[str]
+    case_id: str | None = None
+    sweep_id: str | None = None
+    description: str = ""
+    enabled: bool
+    disabled_reason: str = Field(default="", description="why it is disabled: paused, 410 Gone, or days of failures")
+    created: datetime
+    updated: datetime
+    failing_since: datetime | None = Field(default=None, description="the first failure since the last success")
+    previous_secret_expires: datetime | None = Field(
+        default=None, description="after a rotation: until when the old secret still signs beside the new one")
+
+    @classmethod
+    def of(cls, subscription: domain_notifications.Subscription, now: datetime) -> "SubscriptionInfo":
+        return cls(id=subscription.subscription_id, url=subscription.url, events=list(subscription.events),
+                   case_id=subscription.case_id, sweep_id=subscription.sweep_id,
+                   description=subscription.description, enabled=subscription.enabled,
+                   disabled_reason=subscription.disabled_reason, created=subscription.created,
+                   updated=subscription.updated, failing_since=subscription.failing_since,
+                   previous_secret_expires=subscription.previous_secret_expires(now))
+
+
+class SubscriptionSecret(SubscriptionInfo):
+    secret: str = Field(description="the Standard Webhooks signing secret (whsec_…): shown this once, keep it")
+
+
+class PingQueued(Answer):
+    delivery_id: str = Field(description="the ping's webhook-id")
+
+
+class RedeliveryQueued(Answer):
+    delivery_id: str
+
+
+class DeliveryAttempt(Answer):
+    """One POST of one event: never the receiver's answer body."""
+
+    delivery_id: str = Field(description="the event's webhook-id (the same on every attempt of it)")
+    event: str
+    job_id: str | None = None
+    sweep_id: str | None = None
+    sequence: int
+    attempt: int
+    at: datetime
+    status_code: int | None = None
+    latency_ms: float
+    error_class: str | None = Field(default=None, description="refused_address, dns, connect, timeout, tls, "
+                                                              "redirect, http_status, gone, rate_limited, "
+                                                              "unavailable; none when delivered")
+    error: str = ""
+    outcome: Literal["delivered", "retrying", "failed"]
+    next_attempt: datetime | None = None
+    redelivery: bool = False
+
+    @classmethod
+    def of(cls, attempt: domain_notifications.Attempt) -> "DeliveryAttempt":
+        stream = attempt.stream
+        return cls(delivery_id=attempt.message_id, event=attempt.type,
+                   job_id=stream if domain_jobs.JOB_ID.match(stream) else None,
+                   sweep_id=stream.removeprefix("sweep-") if stream.startswith("sweep-") else None,
+                   sequence=attempt.sequence, attempt=attempt.attempt, at=attempt.at, status_code=attempt.status_code,
+                   latency_ms=attempt.latency_ms, error_class=attempt.error_class, error=attempt.error,
+                   outcome=attempt.outcome, next_attempt=attempt.next_attempt, redelivery=attempt.redelivery)

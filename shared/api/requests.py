@@ -14,8 +14,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, field_validator
 
 from shared.auth import app_roles
-from shared.domain import live, outputs, sweeps
-from shared.domain.cases import CaseDefinition
+from shared.domain import live, notifications, outputs, sweeps
+from shared.domain.cases import CASE_ID, CaseDefinition
 from shared.domain.jobs import JobStatus, parse_status
 from shared.domain.outputs import MAX_FILES
 from shared.domain.reports import AgentReport
@@ -322,3 +322,30 @@ class SignedIn(BaseModel):
 
     def app_roles(self) -> list[str]:
         return app_roles((c.typ, c.val) for c in self.claims)
+
+
+# --- notifications ---
+
+EventName = Literal["job.status_changed", "job.finished", "job.progress", "sweep.finished"]
+_EVENTS_DESCRIPTION = ("job.status_changed (every status), job.finished (done, failed or cancelled), job.progress "
+                       "(at most one a minute per job) and sweep.finished (every member of a sweep has finished)")
+
+
+class NewSubscription(Request):
+    url: str = Field(min_length=1, max_length=2000, description="where to POST events: https, public addresses only",
+                     examples=["https://hooks.example.org/simgate"])
+    events: list[EventName] = Field(min_length=1, max_length=4, description=_EVENTS_DESCRIPTION)
+    case_id: str | None = Field(default=None, pattern=CASE_ID, description="only the jobs of this case")
+    sweep_id: str | None = Field(default=None, pattern=r"^sw-[0-9a-f]{12}-[0-9]{13}-[0-9a-f]{8}$",
+                                 description="only the jobs of this sweep (one of the caller's)")
+    description: Line = Field(default="", max_length=notifications.MAX_DESCRIPTION)
+
+
+class SubscriptionChange(Request):
+    events: list[EventName] | None = Field(default=None, min_length=1, max_length=4, description=_EVENTS_DESCRIPTION)
+    enabled: bool | None = Field(default=None, description="false pauses it; true resumes it (and what waited)")
+    description: Line | None = Field(default=None, max_length=notifications.MAX_DESCRIPTION)
+
+
+class DeliveriesQuery(Query):
+    limit: int = Field(default=50, ge=1, le=200, description="the latest attempts, newest first")

@@ -9,6 +9,7 @@ has, while each scheduled retry is a message of its own.
 from __future__ import annotations
 
 import json
+import secrets
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -108,7 +109,6 @@ class SweepMessage(BaseModel):
         return {"action": self.action, "sweep_id": self.sweep_id}
 
 
-QueueMessage = JobMessage | SweepMessage
 
 
 def parse_message(body: bytes | str) -> QueueMessage | None:
@@ -126,3 +126,59 @@ def parse_message(body: bytes | str) -> QueueMessage | None:
 
 
 MESSAGE_CONTENT_TYPE = "application/json"
+
+
+# --- the notifications queue -----------------------------------------------------------------------
+
+
+class NotifyMessage(BaseModel):
+    """A job changed: turn what it did into events for its owner's subscriptions (``notify``), send a
+    subscription's stream in order (``deliver``), or send one event again (``redeliver``). Each message
+    is distinct (a nonce in its id): waking the notifier twice does no harm, dropping a wake would."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    action: Literal["notify", "deliver", "redeliver"]
+    job_id: str | None = Field(default=None, pattern=JOB_ID.pattern)
+    subscription_id: str | None = Field(default=None, pattern=r"^wh-[0-9a-f]{12}-[0-9]{13}-[0-9a-f]{8}$")
+    stream: str | None = Field(default=None, pattern=r"^[A-Za-z0-9-]{1,80}$")
+    event_id: str | None = Field(default=None, max_length=200)  # a webhook-id, to redeliver
+    nonce: str = Field(default_factory=lambda: secrets.token_hex(6), pattern=r"^[0-9a-f]{1,32}$")
+
+    @classmethod
+    def notify(cls, job_id: str) -> "NotifyMessage":
+        return cls(action="notify", job_id=job_id)
+
+    @classmethod
+    def deliver(cls, subscription_id: str, stream: str) -> "NotifyMessage":
+        return cls(action="deliver", subscription_id=subscription_id, stream=stream)
+
+    @classmethod
+    def redeliver(cls, subscription_id: str, message_id: str) -> "NotifyMessage":
+        return cls(action="redeliver", subscription_id=subscription_id, event_id=message_id)
+
+    @property
+    def message_id(self) -> str:
+        return ":".join(part for part in (self.action, self.job_id, self.subscription_id, self.stream,
+                                          self.event_id, self.nonce) if part)
+
+    @property
+    def subject(self) -> str:
+        return self.action
+
+    def body(self) -> str:
+        return self.model_dump_json(exclude_none=True)
+
+    def properties(self) -> dict[str, str]:
+        return {"action": self.action, **({"job_id": self.job_id} if self.job_id else {}),
+                **({"subscription_id": self.subscription_id} if self.subscription_id else {})}
+
+    @classmethod
+    def parse(cls, body: bytes | str) -> "NotifyMessage | None":
+        try:
+            return cls.model_validate_json(body)
+        except ValidationError:
+            return None
+
+
+QueueMessage = JobMessage | SweepMessage | NotifyMessage  # what a queue port sends

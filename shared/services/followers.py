@@ -17,6 +17,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Generic, TypeVar
 
 from shared.auth import Principal
@@ -121,8 +122,10 @@ class SignallingJobRepository(JobRepository):
     calls ``on_end`` with it."""
 
     def __init__(self, inner: JobRepository, signals: Signals, clock: Clock, fresh_seconds: float,
-                 on_end: Callable[[Job], None] = lambda job: None) -> None:
+                 on_end: Callable[[Job], None] = lambda job: None,
+                 on_write: Callable[[Job], None] = lambda job: None) -> None:
         self._inner = inner
+        self._on_write = on_write  # called after every write of a job (it must not block)
         self._signals = signals
         self._on_end = on_end  # called once a write has ended a job that was not ended before
         self._clock = clock
@@ -149,6 +152,7 @@ class SignallingJobRepository(JobRepository):
         stored = self._inner.add(job, idempotency)
         self._remember(stored, job.job_id)
         self._signals.changed(job.job_id)
+        self._on_write(job)
         return stored
 
     def find(self, job_id: str) -> Stored[Job] | None:
@@ -162,6 +166,7 @@ class SignallingJobRepository(JobRepository):
         stored = self._inner.update(job, etag)
         self._remember(stored, job.job_id)
         self._signals.changed(job.job_id)
+        self._on_write(job)
         if job.status.terminal and (before is None or not before[0].item.status.terminal):
             self._on_end(job)
         return stored
@@ -178,7 +183,14 @@ class SignallingJobRepository(JobRepository):
                                      sweep=sweep)
 
     def add_many(self, jobs: Sequence[Job]) -> set[str]:
-        return self._inner.add_many(jobs)
+        written = self._inner.add_many(jobs)
+        for job in jobs:
+            if job.job_id in written:
+                self._on_write(job)
+        return written
+
+    def changed_since(self, owner: str, since: datetime) -> list[JobSummary]:
+        return self._inner.changed_since(owner, since)
 
     def find_many(self, job_ids: Sequence[str]) -> dict[str, Stored[Job]]:
         return self._inner.find_many(job_ids)

@@ -14,11 +14,13 @@ from datetime import datetime, timedelta
 from typing import Generic, TypeVar
 
 from shared.config import SimulatorSpec
+from shared.domain.addresses import DeliveryResult, Target
 from shared.domain.bundle import JobBundle
 from shared.domain.cases import CaseDefinition, CaseHeader, PublishedCase
 from shared.domain.jobs import Job, JobStatus, JobSummary
 from shared.domain.live import LiveDelta, LiveListing
 from shared.domain.messages import QueueMessage
+from shared.domain.notifications import Attempt, Delivery, Stream, Subscription
 from shared.domain.reconcile import Observation
 from shared.domain.sites import DurationHistory, Ledger, LineEntry
 from shared.domain.sweeps import Sweep
@@ -176,6 +178,17 @@ class JobRepository(abc.ABC):
     @abc.abstractmethod
     def members(self, sweep: Sweep) -> list[Job]:
         """Every job of the sweep (each attempt of each member), in id order."""
+
+    def changed_since(self, owner: str, since: datetime) -> list[JobSummary]:
+        """The owner's jobs updated at or after ``since`` (the notifier's catch-up)."""
+        found: list[JobSummary] = []
+        token: str | None = None
+        while True:
+            page = self.list_jobs(owner, 100, token)
+            found += [job for job in page.items if job.updated >= since]
+            token = page.continuation
+            if not token:
+                return found
 
 
 class SweepStore(abc.ABC):
@@ -449,3 +462,80 @@ class SimulatorGateway(abc.ABC):
     def hand_over(self, simulator: SimulatorSpec, grants: dict[str, dict[str, Link]]) -> Handover:
         """Give jobs' agents upload links (job id -> output name -> link) for outputs they could not
         deliver themselves; each uploads in the background and then reports done. One batch."""
+
+
+# --- notifications ---
+
+
+class WebhookSender(abc.ABC):
+    """Posts one signed event to a subscriber's URL, only ever to the addresses it has just checked."""
+
+    @abc.abstractmethod
+    def check(self, target: Target) -> list[str]:
+        """Resolve ``target``'s host and return its addresses; AddressRefused (a ValidationFailed naming
+        ``url``) when it names none, or any address that is not public (loopback too, unless allowed)."""
+
+    @abc.abstractmethod
+    def send(self, target: Target, headers: dict[str, str], body: bytes) -> DeliveryResult:
+        """POST ``body`` with ``headers`` to ``target``, resolving and checking it again first and
+        connecting to the address checked; never follows a redirect, never raises for the receiver's
+        failures: they are the result's ``error_class``."""
+
+
+class NotificationStore(abc.ABC):
+    """Subscriptions, and per subscription its streams, their events and its delivery log. Writes
+    are conditional on the ETag read: a concurrent change makes them raise StaleWrite."""
+
+    @abc.abstractmethod
+    def add(self, subscription: Subscription) -> Stored[Subscription]: ...
+
+    @abc.abstractmethod
+    def find(self, subscription_id: str) -> Stored[Subscription] | None: ...
+
+    @abc.abstractmethod
+    def update(self, subscription: Subscription, etag: str) -> Stored[Subscription]: ...
+
+    @abc.abstractmethod
+    def delete(self, subscription_id: str) -> None:
+        """The subscription, its streams, events and log; nothing when it is gone already."""
+
+    @abc.abstractmethod
+    def of_owner(self, owner: str) -> list[Subscription]:
+        """The owner's subscriptions, newest first."""
+
+    @abc.abstractmethod
+    def everyone(self) -> list[Subscription]:
+        """Every subscription (the notifier's catch-up)."""
+
+    @abc.abstractmethod
+    def stream(self, subscription_id: str, key: str) -> Stored[Stream] | None: ...
+
+    @abc.abstractmethod
+    def record(self, subscription_id: str, stream: Stream, etag: str | None, deliveries: Sequence[Delivery]) -> None:
+        """Write the stream (new when ``etag`` is None) and its new events at once, or nothing:
+        StaleWrite when the stream changed since it was read."""
+
+    @abc.abstractmethod
+    def delivery(self, subscription_id: str, stream: str, sequence: int) -> Delivery | None: ...
+
+    @abc.abstractmethod
+    def attempted(self, subscription_id: str, delivery: Delivery, attempt: Attempt,
+                  stream: Stream | None = None, etag: str | None = None) -> str | None:
+        """Write the delivery as it is after ``attempt``, log the attempt and, with ``stream``, move the
+        stream on, at once or not at all (StaleWrite when the stream changed since ``etag``); the
+        stream's new ETag when it was written."""
+
+    @abc.abstractmethod
+    def attempts(self, subscription_id: str, limit: int) -> list[Attempt]:
+        """The latest attempts, newest first."""
+
+    @abc.abstractmethod
+    def pending_streams(self, subscription_id: str) -> list[str]:
+        """The streams with an event not yet delivered or given up."""
+
+    @abc.abstractmethod
+    def scan_mark(self, owner: str) -> datetime | None:
+        """Until when the owner's job changes were last caught up."""
+
+    @abc.abstractmethod
+    def set_scan_mark(self, owner: str, at: datetime) -> None: ...

@@ -12,6 +12,8 @@ from devstack.host import LocalFunctionsHost
 from shared import wiring
 from tests.loopback import TcpGate
 
+E2E_RETRY_SCHEDULE = "0,1,2,4,8,15,20,20,20,20"  # seconds before each attempt: 110 s in all
+
 
 @pytest.fixture(scope="session")
 def app_env(storage_env, sshd, slurm_sshd, storage, tmp_path_factory) -> dict[str, str]:
@@ -29,10 +31,13 @@ def app_env(storage_env, sshd, slurm_sshd, storage, tmp_path_factory) -> dict[st
         simulators.append(spec)
     # its own job queue: the app's manager must not take messages meant for other tests' hosts;
     # a reconciler that looks every 2 s at jobs unchanged for 3 s, so that every test runs beside it;
-    # followed jobs on the closed site pulled every 2 s
+    # followed jobs on the closed site pulled every 2 s; webhooks to loopback receivers, retried on a
+    # schedule of about two minutes instead of three days, and a catch-up every 5 s
     return {**sample, **storage_env, "AUTH_DEV_MODE": "true", "SIMULATORS": json.dumps(simulators),
             "JOBS_QUEUE": "e2e-jobs", "RECONCILE_SCHEDULE": "*/2 * * * * *", "RECONCILE_STALE_AFTER_SECONDS": "3",
-            "LIVE_PULL_SCHEDULE": "*/2 * * * * *"}
+            "LIVE_PULL_SCHEDULE": "*/2 * * * * *", "NOTIFY_QUEUE": "e2e-notifications",
+            "NOTIFY_RETRY_SCHEDULE": E2E_RETRY_SCHEDULE, "NOTIFY_SCAN_SCHEDULE": "*/5 * * * * *",
+            "NOTIFY_ALLOW_LOOPBACK_HTTP": "true"}
 
 
 @pytest.fixture(scope="session")

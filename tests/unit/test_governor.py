@@ -306,7 +306,8 @@ def rebuilt(world, *sites: SimulatorSpec, **settings):
                **settings}
     adapters = Adapters(cases=world.cases, jobs=world.jobs, outputs=world.outputs, live=world.live,
                         queue=world.queue, simulators=world.simulators, clock=world.clock, sites=world.sites,
-                        sweeps=world.sweeps)
+                        sweeps=world.sweeps, notifications=world.notifications, notify_queue=world.notify_queue,
+                        webhooks=world.webhooks)
     return build(Settings.from_environ(environ), adapters)
 
 

@@ -13,7 +13,21 @@ from datetime import datetime, timezone
 import azure.functions as func
 import pytest
 
-from functions import BLUEPRINTS, cases, health, http_routes, jobs, live, meta, outputs, roles, sites, studies, webhooks
+from functions import (
+    BLUEPRINTS,
+    cases,
+    health,
+    http_routes,
+    jobs,
+    live,
+    meta,
+    notifications,
+    outputs,
+    roles,
+    sites,
+    studies,
+    webhooks,
+)
 from shared.api.openapi import Security
 from shared.domain.cases import parse_definition
 from shared.domain.jobs import Job, JobStatus, Transition, new_job_id
@@ -22,7 +36,7 @@ from tests.factories import case_document
 from tests.fakes import fake_app
 
 NOW = datetime(2026, 5, 1, tzinfo=timezone.utc)
-HTTP_MODULES = (cases, health, jobs, live, meta, outputs, roles, sites, studies, webhooks)
+HTTP_MODULES = (cases, health, jobs, live, meta, notifications, outputs, roles, sites, studies, webhooks)
 ADMIN = "simgate.admin"
 
 
