@@ -335,6 +335,7 @@ class Notifier:
             self._store.attempted(subscription_id, delivery, attempt)
         except StaleWrite:
             log.warning("notifications: a redelivery of %s could not be logged", message_id)
+        self._after_attempt(found, result.delivered, result.error_class == "gone")  # the endpoint's health
 
     def _post(self, subscription: Subscription, delivery: Delivery) -> DeliveryResult:
         body = delivery.body.encode()
