@@ -647,6 +647,175 @@ def _studies(ctx: typer.Context) -> Any:
     return session(ctx).api()
 
 
+# --- notifications ---
+
+
+SubscriptionArgument = Annotated[str, typer.Argument(metavar="SUB", help=(
+    "The subscription's id (simgate subscriptions lists them)."))]
+
+
+@app.command("subscribe")
+def subscribe(
+    ctx: typer.Context,
+    url: Annotated[str, typer.Argument(metavar="URL", help=(
+        "Where to POST the events: https, and a host with public addresses only."))],
+    events: Annotated[list[str] | None, typer.Option("--events", "-e", metavar="EVENT[,EVENT...]", help=(
+        "What to hear of: job.finished (done, failed or cancelled), job.status_changed (every status), "
+        "job.progress (at most one a minute per job), sweep.finished (every member has finished); repeat "
+        "or give a comma list. [default: job.finished]"))] = None,
+    case_id: Annotated[str | None, typer.Option("--case", metavar="CASE", help="Only the jobs of this case.")]
+    = None,
+    sweep_id: Annotated[str | None, typer.Option("--sweep", metavar="SWEEP", help=(
+        "Only the jobs of this sweep (one of yours)."))] = None,
+    description: Annotated[str | None, typer.Option("--description", "-d", metavar="TEXT", help=(
+        "A note for you: what the endpoint is."))] = None,
+    json: JsonOption = False,
+) -> None:
+    """Subscribe a URL to your job and sweep events, sent as signed webhooks (Standard Webhooks).
+
+    Prints the subscription's id and its signing secret on stdout, the secret this once: keep it.
+
+    Example: simgate subscribe https://hooks.example.org/simgate --events job.finished,sweep.finished
+    """
+    from cli import notifications, render
+
+    body = notifications.new_subscription(url, events, case_id, sweep_id, description)
+    created = session(ctx).api().subscribe(body)
+    if json:
+        return render.print_json(created)
+    print("\n".join(notifications.secret_lines(created)))
+    render.note(f"send it a test event with: simgate subscription-test {created.id} --wait")
+
+
+@app.command("subscriptions")
+def subscriptions(ctx: typer.Context, json: JsonOption = False) -> None:
+    """List your subscriptions, newest first: their URL, events, state and filters (never their secrets)."""
+    from cli import notifications, render
+
+    items = session(ctx).api().subscriptions()
+    if json:
+        return render.print_json(items)
+    if not items:
+        return render.note("no subscriptions; make one with: simgate subscribe URL")
+    render.stdout().print(notifications.subscriptions_table(items))
+    for line in notifications.rotations(items):
+        render.note(line)
+
+
+@app.command("deliveries")
+def deliveries(
+    ctx: typer.Context,
+    subscription_id: SubscriptionArgument,
+    limit: Annotated[int | None, typer.Option("--limit", "-n", min=1, max=200, help=(
+        "List up to this many attempts (at most 200). [default: 50]"))] = None,
+    redeliver: Annotated[str | None, typer.Option("--redeliver", metavar="DELIVERY", help=(
+        "Instead of listing: send this event again (its id from the DELIVERY column)."))] = None,
+    json: JsonOption = False,
+) -> None:
+    """A subscription's latest delivery attempts, newest first: each event's status code, latency,
+    outcome, error and next attempt (never what the receiver answered).
+
+    Example: simgate deliveries SUB --redeliver msg_3fa9c2d1_ping_1
+    """
+    from cli import notifications, render
+    from shared.api.requests import DeliveriesQuery
+
+    api = session(ctx).api()
+    if redeliver is not None:
+        if limit is not None:
+            raise UsageProblem("--redeliver sends one event again and lists nothing: leave out --limit")
+        queued = api.redeliver(subscription_id, redeliver)
+        if json:
+            return render.print_json(queued)
+        return render.note(notifications.redelivered_note(subscription_id, queued.delivery_id))
+    attempts = api.deliveries(subscription_id, _query(DeliveriesQuery, limit=limit))
+    if json:
+        return render.print_json(attempts)
+    if not attempts:
+        return render.note(f"no delivery attempts yet; send a test event with: simgate subscription-test "
+                           f"{subscription_id} --wait")
+    notifications.deliveries_view(render.stdout(), subscription_id, attempts)
+
+
+@app.command("subscription-test")
+def subscription_test(
+    ctx: typer.Context,
+    subscription_id: SubscriptionArgument,
+    wait: Annotated[bool, typer.Option("--wait", "-w", help=(
+        "Wait for its first attempt and say how it went (exit 1 if it was not delivered)."))] = False,
+    timeout: Annotated[float, typer.Option("--timeout", min=1, metavar="SECONDS", help=(
+        "With --wait: how long to wait for the attempt."))] = 60.0,
+    json: JsonOption = False,
+) -> None:
+    """Send a ping event to a subscription's URL, signed like every event; prints its delivery id."""
+    from cli import notifications, render
+
+    api = session(ctx).api()
+    queued = api.ping(subscription_id)
+    if not wait:
+        if json:
+            return render.print_json(queued)
+        print(queued.delivery_id)
+        return render.note(f"ping queued; its attempts show in: simgate deliveries {subscription_id}")
+    if not json:
+        print(queued.delivery_id)
+    render.note(f"ping queued; waiting for its first attempt (at most {timeout:g} s)")
+    attempt = notifications.wait_for_attempt(api, subscription_id, queued.delivery_id, timeout)
+    if json:
+        render.print_json(attempt)
+    render.note(notifications.outcome(subscription_id, attempt))
+
+
+@app.command("subscription-pause")
+def subscription_pause(ctx: typer.Context, subscription_id: SubscriptionArgument, json: JsonOption = False) -> None:
+    """Pause a subscription: nothing is sent to it until it is resumed, and job changes meanwhile are not
+    announced."""
+    from cli import notifications, render
+
+    info = session(ctx).api().change_subscription(subscription_id, notifications.enabled(False))
+    if json:
+        return render.print_json(info)
+    render.note(notifications.paused_note(info))
+
+
+@app.command("subscription-resume")
+def subscription_resume(ctx: typer.Context, subscription_id: SubscriptionArgument, json: JsonOption = False) -> None:
+    """Resume a paused (or disabled) subscription: events waiting for it are sent first, in order."""
+    from cli import notifications, render
+
+    info = session(ctx).api().change_subscription(subscription_id, notifications.enabled(True))
+    if json:
+        return render.print_json(info)
+    render.note(notifications.resumed_note(info))
+
+
+@app.command("rotate-secret")
+def rotate_secret(ctx: typer.Context, subscription_id: SubscriptionArgument, json: JsonOption = False) -> None:
+    """A new signing secret for a subscription, printed this once; the old one keeps signing beside it
+    for 24 hours, so that receivers can switch without losing an event."""
+    from cli import notifications, render
+
+    rotated = session(ctx).api().rotate_secret(subscription_id)
+    if json:
+        return render.print_json(rotated)
+    print("\n".join(notifications.secret_lines(rotated, rotated=True)))
+
+
+@app.command("unsubscribe")
+def unsubscribe(
+    ctx: typer.Context,
+    subscription_id: SubscriptionArgument,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask.")] = False,
+) -> None:
+    """Delete a subscription, the events still waiting for it and its delivery log."""
+    from cli import render
+
+    if not yes and sys.stdin.isatty():
+        typer.confirm(f"Delete subscription {subscription_id} and its delivery log?", abort=True, err=True)
+    session(ctx).api().unsubscribe(subscription_id)
+    render.note(f"deleted subscription {subscription_id}")
+
+
 # --- helpers ---
 
 

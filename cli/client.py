@@ -22,6 +22,7 @@ from shared.api.models import (
     CaseDetails,
     CaseHeader,
     Comparison,
+    DeliveryAttempt,
     FieldsSet,
     JobCreated,
     JobDetails,
@@ -32,10 +33,14 @@ from shared.api.models import (
     LogTail,
     OutputInfo,
     OutputLink,
+    PingQueued,
     PreviewAnswer,
     Problem,
+    RedeliveryQueued,
     RunAccepted,
     SiteInfo,
+    SubscriptionInfo,
+    SubscriptionSecret,
     SweepCancelled,
     SweepCreated,
     SweepDetails,
@@ -46,13 +51,16 @@ from shared.api.models import (
 from shared.api.requests import (
     CaseListQuery,
     CompareQuery,
+    DeliveriesQuery,
     FieldsUpdate,
     JobListQuery,
     LogQuery,
     NewJob,
+    NewSubscription,
     NewSweep,
     PreviewRequest,
     RunRequest,
+    SubscriptionChange,
     SweepListQuery,
 )
 from shared.domain.fields import FieldValue
@@ -215,6 +223,43 @@ class Api:
 
     def compare(self, query: CompareQuery) -> Comparison:
         return self._call("GET", "compare", Comparison, params=query.model_dump(mode="json", exclude_defaults=True))
+
+    # --- notifications ---
+
+    def subscribe(self, body: NewSubscription) -> SubscriptionSecret:
+        """A new subscription, with its signing secret (the only answer that ever shows it). Not sent
+        again on a 503: the API takes no Idempotency-Key here, and a second try could make a second one."""
+        return self._call("POST", "subscription", SubscriptionSecret,
+                          json=body.model_dump(mode="json", exclude_none=True))
+
+    def subscriptions(self) -> list[SubscriptionInfo]:
+        return _parse(self._send("GET", "subscription"), TypeAdapter(list[SubscriptionInfo]))
+
+    def subscription(self, subscription_id: str) -> SubscriptionInfo:
+        return self._call("GET", f"subscription/{_segment(subscription_id)}", SubscriptionInfo)
+
+    def change_subscription(self, subscription_id: str, body: SubscriptionChange) -> SubscriptionInfo:
+        """Only what ``body`` sets is changed (events, enabled, description)."""
+        return self._call("PATCH", f"subscription/{_segment(subscription_id)}", SubscriptionInfo,
+                          json=body.model_dump(mode="json", exclude_none=True))
+
+    def unsubscribe(self, subscription_id: str) -> None:
+        self._send("DELETE", f"subscription/{_segment(subscription_id)}")
+
+    def rotate_secret(self, subscription_id: str) -> SubscriptionSecret:
+        return self._call("POST", f"subscription/{_segment(subscription_id)}/rotate", SubscriptionSecret)
+
+    def ping(self, subscription_id: str) -> PingQueued:
+        return self._call("POST", f"subscription/{_segment(subscription_id)}/test", PingQueued)
+
+    def deliveries(self, subscription_id: str, query: DeliveriesQuery | None = None) -> list[DeliveryAttempt]:
+        params = query.model_dump(mode="json", exclude_defaults=True) if query is not None else {}
+        return _parse(self._send("GET", f"subscription/{_segment(subscription_id)}/deliveries", params=params),
+                      TypeAdapter(list[DeliveryAttempt]))
+
+    def redeliver(self, subscription_id: str, delivery_id: str) -> RedeliveryQueued:
+        return self._call("POST", f"subscription/{_segment(subscription_id)}/deliveries/{_segment(delivery_id)}"
+                          "/redeliver", RedeliveryQueued)
 
     def _page(self, path: str, query: BaseModel, model: type[Item]) -> Page[Item]:
         params = query.model_dump(mode="json", exclude_defaults=True)
