@@ -7,6 +7,7 @@ import { CasesPage } from "./cases/CasesPage";
 import { JobPage } from "./job/JobPage";
 import { NewJobPage } from "./job/NewJobPage";
 import { JobsPage } from "./jobs/JobsPage";
+import { NotificationsPage } from "./notifications/NotificationsPage";
 import { LandingPage } from "./pages/LandingPage";
 import { NotFoundPage } from "./pages/NotFoundPage";
 import { SitesPage } from "./sites/SitesPage";
@@ -14,7 +15,7 @@ import { ComparePage } from "./studies/ComparePage";
 import { SweepPage } from "./studies/SweepPage";
 import { SweepsPage } from "./studies/SweepsPage";
 
-/** The app's routes. staticwebapp.config.json lists the same prefixes (/cases, /jobs, /sweeps, /compare, /sites) as signed-in only. */
+/** The app's routes. staticwebapp.config.json lists the same prefixes (/cases, /jobs, /sweeps, /compare, /sites, /settings) as signed-in only. */
 export function App() {
   return (
     <Routes>
@@ -29,6 +30,7 @@ export function App() {
           <Route path="sweeps" element={<SweepsPage />} />
           <Route path="sweeps/:sweepId" element={<SweepPage />} />
           <Route path="compare" element={<ComparePage />} />
+          <Route path="settings/notifications" element={<NotificationsPage />} />
           <Route element={<RequireAdmin />}>
             <Route path="sites" element={<SitesPage />} />
           </Route>

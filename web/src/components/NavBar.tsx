@@ -1,6 +1,7 @@
 import { NavLink } from "react-router";
 import { signInUrl, signOutUrl } from "../api";
 import { useAuth } from "../auth/AuthContext";
+import { BellIcon } from "../notifications/BellIcon";
 
 export function NavBar() {
   const { user, isAdmin, loading } = useAuth();
@@ -19,6 +20,10 @@ export function NavBar() {
             <NavLink to="/cases">Cases</NavLink>
             <NavLink to="/jobs">Jobs</NavLink>
             <NavLink to="/sweeps">Sweeps</NavLink>
+            <NavLink to="/settings/notifications" className="nav-notifications">
+              <BellIcon size={20} />
+              <span className="nav-label">Notifications</span>
+            </NavLink>
             {isAdmin && <NavLink to="/sites">Sites</NavLink>}
           </nav>
         )}

@@ -7,6 +7,7 @@ import { caseQuery } from "../api/queries";
 import { Breadcrumb } from "../components/Breadcrumb";
 import { ErrorMessage, Loading, Notice } from "../components/States";
 import { usePageTitle } from "../lib/usePageTitle";
+import { NotifyMeButton } from "../notifications/NotifyMeButton";
 import { DraftTabs, JobPreview } from "../studies/JobPreview";
 import { JobDraftEditor } from "./JobDraftEditor";
 import { JobHeader } from "./JobHeader";
@@ -75,6 +76,7 @@ export function JobPage() {
       <div className="two-columns">
         <div className="stack">
           <JobStatusPanel job={job} watching={watching} />
+          <NotifyMeButton job={job} />
           {job.status === "draft" ? (
             fields ? (
               <DraftTabs
