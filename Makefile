@@ -26,7 +26,7 @@ test: bootstrap
 ## All of them run; the target fails at the end when any missed its targets.
 bench: bootstrap
 	@missed=""; \
-	for name in start_burst deep_pages watchers live governor sweep; do \
+	for name in start_burst deep_pages watchers live governor sweep notify; do \
 	  $(PYTHON) -m bench.$$name || missed="$$missed $$name"; \
 	done; \
 	if [ -n "$$missed" ]; then echo "targets missed:$$missed"; exit 1; fi

@@ -126,6 +126,13 @@ def build(settings: Settings, adapters: Adapters) -> App:
                     pull_sites=frozenset(spec.name for spec in settings.simulators if not spec.nodes_call_out))
     sweeps = Sweeps(adapters.cases, job_store, adapters.sweeps, jobs, adapters.queue, sites, adapters.clock,
                     max_members=settings.sweep_max_members)
+    notifier = Notifier(adapters.notifications, job_store, adapters.sweeps, adapters.webhooks, adapters.notify_queue,
+                        adapters.clock, notify)
+
+    def subscriptions_changed(owner: str) -> None:  # through this instance: seen here at once
+        waker.forget_owner(owner)
+        notifier.forget_owner(owner)
+
     agent = AgentOptions(callback_base_url=settings.agent_callback_url, retry_seconds=settings.agent_retry_seconds,
                          ca_bundle=str(settings.storage_ca_bundle.resolve()) if settings.storage_ca_bundle else None)
     return App(
@@ -152,9 +159,8 @@ def build(settings: Settings, adapters: Adapters) -> App:
                               adapters.queue, changes, adapters.clock, sites,
                               stale_after=timedelta(seconds=settings.reconcile_stale_after_seconds)),
         notifications=Notifications(adapters.notifications, adapters.sweeps, adapters.webhooks, adapters.notify_queue,
-                                    adapters.clock, notify, on_change=waker.forget_owner),
-        notifier=Notifier(adapters.notifications, job_store, adapters.sweeps, adapters.webhooks, adapters.notify_queue,
-                          adapters.clock, notify),
+                                    adapters.clock, notify, on_change=subscriptions_changed),
+        notifier=notifier,
         health=Health(adapters.probes),
         adapters=adapters,
     )

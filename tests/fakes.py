@@ -597,9 +597,11 @@ class InMemoryNotificationStore(NotificationStore):
         self._move(subscription_id, stream, etag)
         if any((subscription_id, d.stream, d.sequence) in self.events for d in deliveries):
             raise StaleWrite("exists")
-        self.streams[(subscription_id, stream.key)] = (stream, self._etag())
+        etag = self._etag()
+        self.streams[(subscription_id, stream.key)] = (stream, etag)
         for delivery in deliveries:
             self.events[(subscription_id, delivery.stream, delivery.sequence)] = delivery
+        return etag
 
     def delivery(self, subscription_id, stream, sequence):
         return self.events.get((subscription_id, stream, sequence))

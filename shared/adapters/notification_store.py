@@ -121,11 +121,11 @@ class TableNotificationStore(NotificationStore):
                 return None
         return Stored(Stream.model_validate_json(entity["stream"]), entity.metadata["etag"])
 
-    def record(self, subscription_id: str, stream: Stream, etag: str | None, deliveries: Sequence[Delivery]) -> None:
+    def record(self, subscription_id: str, stream: Stream, etag: str | None, deliveries: Sequence[Delivery]) -> str:
         partition = _partition(subscription_id)
         operations = [_stream_operation(partition, stream, etag),
                       *[("create", _delivery_entity(partition, delivery)) for delivery in deliveries]]
-        self._submit(operations, f"recording events of {stream.key} for {subscription_id}")
+        return self._submit(operations, f"recording events of {stream.key} for {subscription_id}")[0]["etag"]
 
     def delivery(self, subscription_id: str, stream: str, sequence: int) -> Delivery | None:
         with storage_errors(f"reading event {sequence} of {stream} for {subscription_id}"):

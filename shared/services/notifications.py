@@ -56,10 +56,10 @@ log = logging.getLogger("simgate.notifications")
 
 WRITE_ATTEMPTS = 8
 DELIVERIES_PER_MESSAGE = 20  # a deliver message posts at most this many (15 s each at most), then hands on
-CATCH_UP_OVERLAP = timedelta(minutes=1)  # a catch-up reads back past its last mark: clocks differ
+CATCH_UP_OVERLAP = timedelta(seconds=15)  # a catch-up reads back past its last mark: instances' clocks differ
 CATCH_UP_SETTLE = timedelta(seconds=15)  # changes younger than this are left to their own wakes
-CATCH_UP_FIRST = timedelta(minutes=10)  # how far back an owner's first catch-up looks
 PROGRESS_WAKE_EVERY = 60.0  # seconds: a job's progress wakes the notifier at most this often
+SUBSCRIPTIONS_FRESH_SECONDS = 5.0  # the notifier reads an owner's subscriptions at most this often
 
 
 @dataclass(frozen=True)
@@ -212,6 +212,30 @@ class Notifier:
         self._clock = clock
         self._options = options
         self._rng = rng or random.Random()
+        self._lock = threading.Lock()
+        self._owners: Bounded[str, tuple[list[Subscription], float]] = Bounded()  # owner -> (subscriptions, read)
+
+    def subscriptions_of(self, owner: str) -> list[Subscription]:
+        """The owner's subscriptions as read within the last few seconds (each notify would read them
+        again otherwise); a change made here is seen at once, one made elsewhere within that time."""
+        now = self._clock.monotonic()
+        with self._lock:
+            known = self._owners.get(owner)
+        if known is not None and now - known[1] < SUBSCRIPTIONS_FRESH_SECONDS:
+            return known[0]
+        subscriptions = self._store.of_owner(owner)
+        with self._lock:
+            self._owners[owner] = (subscriptions, now)
+        return subscriptions
+
+    def _still_enabled(self, subscription: Subscription) -> bool:
+        """Whether the subscription was not paused, disabled or deleted meanwhile (as lately read)."""
+        return any(s.subscription_id == subscription.subscription_id and s.enabled
+                   for s in self.subscriptions_of(subscription.owner))
+
+    def forget_owner(self, owner: str) -> None:
+        with self._lock:
+            self._owners.pop(owner)
 
     def handle(self, body: bytes | str) -> None:
         message = NotifyMessage.parse(body)
@@ -228,41 +252,55 @@ class Notifier:
     # --- fan-out ---
 
     def notify(self, job_id: str, subscriptions: list[Subscription] | None = None) -> None:
-        """Turn what the job did into events for its owner's subscriptions (read unless given)."""
+        """Turn what the job did into events for its owner's subscriptions (read unless given). With one
+        subscription, its new events are sent here at once when nothing of the job waits before them;
+        otherwise (and for retries) each stream is sent by a ``deliver`` message of its own, so that
+        one slow receiver holds up no other."""
         stored = self._jobs.find(job_id)
         if stored is None:
             return
         job = stored.item
-        for subscription in self._store.of_owner(job.owner) if subscriptions is None else subscriptions:
-            if subscription.enabled:
-                self._fan_out(subscription, job)
+        owned = self.subscriptions_of(job.owner) if subscriptions is None else subscriptions
+        targets = [subscription for subscription in owned if subscription.enabled]
+        for subscription in targets:
+            recorded = self._fan_out(subscription, job)
+            if recorded is not None:
+                stream, fresh = recorded
+                if len(targets) == 1 and stream.item.delivered == min(fresh) - 1:
+                    self.deliver(subscription.subscription_id, job.job_id, known=(subscription, stream, fresh))
+                else:
+                    self._queue.send(NotifyMessage.deliver(subscription.subscription_id, job.job_id))
+            if job.sweep_id and job.status.terminal and subscription.wants("sweep.finished", job.case_id,
+                                                                           job.sweep_id):
+                self._sweep_finished(subscription, job)
 
-    def _fan_out(self, subscription: Subscription, job: Job) -> None:
+    def _fan_out(self, subscription: Subscription,
+                 job: Job) -> tuple[Stored[Stream], dict[int, Delivery]] | None:
+        """Record the job's new events for the subscription; the stream and those events, if any."""
         for _ in range(WRITE_ATTEMPTS):
             stored = self._store.stream(subscription.subscription_id, job.job_id)
             stream = stored.item if stored else Stream(key=job.job_id)
             now = self._clock.now()
             events, moved = job_events(job, stream, subscription, now, self._options.base_url)
             if moved == stream:
-                break
+                return None
             try:
-                self._record(subscription, stream, moved, stored, events, now)
+                written, fresh = self._record(subscription, stream, moved, stored, events, now)
             except StaleWrite:
                 continue
-            if events:
-                self._queue.send(NotifyMessage.deliver(subscription.subscription_id, job.job_id))
-            break
-        if job.sweep_id and job.status.terminal and subscription.wants("sweep.finished", job.case_id, job.sweep_id):
-            self._sweep_finished(subscription, job)
+            return (written, fresh) if fresh else None
+        return None
 
     def _record(self, subscription: Subscription, stream: Stream, moved: Stream, stored: Stored[Stream] | None,
-                events: list[Event], now: datetime) -> None:
-        deliveries = [Delivery.of(event, stream.key, stream.next_sequence + index, now)
-                      for index, event in enumerate(events)]
-        for delivery in deliveries:
+                events: list[Event], now: datetime) -> tuple[Stored[Stream], dict[int, Delivery]]:
+        deliveries = {stream.next_sequence + index: Delivery.of(event, stream.key, stream.next_sequence + index, now)
+                      for index, event in enumerate(events)}
+        for delivery in deliveries.values():
             if len(delivery.body.encode()) > MAX_BODY_BYTES:
                 raise ValidationFailed(f"event {delivery.message_id} is larger than {MAX_BODY_BYTES} bytes")
-        self._store.record(subscription.subscription_id, moved, stored.etag if stored else None, deliveries)
+        etag = self._store.record(subscription.subscription_id, moved, stored.etag if stored else None,
+                                  list(deliveries.values()))
+        return Stored(moved, etag), deliveries
 
     def _sweep_finished(self, subscription: Subscription, job: Job) -> None:
         stored_sweep = self._sweeps.find(job.sweep_id or "")
@@ -292,11 +330,20 @@ class Notifier:
 
     # --- delivery ---
 
-    def deliver(self, subscription_id: str, stream_key: str) -> None:
-        """Send the stream's events in order until one fails (its retry is scheduled) or none is left."""
-        found = self._store.find(subscription_id)
-        stored = self._store.stream(subscription_id, stream_key)
-        for _ in range(DELIVERIES_PER_MESSAGE):
+    def deliver(self, subscription_id: str, stream_key: str,
+                known: tuple[Subscription, Stored[Stream], dict[int, Delivery]] | None = None) -> None:
+        """Send the stream's events in order until one fails (its retry is scheduled) or none is left.
+        ``known``: the subscription, stream and events just recorded (not read again)."""
+        if known is None:
+            found = self._store.find(subscription_id)
+            stored = self._store.stream(subscription_id, stream_key)
+            fresh: dict[int, Delivery] = {}
+        else:
+            found = Stored(known[0], "")  # its ETag is read again only if the attempt changes it
+            stored, fresh = known[1], known[2]
+        for index in range(DELIVERIES_PER_MESSAGE):
+            if index and found is not None and not self._still_enabled(found.item):
+                return
             if found is None or not found.item.enabled or stored is None:
                 return  # deleted, or disabled: enabling it again resumes its streams
             if stored.item.delivered >= stored.item.next_sequence - 1:
@@ -304,7 +351,7 @@ class Notifier:
                 if stored is None or stored.item.delivered >= stored.item.next_sequence - 1:
                     return
             sequence = stored.item.delivered + 1
-            delivery = self._store.delivery(subscription_id, stream_key, sequence)
+            delivery = fresh.pop(sequence, None) or self._store.delivery(subscription_id, stream_key, sequence)
             if delivery is None:  # cannot happen (written with the stream); stop rather than spin
                 log.error("notifications: %s lacks event %d of %s", subscription_id, sequence, stream_key)
                 return
@@ -385,8 +432,12 @@ class Notifier:
             after = stored.item.after_attempt(delivered, gone, now, self._options.disable_after)
             if after == stored.item:
                 return stored
+            if not stored.etag:  # known from memory: read it before changing it
+                stored = self._store.find(found.item.subscription_id)
+                continue
             try:
                 written = self._store.update(after, stored.etag)
+                self.forget_owner(after.owner)
                 if not after.enabled:
                     log.warning("notifications: subscription %s disabled: %s", after.subscription_id,
                                 after.disabled_reason)
@@ -408,7 +459,7 @@ class Notifier:
                 subscribed.setdefault(subscription.owner, []).append(subscription)
         looked = 0
         for owner, subscriptions in sorted(subscribed.items()):
-            mark = self._store.scan_mark(owner) or until - CATCH_UP_FIRST
+            mark = self._store.scan_mark(owner) or min(s.since for s in subscriptions)  # nothing older counts
             for summary in self._jobs.changed_since(owner, mark - CATCH_UP_OVERLAP):
                 if summary.updated < until:
                     self.notify(summary.job_id, subscriptions)

@@ -511,9 +511,9 @@ class NotificationStore(abc.ABC):
     def stream(self, subscription_id: str, key: str) -> Stored[Stream] | None: ...
 
     @abc.abstractmethod
-    def record(self, subscription_id: str, stream: Stream, etag: str | None, deliveries: Sequence[Delivery]) -> None:
+    def record(self, subscription_id: str, stream: Stream, etag: str | None, deliveries: Sequence[Delivery]) -> str:
         """Write the stream (new when ``etag`` is None) and its new events at once, or nothing:
-        StaleWrite when the stream changed since it was read."""
+        StaleWrite when the stream changed since it was read. The stream's new ETag."""
 
     @abc.abstractmethod
     def delivery(self, subscription_id: str, stream: str, sequence: int) -> Delivery | None: ...

@@ -314,8 +314,6 @@ def test_a_message_no_version_could_act_on_is_dropped(world):
 def test_events_added_while_one_is_being_sent_do_not_send_it_twice(world):
     subscribe(world)
     job = new_job(world)
-    move(world, job.job_id, JobStatus.SUBMITTED)
-    world.app.notifier.notify(job.job_id)
     send = world.webhooks.send
 
     def send_while_the_job_moves(target, headers, body):
@@ -325,6 +323,8 @@ def test_events_added_while_one_is_being_sent_do_not_send_it_twice(world):
         return send(target, headers, body)
 
     world.webhooks.send = send_while_the_job_moves
+    move(world, job.job_id, JobStatus.SUBMITTED)
+    world.app.notifier.notify(job.job_id)  # sent at once: nothing of the job waits before it
     pump(world)
     assert [headers["webhook-id"].rsplit("_", 1)[1] for _, headers, _ in world.webhooks.posts] == ["1", "2"]
 
