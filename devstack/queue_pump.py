@@ -45,7 +45,8 @@ class QueuePump:
         self.max_delivery_count = max_delivery_count
         self.redelivery_backoff = redelivery_backoff
         self.lock_seconds = lock_seconds
-        self._workers = max(1, max_concurrent_calls)
+        # dead letters are rare and only polled for: one reader does
+        self._workers = 1 if self.is_dead_letter_reader else max(1, max_concurrent_calls)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
@@ -62,7 +63,7 @@ class QueuePump:
 
     def stop(self, timeout: float = 30.0) -> None:
         self._stop.set()
-        SENDS.sent()  # wakes the workers waiting for a message
+        SENDS.wake_all()  # the workers waiting for a message see the stop
         for thread in self._threads:
             thread.join(timeout)
         self._threads.clear()
@@ -70,7 +71,6 @@ class QueuePump:
     def _run(self) -> None:
         idle = 0.05
         while not self._stop.is_set():
-            seen = SENDS.count
             try:
                 message = self._client.receive_message(visibility_timeout=self.lock_seconds)
             except (AzureError, OSError):
@@ -78,7 +78,7 @@ class QueuePump:
                 message = None
                 idle = IDLE_POLL_MAX_SECONDS
             if message is None:  # until the next poll, or a message sent by this process
-                SENDS.wait(seen, idle)
+                SENDS.wait(self.storage_queue, idle, self._stop)
                 idle = min(idle * 2, IDLE_POLL_MAX_SECONDS)
                 continue
             idle = 0.05

@@ -23,23 +23,43 @@ MAX_VISIBILITY_SECONDS = 7 * 24 * 3600  # a Storage queue hides a message for at
 
 
 class Sends:
-    """Counts the messages this process sends, so that a local reader of the queue (the local host's
-    pump) wakes as soon as one is sent instead of at its next poll: Service Bus hands a message to its
-    trigger at once, a Storage queue has to be polled."""
+    """Counts the messages this process sends to each queue and not yet taken by a reader, so that a
+    local reader of that queue (the local host's pump) wakes as soon as one is sent instead of at its
+    next poll: Service Bus hands a message to its trigger at once, a Storage queue has to be polled.
+    Each send wakes one reader of its queue, not every reader of every queue."""
+
+    MAX_PENDING = 64  # sends no reader has taken yet (all busy): at most this many extra looks
 
     def __init__(self) -> None:
-        self._changed = threading.Condition()
-        self.count = 0
+        self._lock = threading.Lock()
+        self._queues: dict[str, threading.Condition] = {}
+        self._pending: dict[str, int] = {}
 
-    def sent(self) -> None:
-        with self._changed:
-            self.count += 1
-            self._changed.notify_all()
+    def _condition(self, queue: str) -> threading.Condition:
+        with self._lock:
+            if queue not in self._queues:
+                self._queues[queue] = threading.Condition(self._lock)
+            return self._queues[queue]
 
-    def wait(self, seen: int, seconds: float) -> None:
-        """Until a message is sent after ``seen`` (a ``count`` read before) or ``seconds`` pass."""
-        with self._changed:
-            self._changed.wait_for(lambda: self.count != seen, seconds)
+    def sent(self, queue: str) -> None:
+        condition = self._condition(queue)
+        with condition:
+            self._pending[queue] = min(self._pending.get(queue, 0) + 1, self.MAX_PENDING)
+            condition.notify()
+
+    def wake_all(self) -> None:
+        """Every waiting reader looks at its stop signal (a reader stopping)."""
+        with self._lock:
+            for condition in self._queues.values():
+                condition.notify_all()
+
+    def wait(self, queue: str, seconds: float, stop: threading.Event) -> None:
+        """Until a message is sent to ``queue`` (taking that send), ``stop`` is set or ``seconds`` pass."""
+        condition = self._condition(queue)
+        with condition:
+            if condition.wait_for(lambda: self._pending.get(queue, 0) > 0 or stop.is_set(), seconds) \
+                    and self._pending.get(queue, 0) > 0:
+                self._pending[queue] -= 1
 
 
 SENDS = Sends()
@@ -59,7 +79,7 @@ class StorageJobQueue(JobQueue):
         with storage_errors(f"queue {self.queue_name}"):
             self._clients.queue(self.queue_name).send_message(encode_envelope(message), visibility_timeout=visibility)
         if visibility is None:
-            SENDS.sent()
+            SENDS.sent(self.queue_name)
 
     def check(self) -> None:
         check_queue(self._clients, self.queue_name)

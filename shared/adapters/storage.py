@@ -56,7 +56,9 @@ class StorageClients:
         adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=POOLED_CONNECTIONS)
         session.mount("https://", adapter)
         session.mount("http://", adapter)
-        return {"transport": RequestsTransport(session=session, session_owner=False,
+        # use_env_settings=False: no proxy or .netrc lookups from the environment on every request (they
+        # walked the whole environment each time); storage is reached directly
+        return {"transport": RequestsTransport(session=session, session_owner=False, use_env_settings=False,
                                                **({"connection_verify": str(bundle)} if bundle else {}))}
 
     @property
