@@ -148,8 +148,8 @@ def _host(hostname: str, *, allow_loopback: bool) -> str:
 
 
 def _host_name(hostname: str) -> str:
-    try:
-        name = hostname.encode("idna").decode("ascii")
+    try:  # a trailing dot ("example.org.") names the same host, but TLS would match it against no name
+        name = hostname.rstrip(".").encode("idna").decode("ascii")
     except UnicodeError:
         raise url_refused(f"the URL's host {hostname!r} is not a valid host name") from None
     # A numeric last label would be read as an address by the resolver ("127.1", "2130706433").
@@ -170,6 +170,8 @@ _PLATFORM = {
 _PRIVATE = [ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7")]
 _SHARED = ipaddress.ip_network("100.64.0.0/10")  # carrier-grade NAT
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
+# Special-purpose ranges some Python versions call global (192.0.0.8 and 6to4 relays on 3.11)
+_SPECIAL = [ipaddress.ip_network(n) for n in ("192.0.0.0/24", "192.88.99.0/24")]
 
 _Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -225,7 +227,7 @@ def _refused_as(ip: _Address, *, allow_loopback: bool) -> str | None:
         return "shared address space (carrier-grade NAT)"
     if any(ip in network for network in _PRIVATE):
         return "a private address"
-    if ip.is_reserved or not ip.is_global:
+    if ip.is_reserved or not ip.is_global or any(ip in network for network in _SPECIAL):
         return "not a public address"
     return None
 
