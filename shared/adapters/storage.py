@@ -20,6 +20,7 @@ from azure.core.pipeline.transport import RequestsTransport
 from azure.data.tables import TableClient, TableServiceClient
 from azure.storage.blob import BlobServiceClient, ContainerClient
 from azure.storage.queue import QueueClient, QueueServiceClient
+from urllib3.util.retry import Retry
 
 from shared.adapters.credentials import storage_credential
 from shared.config import Settings
@@ -50,15 +51,18 @@ class StorageClients:
     def _transport_options(self) -> dict[str, object]:
         """One HTTP transport per service, pooling as many connections as the app runs threads: with the
         SDK's default pool of 10, the API's, the manager's and the notifier's threads together kept
-        opening (and discarding) TLS connections to storage."""
+        opening (and discarding) TLS connections to storage. As the SDK's own session: no retries or
+        redirects below its retry policy; no proxy or .netrc lookups from the environment (they walked
+        the whole environment on every request): storage is reached directly."""
         bundle = self._settings.storage_ca_bundle
         session = requests.Session()
-        adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=POOLED_CONNECTIONS)
+        session.trust_env = False
+        adapter = requests.adapters.HTTPAdapter(
+            pool_connections=4, pool_maxsize=POOLED_CONNECTIONS,
+            max_retries=Retry(total=False, redirect=False, raise_on_status=False))
         session.mount("https://", adapter)
         session.mount("http://", adapter)
-        # use_env_settings=False: no proxy or .netrc lookups from the environment on every request (they
-        # walked the whole environment each time); storage is reached directly
-        return {"transport": RequestsTransport(session=session, session_owner=False, use_env_settings=False,
+        return {"transport": RequestsTransport(session=session, session_owner=False,
                                                **({"connection_verify": str(bundle)} if bundle else {}))}
 
     @property
