@@ -39,6 +39,7 @@ from commands.local_settings import SAMPLE_SETTINGS, read_local_settings
 from devstack.stack import LocalStack
 from shared.adapters.job_queue import StorageJobQueue
 from shared.adapters.job_store import TableJobRepository
+from shared.adapters.notification_store import TableNotificationStore
 from shared.adapters.storage import StorageClients
 from shared.domain.jobs import Job, JobStatus, Transition, new_job_id
 from shared.domain.messages import NotifyMessage
@@ -130,6 +131,16 @@ def queue_backlog(stack: LocalStack, events: int) -> int:
     return count
 
 
+def wait_for_streams(stack: LocalStack, subscription: str, count: int, seconds: float = 120) -> None:
+    """Until the notifier has made the events of ``count`` jobs for the subscription (a stream each)."""
+    store = TableNotificationStore(StorageClients(stack.settings), stack.settings.jobs_table)
+    deadline = time.monotonic() + seconds
+    while len(store.streams(subscription)) < count:
+        if time.monotonic() > deadline:
+            raise SystemExit(f"the notifier made the events of fewer than {count} jobs in {seconds:.0f} s")
+        time.sleep(0.5)
+
+
 def switch(api: str, subscription: str, *, enabled: bool) -> None:
     """Pause the subscription (as good as none: nothing is made or sent for it) or resume it (what
     waited is sent again)."""
@@ -162,9 +173,7 @@ def main(argv: list[str] | None = None) -> int:
                     "url": receiver.url, "events": ["job.status_changed", "job.finished", "job.progress"],
                     "description": "bench"}).json()["id"]
                 jobs = queue_backlog(stack, args.events)
-                deadline = time.monotonic() + 60
-                while receiver.count < 8 and time.monotonic() < deadline:  # deliveries under way
-                    time.sleep(0.1)
+                wait_for_streams(stack, subscription, jobs)  # every event made (and the first ones sent)
                 switch(api, subscription, enabled=False)  # what is left of the backlog waits
                 reference: list[float] = []
                 notifying: list[float] = []

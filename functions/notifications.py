@@ -59,7 +59,9 @@ def get_subscription(req: func.HttpRequest, user: Principal) -> func.HttpRespons
 @bp.endpoint("subscription/{subscription_id}", "PATCH", security=USER, operation_id="changeSubscription",
              summary="Change a subscription's events, pause or resume it", tag=TAG, body=SubscriptionChange,
              answers={200: SubscriptionInfo}, errors=(404,),
-             description="enabled: true resumes a paused or disabled subscription: what waited is sent, in order.")
+             description="enabled: true resumes a paused or disabled subscription: the events made before it stopped "
+                         "and not yet delivered are tried at once, in order; nothing that happened while it "
+                         "was paused or disabled is announced.")
 def change_subscription(req: func.HttpRequest, user: Principal) -> func.HttpResponse:
     body = read_json(req, SubscriptionChange)
     changed = app().notifications.change(user, route(req, "subscription_id"), events=body.events,

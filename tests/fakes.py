@@ -620,8 +620,7 @@ class InMemoryNotificationStore(NotificationStore):
         return self.log.get(subscription_id, [])[:limit]
 
     def pending_streams(self, subscription_id):
-        return [key for (sub, key), (stream, _) in self.streams.items()
-                if sub == subscription_id and stream.delivered < stream.next_sequence - 1]
+        return [stream for (sub, _), (stream, _) in self.streams.items() if sub == subscription_id and stream.pending]
 
     def scan_mark(self, owner):
         return self.marks.get(owner)

@@ -194,10 +194,10 @@ class TableJobRepository(JobRepository):
 
 
     def changed_since(self, owner: str, since: datetime) -> list[JobSummary]:
-        query = "PartitionKey eq @partition and RowKey lt '~' and updated ge @since"
+        query = "PartitionKey eq @partition and RowKey lt '~' and owner eq @owner and updated ge @since"
         with storage_errors(f"listing the jobs of {owner} changed since {since.isoformat()}"):
-            rows = self._table.query_entities(query, select=_SUMMARY_COLUMNS,
-                                              parameters={"partition": owner_partition(owner), "since": since})
+            rows = self._table.query_entities(query, select=_SUMMARY_COLUMNS, parameters={
+                "partition": owner_partition(owner), "owner": owner, "since": since})
             return [_summary(row) for row in rows]
 
 

@@ -159,12 +159,15 @@ class TableNotificationStore(NotificationStore):
                     break
         return found
 
-    def pending_streams(self, subscription_id: str) -> list[str]:
+    def pending_streams(self, subscription_id: str) -> list[Stream]:
+        return self.streams(subscription_id, pending_only=True)
+
+    def streams(self, subscription_id: str, pending_only: bool = False) -> list[Stream]:
+        """The subscription's streams (a scan of its partition: for the catch-up and tools)."""
+        query = "PartitionKey eq @p and kind eq 'stream'" + (" and pending eq true" if pending_only else "")
         with storage_errors(f"listing the streams of {subscription_id}"):
-            rows = self._table.query_entities(
-                "PartitionKey eq @p and kind eq 'stream' and pending eq true", select=["stream"],
-                parameters={"p": _partition(subscription_id)})
-            return [Stream.model_validate_json(row["stream"]).key for row in rows]
+            rows = self._table.query_entities(query, select=["stream"], parameters={"p": _partition(subscription_id)})
+            return [Stream.model_validate_json(row["stream"]) for row in rows]
 
     def scan_mark(self, owner: str) -> datetime | None:
         with storage_errors("reading a catch-up mark"):
@@ -193,7 +196,7 @@ class TableNotificationStore(NotificationStore):
 
 def _stream_operation(partition: str, stream: Stream, etag: str | None):
     entity = {"PartitionKey": partition, "RowKey": _stream_key(stream.key), "kind": "stream",
-              "pending": stream.delivered < stream.next_sequence - 1, "stream": stream.model_dump_json()}
+              "pending": stream.pending, "stream": stream.model_dump_json()}
     if etag is None:
         return ("create", entity)
     return ("update", entity, {"mode": UpdateMode.REPLACE, "etag": etag,

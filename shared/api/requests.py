@@ -326,7 +326,7 @@ class SignedIn(BaseModel):
 
 # --- notifications ---
 
-EventName = Literal["job.status_changed", "job.finished", "job.progress", "sweep.finished"]
+EventName = notifications.EventType
 _EVENTS_DESCRIPTION = ("job.status_changed (every status), job.finished (done, failed or cancelled), job.progress "
                        "(at most one a minute per job) and sweep.finished (every member of a sweep has finished)")
 
@@ -343,7 +343,7 @@ class NewSubscription(Request):
 
 class SubscriptionChange(Request):
     events: list[EventName] | None = Field(default=None, min_length=1, max_length=4, description=_EVENTS_DESCRIPTION)
-    enabled: bool | None = Field(default=None, description="false pauses it; true resumes it (and what waited)")
+    enabled: bool | None = Field(default=None, description="false pauses it; true resumes it (and tries at once what waited)")
     description: Line | None = Field(default=None, max_length=notifications.MAX_DESCRIPTION)
 
 

@@ -15,6 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from shared.domain.jobs import JOB_ID, Job
+from shared.domain.notifications import SUBSCRIPTION_ID
 
 Action = Literal["start", "cancel"]
 
@@ -134,15 +135,17 @@ MESSAGE_CONTENT_TYPE = "application/json"
 class NotifyMessage(BaseModel):
     """A job changed: turn what it did into events for its owner's subscriptions (``notify``), send a
     subscription's stream in order (``deliver``), or send one event again (``redeliver``). Each message
-    is distinct (a nonce in its id): waking the notifier twice does no harm, dropping a wake would."""
+    is distinct (a nonce in its id): Service Bus drops none as a duplicate. A ``notify`` sent twice does
+    no harm; the notifier keeps extra ``deliver`` messages few (a stream notes the retry it scheduled)."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     action: Literal["notify", "deliver", "redeliver"]
     job_id: str | None = Field(default=None, pattern=JOB_ID.pattern)
-    subscription_id: str | None = Field(default=None, pattern=r"^wh-[0-9a-f]{12}-[0-9]{13}-[0-9a-f]{8}$")
+    subscription_id: str | None = Field(default=None, pattern=SUBSCRIPTION_ID.pattern)
     stream: str | None = Field(default=None, pattern=r"^[A-Za-z0-9-]{1,80}$")
-    event_id: str | None = Field(default=None, max_length=200)  # a webhook-id, to redeliver
+    event_id: str | None = Field(default=None, max_length=100)  # a webhook-id, to redeliver
+    now: bool | None = None  # deliver: try the first waiting event at once (a resume)
     nonce: str = Field(default_factory=lambda: secrets.token_hex(6), pattern=r"^[0-9a-f]{1,32}$")
 
     @classmethod
@@ -150,8 +153,8 @@ class NotifyMessage(BaseModel):
         return cls(action="notify", job_id=job_id)
 
     @classmethod
-    def deliver(cls, subscription_id: str, stream: str) -> "NotifyMessage":
-        return cls(action="deliver", subscription_id=subscription_id, stream=stream)
+    def deliver(cls, subscription_id: str, stream: str, now: bool = False) -> "NotifyMessage":
+        return cls(action="deliver", subscription_id=subscription_id, stream=stream, now=now or None)
 
     @classmethod
     def redeliver(cls, subscription_id: str, message_id: str) -> "NotifyMessage":

@@ -172,6 +172,12 @@ class Stream(BaseModel):
     progress: float | None = None  # the progress last announced
     progress_at: datetime | None = None
     finished_round: int = 0  # for a sweep: the member count at its last sweep.finished
+    scheduled: datetime | None = None  # a deliver message waits for this time (the head event's retry)
+    touched: datetime | None = None  # when the stream was last written
+
+    @property
+    def pending(self) -> bool:
+        return self.delivered < self.next_sequence - 1
 
 
 def message_id(subscription_id: str, stream: str, sequence: int) -> str:
@@ -196,6 +202,8 @@ def job_events(job: Job, stream: Stream, subscription: Subscription, now: dateti
     """The events ``job``'s history and progress make for ``subscription`` beyond what ``stream``
     already gave, each with the stream's next sequence, and the stream after them."""
     events: list[Event] = []
+    if len(job.history) < stream.history_seen:  # an older read of the job than the stream has seen
+        return [], stream
     sequence = stream.next_sequence
 
     def add(event_type: str, at: datetime, **data: Any) -> None:
@@ -268,10 +276,10 @@ def next_attempt(attempts: int, now: datetime, schedule: tuple[float, ...] = DEF
 
 
 def parse_schedule(text: str) -> tuple[float, ...]:
-    """"0,5,300" -> (0, 5, 300): seconds before each attempt; at least one, none negative."""
+    """"0,5,300" -> (0, 5, 300): seconds before each attempt; at least one, each 0 to 7 days."""
     delays = tuple(float(part) for part in text.split(",") if part.strip())
-    if not delays or any(delay < 0 for delay in delays):
-        raise ValueError("a retry schedule is a comma-separated list of seconds, at least one, none negative")
+    if not delays or any(not 0 <= delay <= 7 * 86400 for delay in delays):  # nan and inf fail too
+        raise ValueError("a retry schedule is a comma-separated list of seconds, at least one, each 0 to 604800")
     return delays
 
 

@@ -192,6 +192,9 @@ class SignallingJobRepository(JobRepository):
     def changed_since(self, owner: str, since: datetime) -> list[JobSummary]:
         return self._inner.changed_since(owner, since)
 
+    def any_unfinished(self, sweep: Sweep) -> bool:
+        return self._inner.any_unfinished(sweep)
+
     def find_many(self, job_ids: Sequence[str]) -> dict[str, Stored[Job]]:
         return self._inner.find_many(job_ids)
 

@@ -29,6 +29,7 @@ from shared.domain.addresses import DeliveryResult, Target, parse_target
 from shared.domain.jobs import Job
 from shared.domain.messages import NotifyMessage
 from shared.domain.notifications import (
+    DEFAULT_SCHEDULE,
     DISABLE_AFTER,
     MAX_BODY_BYTES,
     Attempt,
@@ -47,7 +48,7 @@ from shared.domain.notifications import (
     sweep_finished_event,
     sweep_stream,
 )
-from shared.errors import Conflict, NotFound, StaleWrite, ValidationFailed
+from shared.errors import Conflict, NotFound, SimgateError, StaleWrite, ValidationFailed
 from shared.services.followers import Bounded
 from shared.services.ports import Clock, JobQueue, JobRepository, NotificationStore, Stored, SweepStore, WebhookSender
 from shared.services.sweeps import current_members
@@ -58,6 +59,7 @@ WRITE_ATTEMPTS = 8
 DELIVERIES_PER_MESSAGE = 20  # a deliver message posts at most this many (15 s each at most), then hands on
 CATCH_UP_OVERLAP = timedelta(seconds=15)  # a catch-up reads back past its last mark: instances' clocks differ
 CATCH_UP_SETTLE = timedelta(seconds=15)  # changes younger than this are left to their own wakes
+STALLED_AFTER = timedelta(minutes=2)  # a waiting stream untouched this long past its due time lost its message
 PROGRESS_WAKE_EVERY = 60.0  # seconds: a job's progress wakes the notifier at most this often
 SUBSCRIPTIONS_FRESH_SECONDS = 5.0  # the notifier reads an owner's subscriptions at most this often
 
@@ -66,7 +68,7 @@ SUBSCRIPTIONS_FRESH_SECONDS = 5.0  # the notifier reads an owner's subscriptions
 class NotifyOptions:
     allow_loopback_http: bool = False
     max_subscriptions: int = 20
-    schedule: tuple[float, ...] = (0, 5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400)
+    schedule: tuple[float, ...] = DEFAULT_SCHEDULE
     disable_after: timedelta = DISABLE_AFTER
     base_url: str | None = None  # the API's public base, for the links in events
 
@@ -124,12 +126,11 @@ class Notifications:
         def changing(subscription: Subscription) -> Subscription:
             return subscription.changed(self._clock.now(), events=events, enabled=enabled, description=description)
 
-        before = self._own(caller, subscription_id).item
         after = self._apply(caller, subscription_id, changing)
         self._on_change(caller.user_id)
-        if after.enabled and not before.enabled:
-            for stream in self._store.pending_streams(subscription_id):  # resume what waited
-                self._queue.send(NotifyMessage.deliver(subscription_id, stream))
+        if enabled:  # resumed (or asked again): what waits is tried at once
+            for stream in self._store.pending_streams(subscription_id):
+                self._queue.send(NotifyMessage.deliver(subscription_id, stream.key, now=True))
         return after
 
     def delete(self, caller: Principal, subscription_id: str) -> None:
@@ -145,7 +146,9 @@ class Notifications:
             fresh[:] = [secret]
             return rotated
 
-        return Created(self._apply(caller, subscription_id, rotating), fresh[0])
+        rotated = self._apply(caller, subscription_id, rotating)
+        self._on_change(caller.user_id)  # this instance signs with the new secret at once
+        return Created(rotated, fresh[0])
 
     def test(self, caller: Principal, subscription_id: str) -> str:
         """Queue a ``ping`` event for the subscription (whatever its events); its webhook-id."""
@@ -173,7 +176,10 @@ class Notifications:
         return self._store.attempts(subscription_id, limit)
 
     def redeliver(self, caller: Principal, subscription_id: str, message_id: str) -> None:
-        self._own(caller, subscription_id)
+        subscription = self._own(caller, subscription_id).item
+        if not subscription.enabled:
+            raise Conflict(f"subscription {subscription_id} is disabled ({subscription.disabled_reason}); "
+                           "enable it first")
         found = parse_message_id(message_id)
         if found is None or not subscription_id.endswith(found[0]) or \
                 self._store.delivery(subscription_id, found[1], found[2]) is None:
@@ -229,9 +235,13 @@ class Notifier:
         return subscriptions
 
     def _still_enabled(self, subscription: Subscription) -> bool:
-        """Whether the subscription was not paused, disabled or deleted meanwhile (as lately read)."""
-        return any(s.subscription_id == subscription.subscription_id and s.enabled
-                   for s in self.subscriptions_of(subscription.owner))
+        """Whether the subscription was not paused, disabled or deleted meanwhile: as lately read, and
+        read again before saying no (another instance may have resumed it)."""
+        if any(s.subscription_id == subscription.subscription_id and s.enabled
+               for s in self.subscriptions_of(subscription.owner)):
+            return True
+        found = self._store.find(subscription.subscription_id)
+        return found is not None and found.item.enabled
 
     def forget_owner(self, owner: str) -> None:
         with self._lock:
@@ -245,51 +255,60 @@ class Notifier:
         if message.action == "notify" and message.job_id:
             self.notify(message.job_id)
         elif message.action == "deliver" and message.subscription_id and message.stream:
-            self.deliver(message.subscription_id, message.stream)
+            self.deliver(message.subscription_id, message.stream, now=bool(message.now))
         elif message.action == "redeliver" and message.subscription_id and message.event_id:
             self.redeliver(message.subscription_id, message.event_id)
 
     # --- fan-out ---
 
-    def notify(self, job_id: str, subscriptions: list[Subscription] | None = None) -> None:
+    def notify(self, job_id: str, subscriptions: list[Subscription] | None = None, inline: bool = True) -> None:
         """Turn what the job did into events for its owner's subscriptions (read unless given). With one
-        subscription, its new events are sent here at once when nothing of the job waits before them;
-        otherwise (and for retries) each stream is sent by a ``deliver`` message of its own, so that
-        one slow receiver holds up no other."""
+        subscription (and ``inline``), its new events are sent here at once when nothing of the job
+        waits before them; otherwise each stream is sent by a ``deliver`` message of its own, so that
+        one slow receiver holds up no other. A stream left waiting with nothing scheduled (a lost
+        message) is handed a ``deliver`` message again."""
         stored = self._jobs.find(job_id)
         if stored is None:
             return
         job = stored.item
         owned = self.subscriptions_of(job.owner) if subscriptions is None else subscriptions
-        targets = [subscription for subscription in owned if subscription.enabled]
+        targets = [s for s in owned if s.enabled and s.owner == job.owner]
         for subscription in targets:
-            recorded = self._fan_out(subscription, job)
-            if recorded is not None:
-                stream, fresh = recorded
-                if len(targets) == 1 and stream.item.delivered == min(fresh) - 1:
+            stream, fresh = self._fan_out(subscription, job)
+            if fresh and stream is not None and stream.item.delivered == min(fresh) - 1:  # the new events lead
+                if inline and len(targets) == 1:
                     self.deliver(subscription.subscription_id, job.job_id, known=(subscription, stream, fresh))
                 else:
                     self._queue.send(NotifyMessage.deliver(subscription.subscription_id, job.job_id))
+            elif stream is not None and self._stalled(stream.item):
+                self._queue.send(NotifyMessage.deliver(subscription.subscription_id, job.job_id))
             if job.sweep_id and job.status.terminal and subscription.wants("sweep.finished", job.case_id,
                                                                            job.sweep_id):
                 self._sweep_finished(subscription, job)
 
+    def _stalled(self, stream: Stream) -> bool:
+        """A stream with events waiting, untouched for a while and no deliver message due: its message
+        was lost (a send that failed after the events were written, a dead-lettered message)."""
+        now = self._clock.now()
+        quiet = stream.touched is None or now - stream.touched > STALLED_AFTER
+        overdue = stream.scheduled is None or now - stream.scheduled > STALLED_AFTER
+        return stream.pending and quiet and overdue
+
     def _fan_out(self, subscription: Subscription,
-                 job: Job) -> tuple[Stored[Stream], dict[int, Delivery]] | None:
-        """Record the job's new events for the subscription; the stream and those events, if any."""
+                 job: Job) -> tuple[Stored[Stream] | None, dict[int, Delivery]]:
+        """Record the job's new events for the subscription: the stream as stored, and those events."""
         for _ in range(WRITE_ATTEMPTS):
             stored = self._store.stream(subscription.subscription_id, job.job_id)
             stream = stored.item if stored else Stream(key=job.job_id)
             now = self._clock.now()
             events, moved = job_events(job, stream, subscription, now, self._options.base_url)
-            if moved == stream:
-                return None
+            if not events:  # nothing to say: the bookmark is not worth a write
+                return stored, {}
             try:
-                written, fresh = self._record(subscription, stream, moved, stored, events, now)
+                return self._record(subscription, stream, moved, stored, events, now)
             except StaleWrite:
                 continue
-            return (written, fresh) if fresh else None
-        return None
+        return None, {}
 
     def _record(self, subscription: Subscription, stream: Stream, moved: Stream, stored: Stored[Stream] | None,
                 events: list[Event], now: datetime) -> tuple[Stored[Stream], dict[int, Delivery]]:
@@ -298,19 +317,19 @@ class Notifier:
         for delivery in deliveries.values():
             if len(delivery.body.encode()) > MAX_BODY_BYTES:
                 raise ValidationFailed(f"event {delivery.message_id} is larger than {MAX_BODY_BYTES} bytes")
+        moved = moved.model_copy(update={"touched": now})
         etag = self._store.record(subscription.subscription_id, moved, stored.etag if stored else None,
                                   list(deliveries.values()))
         return Stored(moved, etag), deliveries
 
     def _sweep_finished(self, subscription: Subscription, job: Job) -> None:
         stored_sweep = self._sweeps.find(job.sweep_id or "")
-        if stored_sweep is None:
+        if stored_sweep is None or not stored_sweep.item.materialised:
             return
         sweep = stored_sweep.item
-        members = self._jobs.members(sweep)
-        if not sweep.materialised or any(not member.status.terminal for member in members):
+        if self._jobs.any_unfinished(sweep):  # one query before reading a thousand members
             return
-
+        members = self._jobs.members(sweep)
         counts = dict(Counter(m.job.status.value for m in current_members(sweep, members)))
         key = sweep_stream(sweep.sweep_id)
         for _ in range(WRITE_ATTEMPTS):
@@ -322,18 +341,20 @@ class Notifier:
             if not events:
                 return
             try:
-                self._record(subscription, stream, moved, stored, events, now)
+                written, _ = self._record(subscription, stream, moved, stored, events, now)
             except StaleWrite:
                 continue
-            self._queue.send(NotifyMessage.deliver(subscription.subscription_id, key))
+            if written.item.delivered == stream.next_sequence - 1:  # nothing of the sweep waits before it
+                self._queue.send(NotifyMessage.deliver(subscription.subscription_id, key))
             return
 
     # --- delivery ---
 
-    def deliver(self, subscription_id: str, stream_key: str,
+    def deliver(self, subscription_id: str, stream_key: str, now: bool = False,
                 known: tuple[Subscription, Stored[Stream], dict[int, Delivery]] | None = None) -> None:
         """Send the stream's events in order until one fails (its retry is scheduled) or none is left.
-        ``known``: the subscription, stream and events just recorded (not read again)."""
+        ``now``: the first event waiting for its retry is tried at once (a resume). ``known``: the
+        subscription, stream and events just recorded (not read again)."""
         if known is None:
             found = self._store.find(subscription_id)
             stored = self._store.stream(subscription_id, stream_key)
@@ -342,21 +363,22 @@ class Notifier:
             found = Stored(known[0], "")  # its ETag is read again only if the attempt changes it
             stored, fresh = known[1], known[2]
         for index in range(DELIVERIES_PER_MESSAGE):
-            if index and found is not None and not self._still_enabled(found.item):
-                return
             if found is None or not found.item.enabled or stored is None:
                 return  # deleted, or disabled: enabling it again resumes its streams
-            if stored.item.delivered >= stored.item.next_sequence - 1:
+            if index and not self._still_enabled(found.item):
+                return
+            if not stored.item.pending:
                 stored = self._store.stream(subscription_id, stream_key)  # events added meanwhile?
-                if stored is None or stored.item.delivered >= stored.item.next_sequence - 1:
+                if stored is None or not stored.item.pending:
                     return
             sequence = stored.item.delivered + 1
             delivery = fresh.pop(sequence, None) or self._store.delivery(subscription_id, stream_key, sequence)
             if delivery is None:  # cannot happen (written with the stream); stop rather than spin
                 log.error("notifications: %s lacks event %d of %s", subscription_id, sequence, stream_key)
                 return
-            if delivery.next_attempt is not None and delivery.next_attempt > self._clock.now():
-                self._queue.send(NotifyMessage.deliver(subscription_id, stream_key), not_before=delivery.next_attempt)
+            due = delivery.next_attempt
+            if due is not None and due > self._clock.now() and not (now and index == 0):
+                self._schedule(subscription_id, stored, due)
                 return
             result = self._post(found.item, delivery)
             retry_at, stored = self._settle(found.item, delivery, stored, result)
@@ -366,11 +388,21 @@ class Notifier:
                 return
         self._queue.send(NotifyMessage.deliver(subscription_id, stream_key))  # more: hand on
 
+    def _schedule(self, subscription_id: str, stored: Stored[Stream], due: datetime) -> None:
+        """A deliver message for the head event's retry, unless one waits for that time already."""
+        if stored.item.scheduled == due:
+            return
+        try:
+            self._store.record(subscription_id, stored.item.model_copy(update={"scheduled": due}), stored.etag, [])
+        except StaleWrite:
+            return  # another worker is at this stream: it schedules what is left
+        self._queue.send(NotifyMessage.deliver(subscription_id, stored.item.key), not_before=due)
+
     def redeliver(self, subscription_id: str, message_id: str) -> None:
         """Send one event again, once, out of its stream's order (the log marks it a redelivery)."""
         found = self._store.find(subscription_id)
         parsed = parse_message_id(message_id)
-        if found is None or parsed is None:
+        if found is None or parsed is None or not found.item.enabled:
             return
         delivery = self._store.delivery(subscription_id, parsed[1], parsed[2])
         if delivery is None:
@@ -398,8 +430,9 @@ class Notifier:
 
     def _settle(self, subscription: Subscription, delivery: Delivery, stored: Stored[Stream],
                 result: DeliveryResult) -> tuple[datetime | None, Stored[Stream] | None]:
-        """Log the attempt and move the stream on once the event is done with (delivered or given up),
-        in one write; when to try again (None: done with), and the stream as now stored."""
+        """Log the attempt with the event as it now stands, and write the stream with it (moved on once
+        the event is done with, or noting the retry scheduled), all conditional on the stream as read;
+        when to try again (None: done with, or settled by another worker), and the stream as stored."""
         now = self._clock.now()
         attempts = delivery.attempts + 1
         gone = result.error_class == "gone"
@@ -409,10 +442,11 @@ class Notifier:
         settled = delivery.model_copy(update={"state": state, "attempts": attempts, "next_attempt": retry_at})
         attempt = _attempt(delivery, attempts, now, result, retry_at)
         for _ in range(WRITE_ATTEMPTS):
-            moved = stored.item.model_copy(update={"delivered": delivery.sequence}) if state != "pending" else None
+            change = {"delivered": delivery.sequence} if state != "pending" else {"scheduled": retry_at}
+            moved = stored.item.model_copy(update={**change, "touched": now})
             try:
                 etag = self._store.attempted(subscription.subscription_id, settled, attempt, moved, stored.etag)
-                return retry_at, (Stored(moved, etag) if moved is not None and etag else stored)
+                return retry_at, Stored(moved, etag or "")
             except StaleWrite:  # new events were added to the stream meanwhile, or another worker settled it
                 fresh = self._store.stream(subscription.subscription_id, stored.item.key)
                 if fresh is None or fresh.item.delivered >= delivery.sequence:
@@ -450,8 +484,9 @@ class Notifier:
 
     def catch_up(self) -> int:
         """Fan out the jobs changed since each subscribed owner's last catch-up (a wake may have been
-        lost with its instance), leaving the last few seconds' changes to their own wakes; the number
-        of jobs looked at."""
+        lost with its instance), leaving the last few seconds' changes to their own wakes, and hand a
+        deliver message to every stream whose message was lost; the number of jobs looked at. Nothing
+        is sent from here: the deliver messages do that."""
         until = self._clock.now() - CATCH_UP_SETTLE
         subscribed: dict[str, list[Subscription]] = {}
         for subscription in self._store.everyone():
@@ -459,12 +494,24 @@ class Notifier:
                 subscribed.setdefault(subscription.owner, []).append(subscription)
         looked = 0
         for owner, subscriptions in sorted(subscribed.items()):
-            mark = self._store.scan_mark(owner) or min(s.since for s in subscriptions)  # nothing older counts
-            for summary in self._jobs.changed_since(owner, mark - CATCH_UP_OVERLAP):
-                if summary.updated < until:
-                    self.notify(summary.job_id, subscriptions)
-                    looked += 1
-            self._store.set_scan_mark(owner, until)
+            try:
+                looked += self._catch_up_owner(owner, subscriptions, until)
+            except SimgateError as exc:  # one owner's trouble stops no other's catch-up
+                log.warning("notifications: catch-up of %s failed: %s", owner, exc)
+        return looked
+
+    def _catch_up_owner(self, owner: str, subscriptions: list[Subscription], until: datetime) -> int:
+        mark = self._store.scan_mark(owner) or min(s.since for s in subscriptions)  # nothing older counts
+        looked = 0
+        for summary in self._jobs.changed_since(owner, mark - CATCH_UP_OVERLAP):
+            if summary.updated < until:
+                self.notify(summary.job_id, subscriptions, inline=False)
+                looked += 1
+        self._store.set_scan_mark(owner, until)
+        for subscription in subscriptions:
+            for stream in self._store.pending_streams(subscription.subscription_id):
+                if self._stalled(stream):
+                    self._queue.send(NotifyMessage.deliver(subscription.subscription_id, stream.key))
         return looked
 
 
@@ -496,7 +543,7 @@ class NotifyWaker:
 
     def written(self, job: Job) -> None:
         with self._lock:
-            if self._thread is None:
+            if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="notify-waker", daemon=True)
                 self._thread.start()
         self._pending.put(job)

@@ -179,6 +179,11 @@ class JobRepository(abc.ABC):
     def members(self, sweep: Sweep) -> list[Job]:
         """Every job of the sweep (each attempt of each member), in id order."""
 
+    def any_unfinished(self, sweep: Sweep) -> bool:
+        """Whether a job of the sweep has not finished (a query per such status, one row each at most)."""
+        return any(self.list_jobs(sweep.owner, 1, status=status, sweep=sweep).items
+                   for status in JobStatus if not status.terminal)
+
     def changed_since(self, owner: str, since: datetime) -> list[JobSummary]:
         """The owner's jobs updated at or after ``since`` (the notifier's catch-up)."""
         found: list[JobSummary] = []
@@ -530,7 +535,7 @@ class NotificationStore(abc.ABC):
         """The latest attempts, newest first."""
 
     @abc.abstractmethod
-    def pending_streams(self, subscription_id: str) -> list[str]:
+    def pending_streams(self, subscription_id: str) -> list[Stream]:
         """The streams with an event not yet delivered or given up."""
 
     @abc.abstractmethod

@@ -241,8 +241,8 @@ def test_a_failing_receiver_gets_the_same_event_again_on_schedule_and_later_even
     job = new_job(world)
     world.webhooks.results = [DeliveryResult(status=500, error_class="http_status", error="HTTP 500")] * 3
     move(world, job.job_id, JobStatus.SUBMITTED)
-    world.app.notifier.notify(job.job_id)
-    world.app.notifier.handle(world.notify_queue.sent.pop(0).body())  # the first attempt fails
+    world.app.notifier.notify(job.job_id)  # the first attempt, at once: it fails
+    assert len(world.webhooks.posts) == 1 and world.notify_queue.not_before[world.notify_queue.sent[-1].message_id]
     move(world, job.job_id, JobStatus.CANCELLED)
     world.app.notifier.notify(job.job_id)
     pump(world)
@@ -346,3 +346,57 @@ def test_a_sweep_finishes_once_when_its_last_member_does(world):
     bodies = verified(world, created.secret)
     assert [(b["type"], b["data"]["sweep_id"], b["data"]["counts"]) for b in bodies] == [
         ("sweep.finished", sweep.sweep_id, {"cancelled": 2})]
+
+
+def test_an_older_read_of_the_job_than_the_stream_has_seen_makes_nothing():
+    job = walked(WALK)
+    _, seen = job_events(job, Stream(key="j"), subscription(), NOW)
+    older = walked(WALK[:2]).model_copy(update={"job_id": job.job_id, "progress": 0.5, "status": JobStatus.RUNNING})
+    assert job_events(older, seen, subscription(), NOW + timedelta(minutes=5)) == ([], seen)
+
+
+def test_a_lost_deliver_message_is_handed_on_again_by_the_catch_up(world):
+    created = subscribe(world)
+    sid = created.subscription.subscription_id
+    job = new_job(world)
+    world.webhooks.results = [DeliveryResult(status=503, error_class="unavailable", error="HTTP 503")]
+    move(world, job.job_id, JobStatus.SUBMITTED)
+    world.app.notifier.notify(job.job_id)  # fails at once; its retry is a scheduled message
+    world.notify_queue.sent.clear()  # ... which is lost
+    world.clock.advance(60)
+    world.app.notifier.catch_up()
+    assert world.notify_queue.sent == []  # its retry is not overdue yet
+    world.clock.advance(300)
+    world.app.notifier.catch_up()
+    pump(world)
+    assert [b["data"]["status"] for b in verified(world, created.secret)] == ["submitted", "submitted"]
+    assert world.notifications.pending_streams(sid) == []
+
+
+def test_early_deliver_messages_for_a_scheduled_retry_do_not_multiply(world):
+    created = subscribe(world)
+    sid = created.subscription.subscription_id
+    job = new_job(world)
+    world.webhooks.results = [DeliveryResult(status=500, error_class="http_status", error="HTTP 500")]
+    move(world, job.job_id, JobStatus.SUBMITTED)
+    world.app.notifier.notify(job.job_id)
+    scheduled = list(world.notify_queue.sent)
+    for _ in range(3):  # a resend, a catch-up, another instance: each finds the retry scheduled already
+        world.app.notifier.deliver(sid, job.job_id)
+    assert world.notify_queue.sent == scheduled and len(world.webhooks.posts) == 1
+
+
+def test_resuming_tries_what_waits_at_once(world):
+    created = subscribe(world)
+    sid = created.subscription.subscription_id
+    job = new_job(world)
+    world.webhooks.results = [DeliveryResult(status=500, error_class="http_status", error="HTTP 500")] * 2
+    move(world, job.job_id, JobStatus.SUBMITTED)
+    world.app.notifier.notify(job.job_id)
+    pump(world, rounds=1)  # the retry after 5 s fails too: the next is 5 minutes away
+    world.notify_queue.sent.clear()
+    world.app.notifications.change(ALICE, sid, enabled=False)
+    world.app.notifications.change(ALICE, sid, enabled=True)
+    before = world.clock.now()
+    pump(world)
+    assert len(world.webhooks.posts) == 3 and world.clock.now() == before
