@@ -110,7 +110,8 @@ def list_deliveries(req: func.HttpRequest, user: Principal) -> func.HttpResponse
 
 @bp.endpoint("subscription/{subscription_id}/deliveries/{delivery_id}/redeliver", "POST", security=USER,
              operation_id="redeliver", summary="Send one event again (same webhook-id)", tag=TAG,
-             answers={202: RedeliveryQueued}, errors=(404,))
+             answers={202: RedeliveryQueued}, errors=(404, 409),
+             description="A disabled subscription is a 409: enable it first.")
 def redeliver(req: func.HttpRequest, user: Principal) -> func.HttpResponse:
     delivery_id = route(req, "delivery_id")
     app().notifications.redeliver(user, route(req, "subscription_id"), delivery_id)
