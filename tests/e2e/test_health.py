@@ -22,6 +22,7 @@ def test_health_reports_every_dependency_reachable(local_host):
         ("storage", "blob:case-scripts"): True,
         ("storage", "blob:job-outputs"): True,
         ("queue", "e2e-jobs"): True,
+        ("queue", "e2e-notifications"): True,
         ("simulators", "test"): True,
         ("simulators", "test-slurm"): True,
         ("simulators", "test-slurm-closed"): True,
