@@ -163,7 +163,8 @@ def test_jobs_wait_out_a_simulator_outage_and_reach_done_when_it_is_back(cases, 
                        what=f"job {job_id} to be done (it is {harness.job(job_id).status.value})")
             done = harness.job(job_id)
             assert [o["name"] for o in done.outputs] == ["logs/stderr.log", "logs/stdout.log", "results/out.csv"]
-            assert done.waiting is None and JobStatus.QUEUED in [t.status for t in done.history]
+            # its agent may report running before the manager records queued (then history lacks it)
+            assert done.waiting is None and {JobStatus.SUBMITTED, JobStatus.RUNNING} <= {t.status for t in done.history}
     finally:
         process.stop()
         harness.close()
