@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.domain.jobs import Job, JobStatus, owner_partition
+from shared.domain.jobs import Job, JobStatus, new_job_id
 
 EventType = Literal["job.status_changed", "job.finished", "job.progress", "sweep.finished"]
 EVENT_TYPES: tuple[str, ...] = ("job.status_changed", "job.finished", "job.progress", "sweep.finished")
@@ -40,14 +40,13 @@ MAX_BODY_BYTES = 20_000
 MAX_DESCRIPTION = 200
 SECRET_PREFIX = "whsec_"
 
-_MAX_MILLIS = 10**13
 SUBSCRIPTION_ID = re.compile(r"^wh-[0-9a-f]{12}-[0-9]{13}-[0-9a-f]{8}$")
 
 
 def new_subscription_id(owner: str, now: datetime) -> str:
-    """"wh-<owner partition>-<inverted ms>-<random>": a user's subscriptions list newest first."""
-    inverted = _MAX_MILLIS - int(now.timestamp() * 1000)
-    return f"wh-{owner_partition(owner)}-{inverted:013d}-{secrets.token_hex(4)}"
+    """"wh-" and an id made as a job's ("<owner partition>-<inverted ms>-<random>"): a user's
+    subscriptions are one range of keys and list newest first."""
+    return f"wh-{new_job_id(owner, now)}"
 
 
 def new_secret() -> str:
